@@ -1,0 +1,53 @@
+"""Make ppgan 2.1.0 importable on Paddle >= 2.6.
+
+ppgan 2.1.0 imports ``paddle.fluid.layers.nn.soft_relu`` at import time
+(``ppgan/models/starganv2_model.py``); ``paddle.fluid`` was removed in Paddle 2.6.
+When (and only when) ``paddle.fluid`` cannot be imported, this module registers a
+minimal stand-in package that provides ``soft_relu`` so that ``import ppgan.models``
+works. Nothing else of the old fluid API is emulated.
+"""
+import importlib
+import sys
+import types
+
+import paddle
+
+_SHIM_MODULES = ("paddle.fluid", "paddle.fluid.layers", "paddle.fluid.layers.nn")
+
+
+def soft_relu(x, threshold=40.0, name=None):
+    """``log(1 + exp(clip(x, -threshold, threshold)))``, as the removed fluid op."""
+    return paddle.log1p(paddle.exp(paddle.clip(x, -threshold, threshold)))
+
+
+def fluid_is_missing():
+    """True when this Paddle has no importable ``paddle.fluid``."""
+    if "paddle.fluid" in sys.modules:
+        return getattr(sys.modules["paddle.fluid"], "__ppgan_stylegan_shim__", False)
+    try:
+        importlib.import_module("paddle.fluid")
+        return False
+    except ImportError:
+        return True
+
+
+def install():
+    """Install the shim if needed. Returns True when the shim is (now) in place."""
+    if "paddle.fluid" in sys.modules:
+        return bool(getattr(sys.modules["paddle.fluid"], "__ppgan_stylegan_shim__", False))
+    if not fluid_is_missing():
+        return False
+    modules = {}
+    for name in _SHIM_MODULES:
+        module = types.ModuleType(name)
+        module.__ppgan_stylegan_shim__ = True
+        module.__path__ = []  # mark as a package so submodule imports resolve
+        modules[name] = module
+    modules["paddle.fluid"].layers = modules["paddle.fluid.layers"]
+    modules["paddle.fluid.layers"].nn = modules["paddle.fluid.layers.nn"]
+    modules["paddle.fluid.layers.nn"].soft_relu = soft_relu
+    sys.modules.update(modules)
+    return True
+
+
+SHIM_INSTALLED = install()

@@ -1,0 +1,3 @@
+from .stylegan2 import StyleGAN2Generator
+
+__all__ = ["StyleGAN2Generator"]

@@ -1,0 +1,52 @@
+"""Small StyleGAN ops: pixel norm, minibatch standard deviation, noise injection."""
+import paddle
+import paddle.nn as nn
+
+
+def pixel_norm(x, eps=1e-8):
+    """Normalise every feature vector to unit RMS along axis 1 (ProGAN eq. in section 4.2)."""
+    return x * paddle.rsqrt(paddle.mean(x * x, axis=1, keepdim=True) + eps)
+
+
+class PixelNorm(nn.Layer):
+    def forward(self, x):
+        return pixel_norm(x)
+
+
+def mbstd_group(batch, group_size):
+    """Largest group size <= ``group_size`` that divides ``batch`` (NVlabs needs an exact divisor)."""
+    g = max(1, min(group_size, batch))
+    while batch % g:
+        g -= 1
+    return g
+
+
+def minibatch_stddev(x, group_size=4, num_features=1, eps=1e-8):
+    """Append ``num_features`` channels holding the std-dev across groups of samples (ProGAN 3).
+
+    Sample ``i`` is grouped with samples ``i + k * (N / G)`` (ppgan / rosinality layout).
+    """
+    n, c, h, w = x.shape
+    assert c % num_features == 0, f"minibatch_stddev: {c} channels not divisible by {num_features} features"
+    g = mbstd_group(n, group_size)
+    y = x.reshape([g, -1, num_features, c // num_features, h, w])
+    y = y - y.mean(axis=0, keepdim=True)
+    y = paddle.sqrt((y * y).mean(axis=0) + eps)  # [N/G, F, C/F, H, W]
+    y = y.mean(axis=[2, 3, 4]).reshape([-1, num_features, 1, 1])  # [N/G, F, 1, 1]
+    y = y.tile([g, 1, h, w])
+    return paddle.concat([x, y], axis=1)
+
+
+class NoiseInjection(nn.Layer):
+    """Per-layer learned noise strength: ``x + weight * noise`` or, for ``is_concat``,
+    ``concat([x, weight * noise])`` (GPEN feeds encoder features through this slot)."""
+
+    def __init__(self, is_concat=False):
+        super().__init__()
+        self.weight = self.create_parameter((1,), default_initializer=nn.initializer.Constant(0.0))
+        self.is_concat = is_concat
+
+    def forward(self, x, noise):
+        if self.is_concat:
+            return paddle.concat([x, self.weight * noise], axis=1)
+        return x + self.weight * noise

@@ -1,0 +1,109 @@
+"""Modulated convolution with optional demodulation (StyleGAN2 paper, eqs. 1-3).
+
+    w'_{n,o,i,k} = s_{n,i} * w_{o,i,k}                                   (1) modulation
+    sigma_{n,o}  = sqrt(sum_{i,k} w'_{n,o,i,k}^2 + eps)                    (2)
+    w''          = w' / sigma                                              (3) demodulation
+
+Three implementations, all returning the same numbers:
+
+* ``modulated_conv2d_ref``: eqs. 1-3 literally, one grouped conv per batch (groups = N) and,
+  for upsampling, a grouped ``conv2d_transpose`` followed by the FIR blur, as in ppgan.
+  Not twice differentiable on Paddle CPU (conv2d_transpose): tests only.
+* ``fused=True``: the same per-sample weights, but the stride-2 transposed conv is computed as
+  four polyphase ordinary convolutions, so it is twice differentiable.
+* ``fused=False`` (NVlabs' training path): scale the activations by s, run ONE conv with the
+  shared weight, multiply the output by 1/sigma computed as ``rsqrt(s^2 @ sum_k w^2)``.
+
+Resampling (``up``/``down`` = 2) follows ppgan: up = transposed conv (stride 2) then blur
+with the kernel times 4; down = blur then a stride-2 conv.
+"""
+import paddle
+import paddle.nn.functional as F
+
+DEMOD_EPS = 1e-8
+
+
+def demod_coefficients(weight, styles):
+    """1/sigma of eq. (2) for a shared weight ``[O, I, k, k]`` and styles ``[N, I]`` -> ``[N, O]``."""
+    wsq = (weight * weight).sum(axis=[2, 3])  # [O, I]
+    return paddle.rsqrt(paddle.matmul(styles * styles, wsq, transpose_y=True) + DEMOD_EPS)
+
+
+def per_sample_weights(weight, styles, demodulate):
+    """Eqs. (1)-(3): ``[N, O, I, k, k]`` weights from ``[O, I, k, k]`` and ``[N, I]``."""
+    w = weight.unsqueeze(0) * styles.unsqueeze(1).unsqueeze(-1).unsqueeze(-1)
+    if demodulate:
+        w = w * paddle.rsqrt((w * w).sum(axis=[2, 3, 4], keepdim=True) + DEMOD_EPS)
+    return w
+
+
+def conv_transpose2x_polyphase(x, weight, groups=1):
+    """``conv2d_transpose(x, W, stride=2, padding=0, groups)`` as ordinary convolutions.
+
+    ``weight`` uses the *conv* layout ``[G*O, I, k, k]`` (the transposed conv applies it
+    unflipped). Output phase p (row or column parity) only sees taps ``a = p, p+2, ...``;
+    all four 2-D phases are computed by one conv with ``4*O`` outputs per group and
+    interleaved. Twice differentiable (no conv2d_transpose, no strided slicing).
+    """
+    go, cin, k, _ = weight.shape
+    out_c = go // groups
+    n, _, h, w = x.shape
+    nb = (k + 1) // 2  # taps per phase
+    w_pad = F.pad(weight, [0, 1, 0, 1])  # index k reads as zero
+    index = paddle.to_tensor([p + 2 * (nb - 1 - t) for p in (0, 1) for t in range(nb)], dtype="int64")
+    w_ph = paddle.index_select(paddle.index_select(w_pad, index, axis=2), index, axis=3)
+    w_ph = w_ph.reshape([groups, out_c, cin, 2, nb, 2, nb]).transpose([0, 3, 5, 1, 2, 4, 6])
+    w_ph = w_ph.reshape([groups * 4 * out_c, cin, nb, nb])
+    y = F.conv2d(x, w_ph, padding=nb - 1, groups=groups)  # [N, G*4*O, h+nb-1, w+nb-1]
+    hh, ww = y.shape[2], y.shape[3]
+    y = y.reshape([n, groups, 2, 2, out_c, hh, ww]).transpose([0, 1, 4, 5, 2, 6, 3])
+    y = y.reshape([n, groups * out_c, 2 * hh, 2 * ww])
+    size_h, size_w = 2 * (h - 1) + k, 2 * (w - 1) + k
+    return y[:, :, :size_h, :size_w]
+
+
+def _resampled_conv(x, weight, groups, up, down, blur, padding):
+    """Conv with the ppgan resampling order; ``blur`` is the FIR layer (or None)."""
+    if up:
+        return blur(conv_transpose2x_polyphase(x, weight, groups))
+    if down:
+        return F.conv2d(blur(x), weight, stride=2, groups=groups)
+    return F.conv2d(x, weight, padding=padding, groups=groups)
+
+
+def modulated_conv2d(x, weight, styles, demodulate=True, up=False, down=False, blur=None, padding=0,
+                     fused=False):
+    """Fast modulated conv. x ``[N, I, H, W]``, weight ``[O, I, k, k]`` (scaled), styles ``[N, I]``."""
+    n, cin, h, w = x.shape
+    out_c, w_in, k, _ = weight.shape
+    assert cin == w_in and styles.shape == [n, cin], \
+        f"modulated_conv2d: x {x.shape}, weight {weight.shape}, styles {styles.shape}"
+    if not fused:
+        x = x * styles.reshape([n, cin, 1, 1])
+        out = _resampled_conv(x, weight, 1, up, down, blur, padding)
+        if demodulate:
+            out = out * demod_coefficients(weight, styles).reshape([n, out_c, 1, 1])
+        return out
+    wn = per_sample_weights(weight, styles, demodulate).reshape([n * out_c, cin, k, k])
+    out = _resampled_conv(x.reshape([1, n * cin, h, w]), wn, n, up, down, blur, padding)
+    return out.reshape([n, out_c, out.shape[2], out.shape[3]])
+
+
+def modulated_conv2d_ref(x, weight, styles, demodulate=True, up=False, down=False, blur=None, padding=0):
+    """Reference: eqs. (1)-(3) and ppgan's grouped conv / conv2d_transpose (not twice differentiable)."""
+    n, cin, h, w = x.shape
+    out_c, _, k, _ = weight.shape
+    wn = per_sample_weights(weight, styles, demodulate)  # [N, O, I, k, k]
+    xg = x.reshape([1, n * cin, h, w])
+    if up:
+        wt = wn.transpose([0, 2, 1, 3, 4]).reshape([n * cin, out_c, k, k])
+        out = F.conv2d_transpose(xg, wt, stride=2, padding=0, groups=n)
+        out = blur(out.reshape([n, out_c, out.shape[2], out.shape[3]]))
+        return out
+    wn = wn.reshape([n * out_c, cin, k, k])
+    if down:
+        xb = blur(x)
+        out = F.conv2d(xb.reshape([1, n * cin, xb.shape[2], xb.shape[3]]), wn, stride=2, groups=n)
+    else:
+        out = F.conv2d(xg, wn, padding=padding, groups=n)
+    return out.reshape([n, out_c, out.shape[2], out.shape[3]])

@@ -1,0 +1,138 @@
+"""Every op: fast path == reference path, and twice differentiable on CPU where training needs it."""
+import numpy as np
+import paddle
+import pytest
+
+from conftest import max_diff
+from ppgan_stylegan.ops import (FIRFilter, bias_leaky_relu, bias_leaky_relu_ref, conv_transpose2x_polyphase,
+                                make_kernel, mbstd_group, minibatch_stddev, modulated_conv2d, modulated_conv2d_ref,
+                                separable_taps, upfirdn2d, upfirdn2d_ref)
+from ppgan_stylegan.ops.equalized import EqualConv2D, EqualLinear
+
+
+def _double_backward(fn, x):
+    """grad of fn(x) w.r.t. x with create_graph, then backward of its squared norm (R1 pattern)."""
+    x = x.detach()
+    x.stop_gradient = False
+    (g,) = paddle.grad(fn(x).sum(), x, create_graph=True)
+    (g * g).sum().backward()
+    return g
+
+
+@pytest.mark.parametrize("up,down,pad", [(1, 1, (1, 1)), (2, 1, (2, 1)), (1, 2, (1, 1)), (1, 2, (2, 2)),
+                                         (2, 2, (1, 0)), (1, 1, (-1, 2, 0, 3)), (2, 1, (1, 1))])
+@pytest.mark.parametrize("kernel", [[1, 3, 3, 1], [1, 2, 1], [1, 1]])
+def test_upfirdn2d_fast_matches_reference(up, down, pad, kernel):
+    x = paddle.randn([2, 3, 9, 8])
+    gain = up * up
+    fast = upfirdn2d(x, separable_taps(kernel, gain), up, down, pad)
+    ref = upfirdn2d_ref(x, make_kernel(kernel, gain), up, down, pad)
+    assert fast.shape == ref.shape
+    assert max_diff(fast.numpy(), ref.numpy()) < 1e-5
+
+
+def test_upfirdn2d_reference_against_numpy_definition():
+    x = np.random.RandomState(0).standard_normal([1, 1, 5, 5]).astype("float32")
+    k = make_kernel([1, 3, 3, 1], 4)
+    # zero insertion, pad (2, 1), full correlation with the flipped kernel
+    u = np.zeros([10, 10], "float32")
+    u[::2, ::2] = x[0, 0]
+    u = np.pad(u, ((2, 1), (2, 1)))
+    kf = k[::-1, ::-1]
+    want = np.array([[(u[i:i + 4, j:j + 4] * kf).sum() for j in range(10)] for i in range(10)])
+    got = upfirdn2d_ref(paddle.to_tensor(x), k, up=2, pad=(2, 1)).numpy()[0, 0]
+    assert np.abs(got - want).max() < 1e-5
+
+
+def test_fir_layers_twice_differentiable_and_nonseparable_fallback():
+    x = paddle.randn([2, 4, 8, 8])
+    for layer in [FIRFilter([1, 3, 3, 1], (2, 1), up=2, gain=4), FIRFilter([1, 3, 3, 1], (2, 2), down=2)]:
+        g = _double_backward(lambda t: layer(t) ** 2, x)
+        assert g.shape == x.shape
+    k2d = np.array([[1, 2, 1], [2, 8, 2], [1, 2, 1]], "float32")
+    layer = FIRFilter(k2d, (1, 1))
+    assert layer.taps is None  # not separable: reference path
+    assert max_diff(layer(x).numpy(), upfirdn2d_ref(x, make_kernel(k2d), pad=(1, 1)).numpy()) < 1e-6
+
+
+def test_bias_leaky_relu_fast_matches_reference_and_formula():
+    x = paddle.randn([3, 5, 4, 4])
+    b = paddle.randn([5])
+    fast, ref = bias_leaky_relu(x, b), bias_leaky_relu_ref(x, b)
+    assert max_diff(fast.numpy(), ref.numpy()) < 1e-6
+    v = x.numpy() + b.numpy().reshape(1, 5, 1, 1)
+    assert np.allclose(fast.numpy(), np.where(v >= 0, v, 0.2 * v) * np.sqrt(2), atol=1e-6)
+    _double_backward(lambda t: bias_leaky_relu(t, b) ** 2, x)
+
+
+@pytest.mark.parametrize("mode", ["plain", "up", "down"])
+@pytest.mark.parametrize("demodulate", [True, False])
+def test_modulated_conv_fused_nonfused_reference_agree(mode, demodulate):
+    paddle.seed(3)
+    x = paddle.randn([3, 5, 8, 8])
+    w = paddle.randn([6, 5, 3, 3]) / 5
+    s = paddle.randn([3, 5])
+    kw = dict(demodulate=demodulate, up=mode == "up", down=mode == "down", padding=1)
+    if mode == "up":
+        blur, blur_ref = (FIRFilter([1, 3, 3, 1], (1, 1), gain=4, impl=i) for i in ("fast", "ref"))
+    else:
+        blur, blur_ref = (FIRFilter([1, 3, 3, 1], (2, 2), impl=i) for i in ("fast", "ref"))
+    ref = modulated_conv2d_ref(x, w, s, blur=blur_ref, **kw)
+    for fused in (False, True):
+        out = modulated_conv2d(x, w, s, blur=blur, fused=fused, **kw)
+        assert out.shape == ref.shape
+        assert max_diff(out.numpy(), ref.numpy()) < 1e-5, (mode, fused)
+    # eq. (1)-(3) by hand for one output pixel of the plain conv
+    if mode == "plain":
+        wn = w.numpy()[None] * s.numpy()[:, None, :, None, None]
+        if demodulate:
+            wn = wn / np.sqrt((wn ** 2).sum(axis=(2, 3, 4), keepdims=True) + 1e-8)
+        patch = x.numpy()[1, :, 2:5, 3:6]
+        assert abs((wn[1, 4] * patch).sum() - ref.numpy()[1, 4, 3, 4]) < 1e-4
+
+
+@pytest.mark.parametrize("fused", [False, True])
+def test_modulated_conv_up_twice_differentiable(fused):
+    w = paddle.randn([6, 5, 3, 3])
+    s = paddle.randn([2, 5])
+    blur = FIRFilter([1, 3, 3, 1], (1, 1), gain=4)
+    g = _double_backward(lambda t: modulated_conv2d(t, w, s, up=True, blur=blur, fused=fused) ** 2,
+                         paddle.randn([2, 5, 4, 4]))
+    assert float(g.abs().sum()) > 0
+
+
+@pytest.mark.parametrize("k", [1, 2, 3, 4, 5])
+def test_polyphase_transposed_conv_matches_conv2d_transpose(k):
+    import paddle.nn.functional as F
+    x = paddle.randn([2, 4, 5, 6])
+    w = paddle.randn([3 * 2, 2, k, k])  # groups=2: 3 outputs per group, 2 inputs per group
+    ref = F.conv2d_transpose(x, w.reshape([2, 3, 2, k, k]).transpose([0, 2, 1, 3, 4]).reshape([4, 3, k, k]),
+                             stride=2, groups=2)
+    out = conv_transpose2x_polyphase(x, w, groups=2)
+    assert out.shape == ref.shape
+    assert max_diff(out.numpy(), ref.numpy()) < 1e-4
+
+
+@pytest.mark.parametrize("batch,group,feat", [(8, 4, 1), (4, 4, 2), (6, 4, 1), (3, 8, 1)])
+def test_minibatch_stddev_against_numpy(batch, group, feat):
+    x = np.random.RandomState(batch).standard_normal([batch, 4, 3, 3]).astype("float32")
+    out = minibatch_stddev(paddle.to_tensor(x), group, feat).numpy()
+    g = mbstd_group(batch, group)
+    assert batch % g == 0 and g <= group
+    m = batch // g
+    y = x.reshape(g, m, feat, 4 // feat, 3, 3)
+    std = np.sqrt(y.var(axis=0) + 1e-8).mean(axis=(2, 3, 4))  # [m, feat]
+    for i in range(batch):
+        assert np.allclose(out[i, 4:], std[i % m][:, None, None] * np.ones([feat, 3, 3]), atol=1e-5)
+    assert np.array_equal(out[:, :4], x)
+    _double_backward(lambda t: minibatch_stddev(t, group, feat) ** 2, paddle.to_tensor(x))
+
+
+def test_equalized_layers_scale_and_lr_mul():
+    lin = EqualLinear(16, 8, lr_mul=0.01, bias_init=0.5)
+    x = paddle.randn([2, 16])
+    want = x.numpy() @ (lin.weight.numpy() * 0.01 / 4) + lin.bias.numpy() * 0.01
+    assert np.allclose(lin(x).numpy(), want, atol=1e-5)
+    conv = EqualConv2D(4, 6, 3, padding=1)
+    y = conv(paddle.randn([1, 4, 5, 5]))
+    assert y.shape == [1, 6, 5, 5] and abs(conv.scale - 1 / 6) < 1e-9
