@@ -81,7 +81,7 @@ class StyleGAN2Generator(nn.Layer):
 
     @property
     def w_avg_tracked(self):
-        return bool(float(self.w_avg_updates) > 0)
+        return bool(self.w_avg_updates.item() > 0)
 
     @paddle.no_grad()
     def update_w_avg(self, w, beta=None):

@@ -1,0 +1,26 @@
+# Quick start: `make demo` and `make test` each set everything up on a fresh machine.
+PYTHON ?= python3
+VENV   ?= .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.ppgan-stylegan-setup
+
+.PHONY: setup test demo benchmark clean
+
+setup: $(STAMP)
+
+$(STAMP): setup.py requirements.txt tools/install_deps.py
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) tools/install_deps.py
+	touch $(STAMP)
+
+test: setup
+	$(PY) -m pytest tests
+
+demo: setup
+	$(PY) tools/demo.py
+
+benchmark: setup
+	$(PY) tools/benchmark.py --out output/benchmark.json
+
+clean:
+	rm -rf output .pytest_cache
