@@ -6,7 +6,7 @@ import pytest
 from conftest import max_diff
 from ppgan_stylegan.ops import (FIRFilter, bias_leaky_relu, bias_leaky_relu_ref, conv_transpose2x_polyphase,
                                 make_kernel, mbstd_group, minibatch_stddev, modulated_conv2d, modulated_conv2d_ref,
-                                separable_taps, upfirdn2d, upfirdn2d_ref)
+                                upfirdn2d, upfirdn2d_ref)
 from ppgan_stylegan.ops.equalized import EqualConv2D, EqualLinear
 
 
@@ -25,7 +25,7 @@ def _double_backward(fn, x):
 def test_upfirdn2d_fast_matches_reference(up, down, pad, kernel):
     x = paddle.randn([2, 3, 9, 8])
     gain = up * up
-    fast = upfirdn2d(x, separable_taps(kernel, gain), up, down, pad)
+    fast = upfirdn2d(x, make_kernel(kernel, gain), up, down, pad)
     ref = upfirdn2d_ref(x, make_kernel(kernel, gain), up, down, pad)
     assert fast.shape == ref.shape
     assert max_diff(fast.numpy(), ref.numpy()) < 1e-5
@@ -44,15 +44,16 @@ def test_upfirdn2d_reference_against_numpy_definition():
     assert np.abs(got - want).max() < 1e-5
 
 
-def test_fir_layers_twice_differentiable_and_nonseparable_fallback():
+def test_fir_layers_twice_differentiable_and_2d_kernels():
     x = paddle.randn([2, 4, 8, 8])
     for layer in [FIRFilter([1, 3, 3, 1], (2, 1), up=2, gain=4), FIRFilter([1, 3, 3, 1], (2, 2), down=2)]:
         g = _double_backward(lambda t: layer(t) ** 2, x)
         assert g.shape == x.shape
-    k2d = np.array([[1, 2, 1], [2, 8, 2], [1, 2, 1]], "float32")
-    layer = FIRFilter(k2d, (1, 1))
-    assert layer.taps is None  # not separable: reference path
-    assert max_diff(layer(x).numpy(), upfirdn2d_ref(x, make_kernel(k2d), pad=(1, 1)).numpy()) < 1e-6
+    k2d = np.array([[1, 2, 0], [2, 8, 2], [1, 3, 1]], "float32")  # not separable, not symmetric
+    for up, down, pad in [(1, 1, (1, 1)), (2, 1, (1, 1)), (1, 2, (1, 0))]:
+        layer = FIRFilter(k2d, pad, up=up, down=down, gain=up * up)
+        want = upfirdn2d_ref(x, make_kernel(k2d, up * up), up, down, pad).numpy()
+        assert max_diff(layer(x).numpy(), want) < 1e-5
 
 
 def test_bias_leaky_relu_fast_matches_reference_and_formula():

@@ -5,19 +5,19 @@ independently:
 
     y = downsample( conv2d( pad( zero_insert(x, up), pad ), flip(f) ), down )
 
-Two implementations:
-
-* ``upfirdn2d_ref``: the definition, literally (one 2-D single-channel convolution on
-  ``[N*C, 1, H, W]``, strided slicing for the downsampling). Any 2-D kernel.
-* ``upfirdn2d`` (fast path): for separable kernels, one 1-D pass per axis written as a weighted
-  sum of shifted slices; downsampling evaluates only the kept outputs (polyphase). It uses only
-  ops whose double gradient Paddle registers on CPU (slice, stack/reshape, pad, add, multiply),
-  so R1 and path-length penalties can differentiate through it twice.
+* ``upfirdn2d_ref``: the definition, literally (zero insertion by concatenation, explicit padding,
+  a stride-1 single-channel convolution, strided slicing). Tests only.
+* ``upfirdn2d`` (fast path): one single-channel convolution on ``[N*C, 1, H, W]`` with the padding
+  and the down-sampling stride inside the conv; ``up=2`` is the stride-2 transposed convolution
+  with the (unflipped) kernel, computed polyphase, then cropped. Only ops with double gradients
+  on Paddle CPU (conv2d, reshape, slice, pad) - no depthwise conv, no conv2d_transpose.
 """
 import numpy as np
 import paddle
 import paddle.nn as nn
 import paddle.nn.functional as F
+
+from .polyphase import conv_transpose2x_polyphase
 
 
 def _as_pad4(pad):
@@ -39,12 +39,10 @@ def make_kernel(k, gain=1.0):
     return (k / k.sum() * gain).astype(np.float32)
 
 
-def separable_taps(k, gain=1.0):
-    """1-D taps whose outer product equals ``make_kernel(k, gain)``; None if ``k`` is 2-D."""
-    k = np.asarray(k, dtype=np.float64)
-    if k.ndim != 1:
-        return None
-    return tuple(float(v) for v in k / k.sum() * np.sqrt(gain))
+def _kernel_tensor(kernel, dtype):
+    if isinstance(kernel, paddle.Tensor):
+        return kernel.astype(dtype)
+    return paddle.to_tensor(np.asarray(kernel, dtype=np.float32)).astype(dtype)
 
 
 # ----------------------------------------------------------------------------- reference path
@@ -53,8 +51,7 @@ def upfirdn2d_ref(x, kernel, up=1, down=1, pad=(0, 0)):
     """Literal definition. ``kernel``: 2-D Tensor or array (already normalised, gain included)."""
     x0, x1, y0, y1 = _as_pad4(pad)
     n, c, h, w = x.shape
-    kernel = paddle.to_tensor(np.asarray(kernel, dtype=np.float32)) if not isinstance(kernel, paddle.Tensor) \
-        else kernel.astype(x.dtype)
+    kernel = _kernel_tensor(kernel, x.dtype)
     kh, kw = kernel.shape
     out = x.reshape([n * c, 1, h, 1, w, 1])
     if up > 1:
@@ -70,72 +67,39 @@ def upfirdn2d_ref(x, kernel, up=1, down=1, pad=(0, 0)):
 
 # ----------------------------------------------------------------------------- fast path
 
-def _slice(x, axis, start, stop):
-    index = [slice(None)] * x.ndim
-    index[axis] = slice(start, stop)
-    return x[tuple(index)]
+def _crop_pad(x, y0, y1, x0, x1):
+    """Pad (positive) / crop (negative) the last two axes."""
+    if min(y0, y1, x0, x1) < 0:
+        x = x[:, :, max(-y0, 0):x.shape[2] - max(-y1, 0), max(-x0, 0):x.shape[3] - max(-x1, 0)]
+    if max(y0, y1, x0, x1) > 0:
+        x = F.pad(x, [max(x0, 0), max(x1, 0), max(y0, 0), max(y1, 0)])
+    return x
 
 
-def _pad_axis(x, axis, p0, p1):
-    """Zero-pad (positive) or crop (negative) one spatial axis of an NCHW tensor."""
-    if p0 < 0 or p1 < 0:
-        x = _slice(x, axis, max(-p0, 0), x.shape[axis] - max(-p1, 0))
-        p0, p1 = max(p0, 0), max(p1, 0)
-    if p0 == 0 and p1 == 0:
-        return x
-    pads = [0, 0, p0, p1] if axis == 2 else [p0, p1, 0, 0]
-    return F.pad(x, pads)
-
-
-def _zero_insert(x, axis, up):
-    """[.., L, ..] -> [.., L*up, ..] with up-1 zeros after every sample."""
-    shape = list(x.shape)
-    x = paddle.stack([x] + [paddle.zeros_like(x)] * (up - 1), axis=axis + 1)
-    shape[axis] *= up
-    return x.reshape(shape)
-
-
-def _phase(x, axis, down, phase):
-    """Samples phase, phase+down, ... of one axis (length must be a multiple of down)."""
-    shape = list(x.shape)
-    shape[axis:axis + 1] = [shape[axis] // down, down]
-    index = [slice(None)] * len(shape)
-    index[axis + 1] = phase
-    return x.reshape(shape)[tuple(index)]
-
-
-def _fir_axis(x, taps, axis, up, down, p0, p1):
-    """1-D upfirdn along ``axis``; ``taps`` in convolution order (flipped here)."""
-    if up > 1:
-        x = _zero_insert(x, axis, up)
-    x = _pad_axis(x, axis, p0, p1)
-    corr = taps[::-1]
-    k = len(corr)
-    length = x.shape[axis]
-    n_out = (length - k) // down + 1
-    if down == 1:
-        out = None
-        for t, c in enumerate(corr):
-            term = _slice(x, axis, t, t + n_out) * c
-            out = term if out is None else out + term
-        return out
-    # polyphase: y[j] = sum_t c[t] * x[down*j + t] = sum_t c[t] * phase_{t % down}[j + t // down]
-    need = down * (n_out + (k - 1) // down)
-    x = _pad_axis(x, axis, 0, need - length) if need > length else _slice(x, axis, 0, need)
-    phases = [_phase(x, axis, down, p) for p in range(down)]
-    out = None
-    for t, c in enumerate(corr):
-        q = t // down
-        term = _slice(phases[t % down], axis, q, q + n_out) * c
-        out = term if out is None else out + term
-    return out
-
-
-def upfirdn2d(x, taps, up=1, down=1, pad=(0, 0)):
-    """Fast separable upfirdn2d. ``taps``: 1-D taps per axis (gain split evenly over the axes)."""
+def upfirdn2d(x, kernel, up=1, down=1, pad=(0, 0), flipped=None):
+    """Fast upfirdn2d. ``kernel`` 2-D (gain included); ``flipped``: optional cached ``[1,1,kh,kw]`` flip."""
     x0, x1, y0, y1 = _as_pad4(pad)
-    out = _fir_axis(x, taps, 2, up, down, y0, y1)
-    return _fir_axis(out, taps, 3, up, down, x0, x1)
+    n, c, h, w = x.shape
+    kernel = _kernel_tensor(kernel, x.dtype)
+    kh, kw = kernel.shape
+    y = x.reshape([n * c, 1, h, w])
+    if up == 2 and kh == kw:
+        # y_out[i] = convT(x, kernel)[i + k - 1 - pad0]; length 2h + pad0 + pad1 - k + 1
+        z = conv_transpose2x_polyphase(y, kernel.reshape([1, 1, kh, kw]))
+        sy, sx = kh - 1 - y0, kw - 1 - x0
+        out_h, out_w = 2 * h + y0 + y1 - kh + 1, 2 * w + x0 + x1 - kw + 1
+        z = _crop_pad(z, -sy, out_h + sy - z.shape[2], -sx, out_w + sx - z.shape[3])
+        if down > 1:
+            return upfirdn2d_ref(x, kernel, up, down, pad)
+        return z.reshape([n, c, out_h, out_w])
+    if up != 1:
+        return upfirdn2d_ref(x, kernel, up, down, pad)
+    if min(x0, x1, y0, y1) < 0:
+        y = _crop_pad(y, min(y0, 0), min(y1, 0), min(x0, 0), min(x1, 0))
+        x0, x1, y0, y1 = max(x0, 0), max(x1, 0), max(y0, 0), max(y1, 0)
+    weight = flipped if flipped is not None else paddle.flip(kernel, [0, 1]).reshape([1, 1, kh, kw])
+    out = F.conv2d(y, weight, padding=[y0, y1, x0, x1], stride=down)
+    return out.reshape([n, c, out.shape[2], out.shape[3]])
 
 
 # ----------------------------------------------------------------------------- layers
@@ -149,16 +113,18 @@ class FIRFilter(nn.Layer):
 
     def __init__(self, kernel, pad, up=1, down=1, gain=1.0, persistable=False, impl="fast"):
         super().__init__()
-        self.register_buffer("kernel", paddle.to_tensor(make_kernel(kernel, gain)), persistable=persistable)
-        self.taps = separable_taps(kernel, gain)
+        k = make_kernel(kernel, gain)
+        self.register_buffer("kernel", paddle.to_tensor(k), persistable=persistable)
+        self.register_buffer("kernel_flipped", paddle.to_tensor(np.ascontiguousarray(k[::-1, ::-1])[None, None]),
+                             persistable=False)
         self.pad = _as_pad4(pad)
         self.up, self.down = up, down
         self.impl = impl
 
     def forward(self, x):
-        if self.impl == "ref" or self.taps is None:
+        if self.impl == "ref":
             return upfirdn2d_ref(x, self.kernel, self.up, self.down, self.pad)
-        return upfirdn2d(x, self.taps, self.up, self.down, self.pad)
+        return upfirdn2d(x, self.kernel, self.up, self.down, self.pad, flipped=self.kernel_flipped)
 
     def extra_repr(self):
         return f"up={self.up}, down={self.down}, pad={self.pad}"

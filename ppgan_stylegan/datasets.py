@@ -1,0 +1,64 @@
+"""Image-folder dataset for unconditional GAN training (ppgan DATASETS: ``StyleGANImageFolder``).
+
+Yields ``{'A': float32 [3, H, W] in [-1, 1], 'A_path': str}`` like ppgan's ``SingleDataset``, so
+models written for that dataset work unchanged. Grayscale / RGBA / palette images are converted to RGB.
+"""
+import os
+
+import numpy as np
+from PIL import Image
+from paddle.io import Dataset
+from ppgan.datasets.builder import DATASETS
+
+IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".webp", ".tif", ".tiff", ".ppm")
+
+
+def list_images(root):
+    """Sorted image paths under ``root`` (recursive)."""
+    paths = []
+    for dirpath, _, files in os.walk(root):
+        paths += [os.path.join(dirpath, f) for f in files if f.lower().endswith(IMAGE_EXTENSIONS)]
+    return sorted(paths)
+
+
+def load_rgb(path):
+    """Any PIL-readable image as an RGB uint8 array ``[H, W, 3]`` (alpha composited on black)."""
+    with Image.open(path) as img:
+        img.load()
+        if img.mode in ("RGBA", "LA") or (img.mode == "P" and "transparency" in img.info):
+            img = img.convert("RGBA")
+            background = Image.new("RGBA", img.size, (0, 0, 0, 255))
+            img = Image.alpha_composite(background, img)
+        return np.asarray(img.convert("RGB"))
+
+
+def to_tensor_range(rgb):
+    """uint8 ``[H, W, 3]`` -> float32 ``[3, H, W]`` in [-1, 1]."""
+    return (rgb.astype("float32").transpose(2, 0, 1) / 127.5) - 1.0
+
+
+@DATASETS.register()
+class StyleGANImageFolder(Dataset):
+    """All images under ``dataroot``; ``hflip`` doubles the data with random horizontal flips."""
+
+    def __init__(self, dataroot, hflip=True, size=None):
+        super().__init__()
+        if not os.path.isdir(dataroot):
+            raise FileNotFoundError(f"dataset.dataroot: {dataroot!r} is not a folder")
+        self.dataroot, self.hflip, self.size = dataroot, hflip, size
+        self.paths = list_images(dataroot)
+        if not self.paths:
+            raise FileNotFoundError(f"dataset.dataroot: no images ({', '.join(IMAGE_EXTENSIONS)}) in {dataroot!r}")
+
+    def __len__(self):
+        return len(self.paths)
+
+    def __getitem__(self, idx):
+        path = self.paths[idx]
+        rgb = load_rgb(path)
+        if self.size is not None and rgb.shape[:2] != (self.size, self.size):
+            raise ValueError(f"{path}: image is {rgb.shape[1]}x{rgb.shape[0]}, the config needs "
+                             f"{self.size}x{self.size} (run tools/prepare_dataset.py)")
+        if self.hflip and np.random.rand() < 0.5:
+            rgb = rgb[:, ::-1]
+        return {"A": to_tensor_range(np.ascontiguousarray(rgb)), "A_path": path}

@@ -1,0 +1,221 @@
+"""Training engine: ppgan's Trainer with exact resume, per-iteration seeding and atomic checkpoints.
+
+* Every iteration reseeds Paddle, NumPy and ``random`` from ``(seed, iteration, rank)``, so a run
+  resumed at iteration k draws the same latents, noise, mixing decisions and flips as a straight run.
+* Checkpoints also hold the model's extra state (lazy-regularisation phase, path-length mean, images
+  seen), the LR schedulers (inside the optimizer states), the config and the versions.
+* Files are written to a temporary name, flushed, fsynced and renamed over the target; the previous
+  checkpoint is removed only after the new one is complete.
+* After a resume the data loader continues at the same batch of the same epoch.
+"""
+import datetime
+import hashlib
+import json
+import logging
+import os
+import random
+import sys
+import time
+
+import numpy as np
+import paddle
+from ppgan.engine.trainer import Trainer
+from ppgan.utils.filesystem import load as ppgan_load
+from ppgan.utils.filesystem import save as ppgan_save
+from ppgan.utils.timer import TimeAverager
+
+logger = logging.getLogger("ppgan_stylegan")
+
+
+def seed_everything(seed, iteration=0, rank=0):
+    """Seed Paddle, NumPy and Python's ``random`` from (seed, iteration, rank)."""
+    digest = hashlib.sha256(f"{seed}:{iteration}:{rank}".encode()).digest()
+    value = int.from_bytes(digest[:4], "little") & 0x7FFFFFFF
+    paddle.seed(value)
+    np.random.seed(value)
+    random.seed(value)
+    return value
+
+
+def atomic_save(obj, path):
+    """Write ``obj`` (ppgan's pickle format) so that ``path`` is always either the old or the new file."""
+    directory = os.path.dirname(os.path.abspath(path))
+    os.makedirs(directory, exist_ok=True)
+    tmp = os.path.join(directory, f".{os.path.basename(path)}.tmp-{os.getpid()}")
+    try:
+        ppgan_save(obj, tmp)
+        with open(tmp, "rb+") as f:
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+        dir_fd = os.open(directory, os.O_RDONLY)
+        try:
+            os.fsync(dir_fd)
+        finally:
+            os.close(dir_fd)
+    finally:
+        if os.path.exists(tmp):
+            os.remove(tmp)
+
+
+def versions():
+    import ppgan
+    from . import __version__
+    return {"ppgan_stylegan": __version__, "paddle": paddle.__version__,
+            "ppgan": getattr(ppgan, "__version__", "2.1.0"), "python": sys.version.split()[0]}
+
+
+class ResumableLoader:
+    """Infinite iterator over a DataLoader that can start at any global iteration.
+
+    Epoch ``e`` uses ``batch_sampler.set_epoch(e)`` (a new shuffle every epoch, reproducible); starting
+    at iteration ``i`` (1-based) skips the batches of the current epoch already consumed.
+    """
+
+    def __init__(self, dataloader, start_iter=1):
+        self.dataloader = dataloader
+        self.per_epoch = len(dataloader)
+        if self.per_epoch == 0:
+            raise ValueError("dataset: fewer images than one batch (batch_size too large for the dataset)")
+        self.epoch = (start_iter - 1) // self.per_epoch
+        self._start(skip=(start_iter - 1) % self.per_epoch)
+
+    def _start(self, skip=0):
+        sampler = getattr(self.dataloader, "batch_sampler", None)
+        if hasattr(sampler, "set_epoch"):
+            sampler.set_epoch(self.epoch)
+        self.iterator = iter(self.dataloader)
+        for _ in range(skip):
+            next(self.iterator)
+
+    def __next__(self):
+        try:
+            return next(self.iterator)
+        except StopIteration:
+            self.epoch += 1
+            self._start()
+            return next(self.iterator)
+
+
+class StyleGANTrainer(Trainer):
+    """ppgan's Trainer (same config schema, logging and outputs) with exact, crash-safe resume."""
+
+    def __init__(self, cfg, seed=0):
+        self.seed = seed
+        self.history = []  # [{'iter': i, 'losses': {...}} | {'iter': i, 'metrics': {...}}]
+        super().__init__(cfg)
+
+    # ------------------------------------------------------------------ history (history.json, full precision)
+    @property
+    def history_path(self):
+        return os.path.join(self.output_dir, "history.json")
+
+    def _record(self, entry):
+        self.history.append(entry)
+        if self.local_rank == 0:
+            os.makedirs(self.output_dir, exist_ok=True)
+            tmp = self.history_path + f".tmp-{os.getpid()}"
+            with open(tmp, "w") as f:
+                json.dump(self.history, f)
+            os.replace(tmp, self.history_path)
+
+    def print_log(self):
+        super().print_log()
+        losses = {k: float(v) for k, v in self.model.get_current_losses().items()}
+        self._record({"iter": self.current_iter, "losses": losses, "ips": float(getattr(self, "ips", 0.0) or 0.0)})
+
+    def test(self):
+        super().test()
+        values = {name: m.last for name, m in (self.metrics or {}).items() if getattr(m, "last", None) is not None}
+        if values:
+            self._record({"iter": self.current_iter, "metrics": values})
+        self.model.setup_train_mode(is_train=True)
+
+    # ------------------------------------------------------------------ loop
+    def train(self):
+        reader_cost, batch_cost = TimeAverager(), TimeAverager()
+        loader = ResumableLoader(self.train_dataloader, self.current_iter)
+        self.model.setup_train_mode(is_train=True)
+        batch_size = self.cfg["dataset"]["train"].get("batch_size", 1)
+        logger.info(f"training iterations {self.current_iter}..{self.total_iters}, batch {batch_size} per rank x "
+                    f"{self.world_size} rank(s) = global batch {batch_size * self.world_size}")
+        while self.current_iter <= self.total_iters:
+            seed_everything(self.seed, self.current_iter, self.local_rank)
+            self.current_epoch = loader.epoch + 1
+            self.inner_iter = self.current_iter % self.iters_per_epoch
+            start = time.time()
+            data = next(loader)
+            reader_cost.record(time.time() - start)
+            self.model.setup_input(data)
+            self.model.train_iter(self.optimizers)
+            batch_cost.record(time.time() - start, num_samples=batch_size)
+
+            if self.current_iter % self.log_interval == 0:
+                self.data_time = reader_cost.get_average()
+                self.step_time = batch_cost.get_average()
+                self.ips = batch_cost.get_ips_average()
+                self.print_log()
+                reader_cost.reset()
+                batch_cost.reset()
+            if self.current_iter % self.visual_interval == 0 and self.local_rank == 0:
+                self.visual("visual_train")
+            self.learning_rate_scheduler_step()
+            if self.validate_interval > -1 and self.current_iter % self.validate_interval == 0:
+                self.test()
+            if self.current_iter % self.weight_interval == 0 or self.current_iter == self.total_iters:
+                self.save(self.current_iter, "weight", keep=-1)
+                self.save(self.current_iter)
+            self.current_iter += 1
+
+    # ------------------------------------------------------------------ checkpoints
+    def checkpoint_path(self, iteration, name="checkpoint"):
+        return os.path.join(self.output_dir, f"iter_{iteration}_{name}.pdparams")
+
+    def save(self, iteration, name="checkpoint", keep=1):
+        if self.local_rank != 0:
+            return
+        state = {net_name: net.state_dict() for net_name, net in self.model.nets.items()}
+        if name == "checkpoint":
+            state["epoch"] = iteration  # ppgan's key for the last completed iteration
+            for opt_name, opt in self.model.optimizers.items():
+                state[opt_name] = opt.state_dict()
+            state["model_state"] = self.model.get_extra_state() if hasattr(self.model, "get_extra_state") else {}
+            state["meta"] = {"iteration": iteration, "seed": self.seed, "versions": versions(),
+                             "config": _plain(self.cfg), "saved_at": datetime.datetime.now().isoformat()}
+        path = self.checkpoint_path(iteration, name)
+        atomic_save(state, path)
+        logger.info(f"saved {path}")
+        if keep > 0 and name == "checkpoint":
+            for old in os.listdir(self.output_dir):
+                if old.endswith(f"_{name}.pdparams") and old.startswith("iter_"):
+                    old_iter = int(old.split("_")[1])
+                    if old_iter <= iteration - keep * self.weight_interval and old_iter != iteration:
+                        os.remove(os.path.join(self.output_dir, old))
+
+    def resume(self, checkpoint_path):
+        state = ppgan_load(checkpoint_path)
+        for key in ["epoch"] + list(self.model.nets) + list(self.model.optimizers):
+            if key not in state:
+                raise ValueError(f"{checkpoint_path}: not a training checkpoint (missing {key!r}); "
+                                 "use --load for weight files")
+        self.current_iter = int(state["epoch"]) + 1
+        self.global_steps = int(state["epoch"])
+        for net_name, net in self.model.nets.items():
+            net.set_state_dict(state[net_name])
+        for opt_name, opt in self.model.optimizers.items():
+            opt.set_state_dict(state[opt_name])
+        if "model_state" in state and hasattr(self.model, "set_extra_state"):
+            self.model.set_extra_state(state["model_state"])
+        if os.path.isfile(self.history_path):  # continue the run's history, dropping what comes after
+            with open(self.history_path) as f:
+                self.history = [h for h in json.load(f) if h["iter"] < self.current_iter]
+        logger.info(f"resumed from {checkpoint_path} at iteration {self.current_iter}")
+
+
+def _plain(obj):
+    """AttrDict / nested containers -> plain dicts and lists (picklable without ppgan)."""
+    if isinstance(obj, dict):
+        return {k: _plain(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_plain(v) for v in obj]
+    return obj

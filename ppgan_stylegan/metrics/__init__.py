@@ -1,0 +1,3 @@
+from .swd import SWD, laplacian_pyramid, swd
+
+__all__ = ["SWD", "swd", "laplacian_pyramid"]

@@ -1,0 +1,3 @@
+from .stylegan_model import StyleGANModel
+
+__all__ = ["StyleGANModel"]

@@ -1,0 +1,270 @@
+"""StyleGANModel: StyleGAN2 training (losses, lazy regularisation, mixing, EMA, w_avg) for ppgan's Trainer.
+
+One ``train_iter`` = the four phases of NVlabs' loop, each with its own optimizer step:
+D main (GAN loss), D reg every ``r1_interval`` iterations (R1 / R2), G main (GAN loss), G reg every
+``pl_interval`` iterations (path length), then the EMA update of ``gen_ema``.
+
+Lazy regularisation (StyleGAN2 paper, appendix B): the YAML states the paper's Adam settings; for a
+net regularised every k steps the model uses ``lr * r`` and ``beta ** r`` with ``r = k / (k + 1)``.
+"""
+import logging
+import random
+
+import numpy as np
+import paddle
+from ppgan.models.base_model import BaseModel
+from ppgan.models.builder import MODELS
+from ppgan.models.discriminators.builder import build_discriminator
+from ppgan.models.generators.builder import build_generator
+from ppgan.solver import build_lr_scheduler, build_optimizer
+
+from ..losses import D_LOSSES, G_LOSSES, gradient_penalty, path_length_penalty, r1_penalty, r2_penalty
+from ..visual import grid
+
+logger = logging.getLogger(__name__)
+
+
+def bare(net):
+    """The layer inside a DataParallel wrapper (or the layer itself)."""
+    return net._layers if isinstance(net, paddle.DataParallel) else net
+
+
+def _check(cond, message):
+    if not cond:
+        raise ValueError(message)
+
+
+@MODELS.register()
+class StyleGANModel(BaseModel):
+    """StyleGAN2 (config F) training model; ``generator`` / ``discriminator`` are any registered classes."""
+
+    def __init__(self, generator, discriminator=None, g_loss="nonsaturating", d_loss="logistic", wgan_epsilon=0.001,
+                 gp_weight=10.0, gp_target=1.0, r1_gamma=10.0, r1_interval=16, r2_gamma=0.0, pl_weight=2.0,
+                 pl_interval=4, pl_decay=0.01, pl_batch_shrink=2, mixing_prob=0.9, ema_kimg=10.0, ema_rampup=None,
+                 w_avg_beta=0.995, visual_num=16, visual_seed=0, params=None, max_eval_steps=None):
+        super().__init__(params)
+        _check(g_loss in G_LOSSES, f"model.g_loss: expected one of {sorted(G_LOSSES)}, got {g_loss!r}")
+        _check(d_loss in D_LOSSES, f"model.d_loss: expected one of {sorted(D_LOSSES)}, got {d_loss!r}")
+        for name, value in [("r1_interval", r1_interval), ("pl_interval", pl_interval)]:
+            _check(isinstance(value, int) and value >= 1, f"model.{name}: expected an integer >= 1, got {value!r}")
+        for name, value in [("r1_gamma", r1_gamma), ("r2_gamma", r2_gamma), ("pl_weight", pl_weight),
+                            ("ema_kimg", ema_kimg), ("gp_weight", gp_weight)]:
+            _check(isinstance(value, (int, float)) and value >= 0, f"model.{name}: expected a number >= 0, got {value!r}")
+        for name, value in [("mixing_prob", mixing_prob), ("pl_decay", pl_decay), ("w_avg_beta", w_avg_beta)]:
+            _check(isinstance(value, (int, float)) and 0 <= value <= 1,
+                   f"model.{name}: expected a probability in [0, 1], got {value!r}")
+        _check(pl_batch_shrink >= 1, f"model.pl_batch_shrink: expected >= 1, got {pl_batch_shrink!r}")
+
+        self.g_loss_fn = G_LOSSES[g_loss]
+        self.d_loss_fn, self.use_gp, takes_eps = D_LOSSES[d_loss]
+        self.d_loss_kwargs = {"wgan_epsilon": wgan_epsilon} if takes_eps else {}
+        self.gp_weight, self.gp_target = gp_weight, gp_target
+        self.r1_gamma, self.r2_gamma, self.r1_interval = float(r1_gamma), float(r2_gamma), r1_interval
+        self.pl_weight, self.pl_interval, self.pl_decay = float(pl_weight), pl_interval, pl_decay
+        self.pl_batch_shrink = pl_batch_shrink
+        self.mixing_prob, self.ema_kimg, self.ema_rampup = mixing_prob, ema_kimg, ema_rampup
+        self.max_eval_steps = max_eval_steps
+
+        self.nets["gen"] = build_generator(generator)
+        self.style_dim = self.nets["gen"].style_dim
+        self.nets["gen"].w_avg_beta = w_avg_beta
+        if discriminator:
+            self.nets["disc"] = build_discriminator(discriminator)
+        self.nets["gen_ema"] = build_generator(generator)
+        self.nets["gen_ema"].set_state_dict(self.nets["gen"].state_dict())
+        self.nets["gen_ema"].eval()
+        for p in self.nets["gen_ema"].parameters():
+            p.stop_gradient = True
+
+        self.current_iter = 0  # completed training iterations (drives the lazy-regularisation phase)
+        self.mean_path_length = paddle.zeros([])
+        self.cur_nimg = 0
+        self.world_size = paddle.distributed.get_world_size()
+        self.hparams = {}
+        rng = np.random.RandomState(visual_seed)
+        self.visual_z = paddle.to_tensor(rng.standard_normal([visual_num, self.style_dim]).astype("float32"))
+
+    # ------------------------------------------------------------------ lazy regularisation
+    @property
+    def d_reg_ratio(self):
+        return self.r1_interval / (self.r1_interval + 1) if (self.r1_gamma > 0 or self.r2_gamma > 0) else 1.0
+
+    @property
+    def g_reg_ratio(self):
+        return self.pl_interval / (self.pl_interval + 1) if self.pl_weight > 0 else 1.0
+
+    def _ratio(self, net_names):
+        return self.g_reg_ratio if "gen" in net_names else self.d_reg_ratio
+
+    def setup_lr_schedulers(self, cfg):
+        self.lr_scheduler = {}
+        for net, ratio in [("gen", self.g_reg_ratio), ("disc", self.d_reg_ratio)]:
+            net_cfg = dict(cfg)
+            net_cfg["learning_rate"] = cfg["learning_rate"] * ratio
+            self.lr_scheduler[net] = build_lr_scheduler(net_cfg)
+        return self.lr_scheduler
+
+    def setup_optimizers(self, lr, cfg):
+        for opt_name, opt_cfg in cfg.items():
+            opt_cfg = dict(opt_cfg)
+            net_names = opt_cfg.pop("net_names")
+            ratio = self._ratio(net_names)
+            scheduler = lr["gen" if "gen" in net_names else "disc"] if isinstance(lr, dict) else lr
+            if opt_cfg.get("name") == "Adam":
+                opt_cfg["beta1"] = opt_cfg.get("beta1", 0.9) ** ratio
+                opt_cfg["beta2"] = opt_cfg.get("beta2", 0.999) ** ratio
+            parameters = []
+            for net_name in net_names:
+                parameters += self.nets[net_name].parameters()
+            self.optimizers[opt_name] = build_optimizer(opt_cfg, scheduler, parameters)
+            used = {"lr": float(scheduler.get_lr()), "ratio": ratio,
+                    "beta1": opt_cfg.get("beta1"), "beta2": opt_cfg.get("beta2")}
+            self.hparams[opt_name] = used
+            logger.info(f"{opt_name} ({'+'.join(net_names)}): {opt_cfg.get('name')} lr={used['lr']:.6g} "
+                        f"beta1={used['beta1']} beta2={used['beta2']} (paper values scaled by r={ratio:.4f})")
+        return self.optimizers
+
+    # ------------------------------------------------------------------ inputs
+    def setup_input(self, input):
+        self.real_img = paddle.to_tensor(input["A"]) if not isinstance(input["A"], paddle.Tensor) else input["A"]
+        if "A_path" in input:
+            self.image_paths = input["A_path"]
+
+    def forward(self):
+        pass
+
+    def _latents(self, batch):
+        """One z, or two with probability ``mixing_prob`` (style mixing regularisation)."""
+        if self.mixing_prob > 0 and random.random() < self.mixing_prob:
+            return [paddle.randn([batch, self.style_dim]), paddle.randn([batch, self.style_dim])]
+        return [paddle.randn([batch, self.style_dim])]
+
+    def _generate(self, batch, track_w_avg=False, return_latents=False):
+        gen = self.nets["gen"]
+        zs = self._latents(batch)
+        ws = [bare(gen).get_latent(z) for z in zs]
+        if track_w_avg:
+            bare(gen).update_w_avg(ws[0])
+        return gen(ws, input_is_latent=True, return_latents=return_latents)
+
+    # ------------------------------------------------------------------ training
+    def _set_trainable(self, name, flag):
+        for p in self.nets[name].parameters():
+            p.stop_gradient = not flag
+
+    def train_iter(self, optimizers=None):
+        gen, disc = self.nets["gen"], self.nets["disc"]
+        opt_g, opt_d = optimizers["optimG"], optimizers["optimD"]
+        real = self.real_img
+        batch = real.shape[0]
+        step = self.current_iter
+        self.losses.clear()  # only this iteration's values (regularisers appear on their iterations)
+
+        # D main
+        self._set_trainable("disc", True)
+        self._set_trainable("gen", False)
+        with paddle.no_grad():
+            fake, _ = self._generate(batch)
+        real_pred, fake_pred = disc(real), disc(fake)
+        l_d = self.d_loss_fn(real_pred, fake_pred, **self.d_loss_kwargs)
+        if self.use_gp:
+            l_gp = gradient_penalty(disc, real, fake, self.gp_target, self.gp_weight)
+            self.losses["l_d_gp"] = l_gp.detach()
+            l_d = l_d + l_gp
+        opt_d.clear_grad()
+        l_d.backward()
+        opt_d.step()
+        self.losses["l_d"] = l_d.detach()
+        self.losses["real_score"] = real_pred.detach().mean()
+        self.losses["fake_score"] = fake_pred.detach().mean()
+
+        # D reg (lazy R1 / R2)
+        if (self.r1_gamma > 0 or self.r2_gamma > 0) and step % self.r1_interval == 0:
+            l_reg = 0.0
+            if self.r1_gamma > 0:
+                real_in = real.detach()
+                real_in.stop_gradient = False
+                r1 = r1_penalty(disc(real_in), real_in)
+                self.losses["l_d_r1"] = r1.detach()
+                l_reg = l_reg + r1 * (self.r1_gamma / 2 * self.r1_interval)
+            if self.r2_gamma > 0:
+                fake_in = fake.detach()
+                fake_in.stop_gradient = False
+                r2 = r2_penalty(disc(fake_in), fake_in)
+                self.losses["l_d_r2"] = r2.detach()
+                l_reg = l_reg + r2 * (self.r2_gamma / 2 * self.r1_interval)
+            opt_d.clear_grad()
+            l_reg.backward()
+            opt_d.step()
+
+        # G main
+        self._set_trainable("disc", False)
+        self._set_trainable("gen", True)
+        fake, _ = self._generate(batch, track_w_avg=True)
+        l_g = self.g_loss_fn(disc(fake))
+        opt_g.clear_grad()
+        l_g.backward()
+        opt_g.step()
+        self.losses["l_g"] = l_g.detach()
+
+        # G reg (lazy path length)
+        if self.pl_weight > 0 and step % self.pl_interval == 0:
+            pl_batch = max(1, int(batch // self.pl_batch_shrink))
+            fake, latents = self._generate(pl_batch, return_latents=True)
+            penalty, lengths, self.mean_path_length = path_length_penalty(
+                fake, latents, self.mean_path_length, self.pl_decay)
+            opt_g.clear_grad()
+            (penalty * (self.pl_weight * self.pl_interval)).backward()
+            opt_g.step()
+            self.losses["l_g_path"] = penalty.detach()
+            self.losses["path_length"] = lengths
+
+        self._set_trainable("disc", True)
+        self.current_iter += 1
+        self.cur_nimg += batch * self.world_size
+        self.update_ema(batch * self.world_size)
+        self.visual_items["real_img"] = real
+
+    def ema_beta(self, global_batch):
+        """``0.5 ** (batch / ema_nimg)``: the EMA half-life is ``ema_kimg`` thousand images."""
+        ema_nimg = self.ema_kimg * 1000
+        if self.ema_rampup:
+            ema_nimg = min(ema_nimg, self.cur_nimg * self.ema_rampup)
+        return 0.5 ** (global_batch / max(ema_nimg, 1e-8))
+
+    @paddle.no_grad()
+    def update_ema(self, global_batch):
+        """gen_ema <- lerp(gen, gen_ema, beta) for parameters; buffers (noise, w_avg) are copied."""
+        beta = self.ema_beta(global_batch)
+        src, dst = bare(self.nets["gen"]), bare(self.nets["gen_ema"])
+        for p, p_ema in zip(src.parameters(), dst.parameters()):
+            p_ema.set_value(p + (p_ema - p) * beta)
+        for b, b_ema in zip(src.buffers(), dst.buffers()):
+            b_ema.set_value(b)
+
+    # ------------------------------------------------------------------ resume state
+    def get_extra_state(self):
+        """What ppgan's Trainer does not save: the lazy-regularisation phase and path-length mean."""
+        return {"current_iter": int(self.current_iter), "cur_nimg": int(self.cur_nimg),
+                "mean_path_length": float(self.mean_path_length)}
+
+    def set_extra_state(self, state):
+        self.current_iter = int(state["current_iter"])
+        self.cur_nimg = int(state.get("cur_nimg", 0))
+        self.mean_path_length = paddle.full([], float(state["mean_path_length"]))
+
+    # ------------------------------------------------------------------ visuals / eval
+    def compute_visuals(self):
+        gen_ema = bare(self.nets["gen_ema"])
+        with paddle.no_grad():
+            samples, _ = gen_ema([self.visual_z], noise="const")
+        self.visual_items["samples_ema"] = grid(samples)  # uint8 HWC: ppgan's tensor2img passes it through
+
+    def test_iter(self, metrics=None):
+        gen_ema = bare(self.nets["gen_ema"])
+        with paddle.no_grad():
+            fake, _ = gen_ema([paddle.randn([self.real_img.shape[0], self.style_dim])])
+            if metrics is not None:
+                for metric in metrics.values():
+                    metric.update(fake, self.real_img)
+        self.visual_items["fake_img"] = fake

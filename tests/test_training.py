@@ -1,0 +1,145 @@
+"""StyleGANModel in ppgan's Trainer: regularisers on CPU, r-scaled Adam, EMA, w_avg, exact resume."""
+import glob
+import json
+import os
+import subprocess
+import sys
+
+import numpy as np
+import paddle
+import pytest
+from PIL import Image
+
+from conftest import ROOT
+from ppgan_stylegan.config import load_config
+
+DEMO = os.path.join(ROOT, "configs", "stylegan_v2_demo.yaml")
+TINY = ["model.generator.size=8", "model.discriminator.size=8", "model.generator.style_dim=16",
+        "model.generator.n_mlp=2", "model.generator.channel_base=64", "model.generator.channel_max=16",
+        "model.discriminator.channel_base=64", "model.discriminator.channel_max=16", "model.r1_interval=2",
+        "model.pl_interval=2", "model.r1_gamma=1.0", "model.visual_num=4", "dataset.train.batch_size=4",
+        "log_config.interval=1", "log_config.visiual_interval=2", "snapshot_config.interval=2",
+        "validate.interval=-1"]
+
+
+@pytest.fixture(scope="module")
+def tiny_data(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("faces8")
+    rng = np.random.RandomState(0)
+    yy, xx = np.mgrid[0:8, 0:8]
+    for i in range(12):
+        base = np.sin(xx * (0.3 + 0.1 * i)) * 100 + yy * 10 + rng.randint(0, 40, (8, 8))
+        img = np.clip(np.stack([base, base[::-1], base.T], -1), 0, 255).astype("uint8")
+        Image.fromarray(img).save(folder / f"img_{i:02d}.png")
+    return str(folder)
+
+
+def tiny_cfg(data, out, extra=()):
+    cfg = load_config(DEMO, TINY + [f"dataset.train.dataroot={data}", f"dataset.test.dataroot={data}", *extra])
+    cfg.is_train, cfg.profiler_options, cfg.output_dir = True, None, str(out)
+    return cfg
+
+
+def test_stock_ppgan_trainer_runs_regularisers_on_cpu(tiny_data, tmp_path):
+    from ppgan.engine.trainer import Trainer
+    paddle.seed(0)
+    trainer = Trainer(tiny_cfg(tiny_data, tmp_path, ["total_iters=2"]))
+    model = trainer.model
+    gen = model.nets["gen"]
+    assert not gen.w_avg_tracked
+    seen = set()
+    orig = model.train_iter
+
+    def spy(optimizers=None):
+        orig(optimizers)
+        seen.update(model.losses)
+    model.train_iter = spy
+    trainer.train()
+    assert {"l_d", "l_g", "l_d_r1", "l_g_path", "path_length"} <= seen
+    assert all(np.isfinite(float(v)) for v in model.losses.values())
+    assert gen.w_avg_tracked and float(gen.w_avg.abs().sum()) > 0
+    ckpt = os.path.join(str(tmp_path), "iter_2_checkpoint.pdparams")
+    assert os.path.isfile(ckpt)
+    from ppgan.utils.filesystem import load
+    state = load(ckpt)
+    assert np.allclose(state["gen"]["w_avg"], gen.w_avg.numpy())
+    assert glob.glob(os.path.join(str(tmp_path), "visual_train", "*samples_ema.png"))
+
+
+def test_adam_hyperparameters_are_r_scaled(tiny_data, tmp_path):
+    from ppgan.engine.trainer import Trainer
+    trainer = Trainer(tiny_cfg(tiny_data, tmp_path, ["total_iters=1", "model.r1_interval=16",
+                                                     "model.pl_interval=4"]))
+    opt_g, opt_d = trainer.optimizers["optimG"], trainer.optimizers["optimD"]
+    rg, rd = 4 / 5, 16 / 17
+    lr = load_config(DEMO).lr_scheduler.learning_rate
+    assert abs(opt_g.get_lr() - lr * rg) < 1e-12 and abs(opt_d.get_lr() - lr * rd) < 1e-12
+    assert abs(opt_g._beta1 - 0.0) < 1e-12 and abs(opt_g._beta2 - 0.99 ** rg) < 1e-12
+    assert abs(opt_d._beta2 - 0.99 ** rd) < 1e-12
+    assert abs(trainer.model.hparams["optimD"]["beta2"] - 0.99 ** rd) < 1e-12
+
+
+def test_ema_beta_formula_and_update(tiny_data, tmp_path):
+    from ppgan.engine.trainer import Trainer
+    model = Trainer(tiny_cfg(tiny_data, tmp_path, ["total_iters=1", "model.ema_rampup=null"])).model
+    model.ema_kimg = 10
+    assert abs(model.ema_beta(32) - 0.5 ** (32 / 10000)) < 1e-15
+    gen, ema = model.nets["gen"], model.nets["gen_ema"]
+    for p in gen.parameters():
+        p.set_value(p + 1.0)
+    before = {n: p.numpy().copy() for n, p in ema.named_parameters()}
+    model.update_ema(32)
+    beta = 0.5 ** (32 / 10000)
+    for n, p in ema.named_parameters():
+        src = dict(gen.named_parameters())[n].numpy()
+        assert np.allclose(p.numpy(), beta * before[n] + (1 - beta) * src, atol=1e-6)
+    gen.update_w_avg(paddle.ones([2, 16]))
+    model.update_ema(32)
+    assert np.array_equal(ema.w_avg.numpy(), gen.w_avg.numpy())  # buffers copied
+    model.ema_rampup, model.cur_nimg = 0.05, 100
+    assert abs(model.ema_beta(4) - 0.5 ** (4 / 5)) < 1e-12  # half-life min(10k, 100 * 0.05) images
+
+
+def _run(args, cwd):
+    out = subprocess.run([sys.executable, os.path.join(ROOT, "tools", "main.py"), *args], cwd=cwd,
+                         capture_output=True, text=True, timeout=600)
+    assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-3000:]
+    return out
+
+
+def _only_run_dir(root):
+    (run,) = glob.glob(os.path.join(root, "*"))
+    return run
+
+
+def test_resume_is_exact(tiny_data, tmp_path):
+    cfg_args = ["-c", DEMO, "-o", *TINY, f"dataset.train.dataroot={tiny_data}", f"dataset.test.dataroot={tiny_data}",
+                "--seed", "7"]
+    straight, split = str(tmp_path / "straight"), str(tmp_path / "split")
+    _run(cfg_args + ["-o", "total_iters=6", f"output_dir={straight}"], str(tmp_path))
+    _run(cfg_args + ["-o", "total_iters=3", f"output_dir={split}", "snapshot_config.interval=3"], str(tmp_path))
+    split_dir = _only_run_dir(split)
+    _run(cfg_args + ["-o", "total_iters=6", f"output_dir={split}", "--resume",
+                     os.path.join(split_dir, "iter_3_checkpoint.pdparams")], str(tmp_path))
+    straight_dir = _only_run_dir(straight)
+    with open(os.path.join(straight_dir, "history.json")) as f:
+        h1 = {h["iter"]: h["losses"] for h in json.load(f) if "losses" in h}
+    with open(os.path.join(split_dir, "history.json")) as f:
+        h2 = {h["iter"]: h["losses"] for h in json.load(f) if "losses" in h}
+    assert sorted(h1) == sorted(h2) == [1, 2, 3, 4, 5, 6]
+    for it in range(1, 7):
+        assert h1[it].keys() == h2[it].keys()
+        for k in h1[it]:
+            assert abs(h1[it][k] - h2[it][k]) <= 1e-6, (it, k, h1[it][k], h2[it][k])
+    # lazy regularisation every 2 iterations from the first: iterations 1, 3, 5 (5 is after the resume point)
+    assert all("l_d_r1" in h1[i] and "l_g_path" in h1[i] for i in (1, 3, 5))
+    assert not any("l_d_r1" in h1[i] or "l_g_path" in h1[i] for i in (2, 4, 6))
+    from ppgan.utils.filesystem import load
+    a = load(os.path.join(straight_dir, "iter_6_checkpoint.pdparams"))
+    b = load(os.path.join(split_dir, "iter_6_checkpoint.pdparams"))
+    for net in ("gen", "disc", "gen_ema"):
+        for k in a[net]:
+            assert np.abs(np.asarray(a[net][k]) - np.asarray(b[net][k])).max() <= 1e-6, (net, k)
+    assert a["model_state"] == b["model_state"]
+    assert a["model_state"]["current_iter"] == 6
+    assert a["meta"]["versions"]["paddle"] == paddle.__version__

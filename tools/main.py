@@ -1,0 +1,72 @@
+#!/usr/bin/env python
+"""Train / evaluate a model from a PaddleGAN-schema YAML config (our registered classes included).
+
+    python tools/main.py -c configs/stylegan_v2_demo.yaml
+    python tools/main.py -c configs/stylegan_v2_demo.yaml -o total_iters=200 dataset.train.batch_size=8
+    python tools/main.py -c configs/stylegan_v2_demo.yaml --resume output_dir/<run>/iter_100_checkpoint.pdparams
+"""
+import argparse
+import os
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+import ppgan_stylegan  # noqa: E402  (compat shim + registration before ppgan is used)
+import paddle  # noqa: E402
+from ppgan.utils.logger import setup_logger  # noqa: E402
+
+from ppgan_stylegan.config import load_config  # noqa: E402
+from ppgan_stylegan.engine import StyleGANTrainer, seed_everything  # noqa: E402
+
+
+def parse_args(argv=None):
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("-c", "--config-file", required=True, help="YAML config")
+    p.add_argument("-o", "--opt", nargs="+", action="append", default=[], metavar="KEY=VALUE",
+                   help="override config entries, e.g. total_iters=100 model.r1_gamma=5 (repeatable)")
+    p.add_argument("--resume", help="training checkpoint (iter_N_checkpoint.pdparams) to continue from")
+    p.add_argument("--load", help="weights (iter_N_weight.pdparams or a checkpoint) to initialise the nets from")
+    p.add_argument("--evaluate-only", action="store_true", help="run validation only")
+    p.add_argument("--seed", type=int, default=0, help="base seed; each iteration reseeds from (seed, iteration)")
+    p.add_argument("--device", default=None, help="cpu or gpu (default: gpu when Paddle has CUDA)")
+    p.add_argument("--debug", action="store_true", help="show tracebacks for errors")
+    return p.parse_args(argv)
+
+
+def output_dir_for(cfg, args):
+    if args.resume:
+        return os.path.dirname(os.path.abspath(args.resume))
+    name = os.path.splitext(os.path.basename(args.config_file))[0]
+    return os.path.join(cfg.get("output_dir", "output_dir"), name + time.strftime("-%Y-%m-%d-%H-%M-%S"))
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    args.opt = [option for group in args.opt for option in group]
+    cfg = load_config(args.config_file, args.opt)
+    cfg.is_train = not args.evaluate_only
+    cfg.profiler_options = None
+    cfg.output_dir = output_dir_for(cfg, args)
+    device = args.device or ("gpu" if paddle.is_compiled_with_cuda() and paddle.device.cuda.device_count() else "cpu")
+    paddle.set_device(device)
+    logger = setup_logger(cfg.output_dir, name="ppgan")
+    setup_logger(cfg.output_dir, name="ppgan_stylegan")
+    logger.info(f"ppgan-stylegan {ppgan_stylegan.__version__}, paddle {paddle.__version__}, device {device}, "
+                f"output {cfg.output_dir}")
+    seed_everything(args.seed, 0, paddle.distributed.get_rank())
+    trainer = StyleGANTrainer(cfg, seed=args.seed)
+    if args.resume:
+        trainer.resume(args.resume)
+    elif args.load:
+        trainer.load(args.load)
+    if args.evaluate_only:
+        trainer.test()
+    else:
+        trainer.train()
+    print(f"output: {cfg.output_dir}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
