@@ -4,7 +4,8 @@ import paddle
 import pytest
 
 from conftest import max_diff
-from ppgan_stylegan.ops import (FIRFilter, bias_leaky_relu, bias_leaky_relu_ref, conv_transpose2x_polyphase,
+from ppgan_stylegan.ops import (FIRFilter, bias_leaky_relu, bias_leaky_relu_ref, conv_transpose2x,
+                                conv_transpose2x_polyphase,
                                 make_kernel, mbstd_group, minibatch_stddev, modulated_conv2d, modulated_conv2d_ref,
                                 upfirdn2d, upfirdn2d_ref)
 from ppgan_stylegan.ops.equalized import EqualConv2D, EqualLinear
@@ -83,6 +84,9 @@ def test_modulated_conv_fused_nonfused_reference_agree(mode, demodulate):
         out = modulated_conv2d(x, w, s, blur=blur, fused=fused, **kw)
         assert out.shape == ref.shape
         assert max_diff(out.numpy(), ref.numpy()) < 1e-5, (mode, fused)
+        with paddle.no_grad():  # inference dispatch (conv2d_transpose for up)
+            out = modulated_conv2d(x, w, s, blur=blur, fused=fused, **kw)
+        assert max_diff(out.numpy(), ref.numpy()) < 1e-5, (mode, fused, "no_grad")
     # eq. (1)-(3) by hand for one output pixel of the plain conv
     if mode == "plain":
         wn = w.numpy()[None] * s.numpy()[:, None, :, None, None]
@@ -112,6 +116,16 @@ def test_polyphase_transposed_conv_matches_conv2d_transpose(k):
     out = conv_transpose2x_polyphase(x, w, groups=2)
     assert out.shape == ref.shape
     assert max_diff(out.numpy(), ref.numpy()) < 1e-4
+    with paddle.no_grad():  # the dispatcher's inference path is conv2d_transpose itself
+        fast = conv_transpose2x(x, w, groups=2)
+    assert max_diff(fast.numpy(), ref.numpy()) < 1e-4
+
+
+def test_transposed_conv_dispatch_is_twice_differentiable_on_cpu():
+    x = paddle.randn([2, 3, 4, 4])
+    w = paddle.randn([5, 3, 3, 3])
+    g = _double_backward(lambda t: conv_transpose2x(t, w) ** 2, x)
+    assert float(g.abs().sum()) > 0
 
 
 @pytest.mark.parametrize("batch,group,feat", [(8, 4, 1), (4, 4, 2), (6, 4, 1), (3, 8, 1)])

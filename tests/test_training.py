@@ -143,3 +143,17 @@ def test_resume_is_exact(tiny_data, tmp_path):
     assert a["model_state"] == b["model_state"]
     assert a["model_state"]["current_iter"] == 6
     assert a["meta"]["versions"]["paddle"] == paddle.__version__
+
+
+@pytest.mark.parametrize("name", ["stylegan_v2_demo.yaml", "stylegan_v2_256.yaml", "stylegan_v2_ffhq.yaml"])
+def test_configs_build_and_are_commented(name):
+    from ppgan.models.builder import build_model
+    path = os.path.join(ROOT, "configs", name)
+    with open(path) as f:
+        assert sum(1 for line in f if "#" in line) >= 8  # the YAML explains itself
+    cfg = load_config(path, ["model.generator.size=8", "model.discriminator.size=8"])
+    full = load_config(path)
+    assert full.model.generator.size == full.model.discriminator.size
+    model = build_model(cfg.model)
+    assert set(model.nets) == {"gen", "disc", "gen_ema"}
+    assert cfg.optimizer.optimG.beta2 == 0.99 and cfg.lr_scheduler.learning_rate in (0.002, 0.0025)

@@ -3,5 +3,5 @@ from .bias_act import BiasLeakyReLU, bias_leaky_relu, bias_leaky_relu_ref, SQRT2
 from .equalized import EqualConv2D, EqualLinear
 from .misc import NoiseInjection, PixelNorm, mbstd_group, minibatch_stddev, pixel_norm
 from .modulated_conv import demod_coefficients, modulated_conv2d, modulated_conv2d_ref, per_sample_weights
-from .polyphase import conv_transpose2x_polyphase
+from .polyphase import conv_transpose2x, conv_transpose2x_polyphase
 from .upfirdn2d import FIRFilter, downsample_pad, make_kernel, upfirdn2d, upfirdn2d_ref, upsample_pad

@@ -20,7 +20,7 @@ with the kernel times 4; down = blur then a stride-2 conv.
 import paddle
 import paddle.nn.functional as F
 
-from .polyphase import conv_transpose2x_polyphase
+from .polyphase import conv_transpose2x
 
 DEMOD_EPS = 1e-8
 
@@ -42,7 +42,7 @@ def per_sample_weights(weight, styles, demodulate):
 def _resampled_conv(x, weight, groups, up, down, blur, padding):
     """Conv with the ppgan resampling order; ``blur`` is the FIR layer (or None)."""
     if up:
-        return blur(conv_transpose2x_polyphase(x, weight, groups))
+        return blur(conv_transpose2x(x, weight, groups))
     if down:
         return F.conv2d(blur(x), weight, stride=2, groups=groups)
     return F.conv2d(x, weight, padding=padding, groups=groups)

@@ -1,27 +1,59 @@
-"""Stride-2 transposed convolution as ordinary convolutions (twice differentiable on Paddle CPU)."""
+"""Stride-2 transposed convolution, with a twice-differentiable path for Paddle CPU.
+
+Paddle registers no double gradient for ``conv2d_transpose`` on CPU, so a path-length penalty
+through an upsampling generator crashes there (ppgan's does). ``conv_transpose2x`` dispatches:
+
+* ``F.conv2d_transpose`` when it is safe: gradients disabled (inference) or a GPU device;
+* ``conv_transpose2x_polyphase`` otherwise: output phase (p, q) of a stride-2 transposed conv only
+  sees kernel taps ``a = p, p+2, ...`` (rows) and ``b = q, q+2, ...`` (columns), so it is four
+  ordinary convolutions with exact-size kernels (2x2, 2x1, 1x2, 1x1 for k = 3: the same 9 taps),
+  interleaved. Only conv2d, pad, index_select, stack and reshape: all twice differentiable.
+"""
 import paddle
 import paddle.nn.functional as F
 
+FORCE_POLYPHASE = False  # tests set this to exercise the polyphase path everywhere
+
+
+def _phase_taps(k, p):
+    """Kernel indices used by output phase p, in correlation order."""
+    n = len(range(p, k, 2))
+    return [p + 2 * (n - 1 - t) for t in range(n)]
+
 
 def conv_transpose2x_polyphase(x, weight, groups=1):
-    """``conv2d_transpose(x, W, stride=2, padding=0, groups)`` without conv2d_transpose.
+    """``conv2d_transpose(x, W, stride=2, padding=0, groups)`` from four ordinary convolutions.
 
-    ``weight`` uses the *conv* layout ``[G*O, I, k, k]`` (the transposed conv applies it
-    unflipped). Output phase p (row or column parity) only sees taps ``a = p, p+2, ...``;
-    all four 2-D phases come from one conv with ``4*O`` outputs per group, then are interleaved.
+    ``weight`` uses the *conv* layout ``[G*O, I, k, k]`` (a transposed conv applies it unflipped).
     """
-    go, cin, k, _ = weight.shape
-    out_c = go // groups
+    _, _, k, kw = weight.shape
+    assert k == kw, f"conv_transpose2x_polyphase: square kernels only, got {weight.shape}"
     n, _, h, w = x.shape
-    nb = (k + 1) // 2  # taps per phase
-    w_pad = F.pad(weight, [0, 1, 0, 1])  # index k reads as zero
-    index = paddle.to_tensor([p + 2 * (nb - 1 - t) for p in (0, 1) for t in range(nb)], dtype="int64")
-    w_ph = paddle.index_select(paddle.index_select(w_pad, index, axis=2), index, axis=3)
-    w_ph = w_ph.reshape([groups, out_c, cin, 2, nb, 2, nb]).transpose([0, 3, 5, 1, 2, 4, 6])
-    w_ph = w_ph.reshape([groups * 4 * out_c, cin, nb, nb])
-    y = F.conv2d(x, w_ph, padding=nb - 1, groups=groups)  # [N, G*4*O, h+nb-1, w+nb-1]
-    hh, ww = y.shape[2], y.shape[3]
-    y = y.reshape([n, groups, 2, 2, out_c, hh, ww]).transpose([0, 1, 4, 5, 2, 6, 3])
-    y = y.reshape([n, groups * out_c, 2 * hh, 2 * ww])
-    size_h, size_w = 2 * (h - 1) + k, 2 * (w - 1) + k
-    return y[:, :, :size_h, :size_w]
+    nb = (k + 1) // 2
+    phases = []
+    for p in (0, 1):
+        rows = _phase_taps(k, p)
+        row = []
+        for q in (0, 1):
+            cols = _phase_taps(k, q)
+            if not rows or not cols:  # k = 1: odd phases see no tap
+                row.append(paddle.zeros([n, weight.shape[0], h + nb - 1, w + nb - 1], x.dtype))
+                continue
+            wpq = paddle.index_select(weight, paddle.to_tensor(rows, dtype="int64"), axis=2)
+            wpq = paddle.index_select(wpq, paddle.to_tensor(cols, dtype="int64"), axis=3)
+            # top/left pad len(taps)-1, bottom/right nb-1: every phase has h+nb-1 rows, w+nb-1 columns
+            row.append(F.conv2d(x, wpq, padding=[len(rows) - 1, nb - 1, len(cols) - 1, nb - 1], groups=groups))
+        phases.append(paddle.stack(row, axis=-1))  # [N, C, H', W', 2(q)]
+    y = paddle.stack(phases, axis=3)  # [N, C, H', 2(p), W', 2(q)]
+    c, hh, ww = y.shape[1], y.shape[2], y.shape[4]
+    y = y.reshape([n, c, 2 * hh, 2 * ww])
+    return y[:, :, :2 * (h - 1) + k, :2 * (w - 1) + k]
+
+
+def conv_transpose2x(x, weight, groups=1):
+    """Stride-2 transposed conv (conv-layout weight ``[G*O, I, k, k]``): fastest safe implementation."""
+    if FORCE_POLYPHASE or (paddle.is_grad_enabled() and "cpu" in str(x.place).lower()):
+        return conv_transpose2x_polyphase(x, weight, groups)
+    go, cin, k, _ = weight.shape
+    wt = weight.reshape([groups, go // groups, cin, k, k]).transpose([0, 2, 1, 3, 4])
+    return F.conv2d_transpose(x, wt.reshape([groups * cin, go // groups, k, k]), stride=2, groups=groups)

@@ -17,7 +17,7 @@ import paddle
 import paddle.nn as nn
 import paddle.nn.functional as F
 
-from .polyphase import conv_transpose2x_polyphase
+from .polyphase import conv_transpose2x
 
 
 def _as_pad4(pad):
@@ -85,7 +85,7 @@ def upfirdn2d(x, kernel, up=1, down=1, pad=(0, 0), flipped=None):
     y = x.reshape([n * c, 1, h, w])
     if up == 2 and kh == kw:
         # y_out[i] = convT(x, kernel)[i + k - 1 - pad0]; length 2h + pad0 + pad1 - k + 1
-        z = conv_transpose2x_polyphase(y, kernel.reshape([1, 1, kh, kw]))
+        z = conv_transpose2x(y, kernel.reshape([1, 1, kh, kw]))
         sy, sx = kh - 1 - y0, kw - 1 - x0
         out_h, out_w = 2 * h + y0 + y1 - kh + 1, 2 * w + x0 + x1 - kw + 1
         z = _crop_pad(z, -sy, out_h + sy - z.shape[2], -sx, out_w + sx - z.shape[3])
