@@ -35,6 +35,7 @@ from ppgan_stylegan import StyleGAN2Discriminator, StyleGAN2Generator, StyleGANM
 from ppgan_stylegan.losses import path_length_penalty, r1_penalty  # noqa: E402
 
 CASES = {
+    "smoke": dict(device="cpu", size=8, cm=1, batch=2, style_dim=32, n_mlp=1, amp=False),  # tests only
     "cpu32": dict(device="cpu", size=32, cm=1, batch=4, style_dim=512, n_mlp=2, amp=False),
     "cpu64": dict(device="cpu", size=64, cm=1, batch=4, style_dim=512, n_mlp=2, amp=False),
     "gpu256": dict(device="gpu", size=256, cm=2, batch=8, style_dim=512, n_mlp=8, amp=False),
