@@ -216,8 +216,15 @@ def run_case(name, c, warmup, repeat):
         path_length_penalty(img, lat, 0.0)[0].backward()
 
     ppgan_iter, ours_iter = model_pair(c, g_theirs, d_theirs, g_ours, d_ours, real)
+    g_fused = StyleGAN2Generator(c["size"], c["style_dim"], c["n_mlp"], channel_multiplier=c["cm"], fused_modconv=True)
+    g_fused.set_state_dict(g_ours.state_dict())
+    g_nonfused = StyleGAN2Generator(c["size"], c["style_dim"], c["n_mlp"], channel_multiplier=c["cm"],
+                                    fused_modconv=False)
+    g_nonfused.set_state_dict(g_ours.state_dict())
     pairs = {
         "G forward (no grad)": (g_fwd(g_theirs), g_fwd(g_ours)),
+        "G forward, fused modconv": (None, g_fwd(g_fused)),
+        "G forward, non-fused modconv": (None, g_fwd(g_nonfused)),
         "G forward+backward": (g_fwd_bwd(g_theirs), g_fwd_bwd(g_ours)),
         "D forward+backward": (d_fwd_bwd(d_theirs), d_fwd_bwd(d_ours)),
         "R1 step": (r1(d_theirs, ppgan_r1), r1(d_ours, r1_penalty)),
@@ -266,6 +273,7 @@ def main(argv=None):
     p.add_argument("--repeat", type=int, default=3)
     p.add_argument("--warmup", type=int, default=1)
     p.add_argument("--out", required=True, help="JSON file to write")
+    p.add_argument("--markdown", help="also write the table with device, Paddle version, date and command here")
     args = p.parse_args(argv)
     rows = []
     for name in args.cases.split(","):
@@ -279,6 +287,15 @@ def main(argv=None):
         json.dump({"paddle": paddle.__version__, "date": time.strftime("%Y-%m-%d"), "command": " ".join(sys.argv),
                    "rows": rows}, f, indent=2, default=str)
     print(f"\nwrote {args.out}")
+    if args.markdown:
+        import platform
+        command = "python tools/benchmark.py " + " ".join(argv if argv is not None else sys.argv[1:])
+        header = (f"Measured {time.strftime('%Y-%m-%d')} on {platform.processor() or platform.machine()} "
+                  f"({os.cpu_count()} cores), Paddle {paddle.__version__}, device(s): "
+                  f"{', '.join(sorted({r['device'] for r in rows}))}.\n\nReproduce with:\n\n```bash\n{command}\n```\n\n")
+        with open(args.markdown, "w") as f:
+            f.write(header + md + "\n")
+        print(f"wrote {args.markdown}")
     return 0
 
 

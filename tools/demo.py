@@ -104,9 +104,10 @@ def main(argv=None):
     swd_after = swd(reals, after)["mean"]
     final_grid = save_grid(after[:64], os.path.join(cfg.output_dir, "samples_after.png"), nrow=8)
     points = [(0, swd_before)] + [(h["iter"], h["metrics"]["swd"]) for h in trainer.history
-                                  if "metrics" in h and "swd" in h["metrics"]] + [(trainer.total_iters, swd_after)]
+                                  if "metrics" in h and "swd" in h["metrics"] and h["iter"] < trainer.total_iters]
+    points.append((trainer.total_iters, swd_after))
     plot_path = os.path.join(cfg.output_dir, "training.png")
-    plot(trainer.history, sorted(set(points)), plot_path)
+    plot(trainer.history, points, plot_path)
     summary = {"iterations": trainer.total_iters, "seconds": round(seconds, 1),
                "iterations_per_second": round(trainer.total_iters / seconds, 3),
                "images_per_second": round(trainer.total_iters * cfg.dataset.train.batch_size / seconds, 2),
