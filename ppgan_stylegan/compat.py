@@ -9,8 +9,12 @@ works. Nothing else of the old fluid API is emulated.
 import importlib
 import sys
 import types
+import warnings
 
-import paddle
+# Paddle's import warns about a missing ccache (only relevant when compiling C++ extensions).
+warnings.filterwarnings("ignore", message="No ccache found", category=UserWarning)
+
+import paddle  # noqa: E402
 
 _SHIM_MODULES = ("paddle.fluid", "paddle.fluid.layers", "paddle.fluid.layers.nn")
 

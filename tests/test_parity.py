@@ -11,7 +11,8 @@ from ppgan_stylegan import StyleGAN2Discriminator, StyleGAN2Generator
 STYLE_DIM, N_MLP, BATCH = 64, 2, 2
 TOL = 1e-4
 
-CASES = [(32, 1, False), (32, 2, True), (64, 1, False), (64, 2, False), (64, 1, True), (32, 1, True)]
+CASES = [(32, 1, False), (32, 2, False), (32, 1, True), (32, 2, True), (64, 1, False), (64, 2, False), (64, 1, True),
+         (64, 2, True)]
 
 
 def _pair(size, cm, is_concat, seed):

@@ -157,3 +157,14 @@ def test_configs_build_and_are_commented(name):
     model = build_model(cfg.model)
     assert set(model.nets) == {"gen", "disc", "gen_ema"}
     assert cfg.optimizer.optimG.beta2 == 0.99 and cfg.lr_scheduler.learning_rate in (0.002, 0.0025)
+
+
+def test_load_and_evaluate_only(tiny_data, tmp_path):
+    cfg_args = ["-c", DEMO, "-o", *TINY, f"dataset.train.dataroot={tiny_data}", f"dataset.test.dataroot={tiny_data}",
+                "dataset.test.batch_size=4"]
+    _run(cfg_args + ["-o", "total_iters=2", f"output_dir={tmp_path / 'train'}"], str(tmp_path))
+    weights = os.path.join(_only_run_dir(str(tmp_path / "train")), "iter_2_weight.pdparams")
+    out = _run(cfg_args + ["-o", f"output_dir={tmp_path / 'eval'}", "--evaluate-only", "--load", weights], str(tmp_path))
+    log = open(os.path.join(_only_run_dir(str(tmp_path / "eval")), "log.txt")).read()
+    assert "Loaded pretrained weight for net gen_ema" in log
+    assert "Metric swd:" in log and "output:" in out.stdout
