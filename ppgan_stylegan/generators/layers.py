@@ -52,7 +52,7 @@ class ModulatedConv2D(nn.Layer):
         return self.modulation(w)
 
     def forward(self, x, s, fused=False, reference=False):
-        weight = self.weight[0] * self.scale
+        weight = self.weight.reshape(self.weight.shape[1:]) * self.scale  # a view: no slice gradient
         kwargs = dict(demodulate=self.demodulate, up=self.upsample, down=self.downsample, blur=self.blur,
                       padding=self.padding)
         if reference:

@@ -9,6 +9,7 @@ through an upsampling generator crashes there (ppgan's does). ``conv_transpose2x
   ordinary convolutions with exact-size kernels (2x2, 2x1, 1x2, 1x1 for k = 3: the same 9 taps),
   interleaved. Only conv2d, pad, index_select, stack and reshape: all twice differentiable.
 """
+import numpy as np
 import paddle
 import paddle.nn.functional as F
 
@@ -21,15 +22,30 @@ def _phase_taps(k, p):
     return [p + 2 * (n - 1 - t) for t in range(n)]
 
 
+def _phase_selector(k, rows, cols):
+    """Constant 0/1 matrix ``[k*k, len(rows)*len(cols)]`` picking the phase taps out of a flat kernel."""
+    sel = np.zeros([k * k, len(rows) * len(cols)], dtype="float32")
+    for i, r in enumerate(rows):
+        for j, c in enumerate(cols):
+            sel[r * k + c, i * len(cols) + j] = 1.0
+    return sel
+
+
+_SELECTORS = {}
+
+
 def conv_transpose2x_polyphase(x, weight, groups=1):
     """``conv2d_transpose(x, W, stride=2, padding=0, groups)`` from four ordinary convolutions.
 
     ``weight`` uses the *conv* layout ``[G*O, I, k, k]`` (a transposed conv applies it unflipped).
+    Each phase kernel is ``flat(W) @ S`` with a constant selection matrix S, whose backward is one
+    matmul (cheaper than index_select's scatter on large weights).
     """
-    _, _, k, kw = weight.shape
+    go, cin, k, kw = weight.shape
     assert k == kw, f"conv_transpose2x_polyphase: square kernels only, got {weight.shape}"
     n, _, h, w = x.shape
     nb = (k + 1) // 2
+    flat = weight.reshape([go * cin, k * k])
     phases = []
     for p in (0, 1):
         rows = _phase_taps(k, p)
@@ -37,10 +53,12 @@ def conv_transpose2x_polyphase(x, weight, groups=1):
         for q in (0, 1):
             cols = _phase_taps(k, q)
             if not rows or not cols:  # k = 1: odd phases see no tap
-                row.append(paddle.zeros([n, weight.shape[0], h + nb - 1, w + nb - 1], x.dtype))
+                row.append(paddle.zeros([n, go, h + nb - 1, w + nb - 1], x.dtype))
                 continue
-            wpq = paddle.index_select(weight, paddle.to_tensor(rows, dtype="int64"), axis=2)
-            wpq = paddle.index_select(wpq, paddle.to_tensor(cols, dtype="int64"), axis=3)
+            key = (k, p, q, str(weight.dtype))
+            if key not in _SELECTORS:
+                _SELECTORS[key] = paddle.to_tensor(_phase_selector(k, rows, cols), dtype=weight.dtype)
+            wpq = paddle.matmul(flat, _SELECTORS[key]).reshape([go, cin, len(rows), len(cols)])
             # top/left pad len(taps)-1, bottom/right nb-1: every phase has h+nb-1 rows, w+nb-1 columns
             row.append(F.conv2d(x, wpq, padding=[len(rows) - 1, nb - 1, len(cols) - 1, nb - 1], groups=groups))
         phases.append(paddle.stack(row, axis=-1))  # [N, C, H', W', 2(q)]
