@@ -138,3 +138,96 @@ def test_bad_weights_give_one_line_and_exit_2(tmp_path, make, expect):
 def _write(path, data):
     path.write_bytes(data)
     return str(path)
+
+
+def test_sefa_directions_are_orthonormal(weights):
+    from ppgan_stylegan.apps.edit import LatentEditor
+    editor = LatentEditor(weights, output_dir="/tmp/ppgan_stylegan_test_edit")
+    dirs, sv = editor.sefa_directions()
+    assert dirs.shape == (16, 16)
+    assert np.allclose(dirs @ dirs.T, np.eye(16), atol=1e-4)
+    assert np.all(np.diff(sv) <= 1e-6)  # strongest first
+    coarse, _ = editor.sefa_directions(layers=[0, 1])
+    assert not np.allclose(np.abs(coarse[0]), np.abs(dirs[0]), atol=1e-3)  # depends on the layers
+
+
+def test_edit_strength_zero_is_identity_latent_and_s_space(weights, tmp_path):
+    from ppgan_stylegan.apps.edit import LatentEditor
+    editor = LatentEditor(weights, output_dir=str(tmp_path))
+    w = editor.w_from_seeds([5])
+    base = editor.synthesize(w).numpy()[0]
+    imgs, path = editor.latent_strip(w, editor.sefa_directions()[0][:1], [-2.0, 0.0, 2.0])
+    assert os.path.isfile(path) and imgs.shape[0] == 3
+    assert max_diff(imgs[1], base) < 1e-5 and max_diff(imgs[0], base) > 1e-2
+    imgs, path = editor.s_space_strip(w, layer=3, channel=2, strengths=[0.0, 8.0])
+    assert max_diff(imgs[0], base) < 1e-5 and max_diff(imgs[1], base) > 1e-3
+    with pytest.raises(UserError, match="S layer 3 has channels 0-"):
+        editor.s_space_strip(w, layer=3, channel=10 ** 6, strengths=[1.0])
+
+
+def test_edit_cli_sefa_and_paddlegan_directions(weights, tmp_path):
+    out = app("edit", "--weights", weights, "--seed", "1", "--sefa", "0", "--steps", "5", "--outdir", str(tmp_path))
+    assert out.returncode == 0, out.stderr
+    assert read(tmp_path / "edit.png").shape == (17 + 1, 5 * 17 + 1, 3)
+    assert np.load(tmp_path / "edit.npy").shape == (5, 6, 16)
+    table = str(tmp_path / "directions.pdparams")
+    paddle.save({"age": paddle.randn([6, 16]), "smile": paddle.randn([16])}, table)
+    out = app("edit", "--weights", weights, "--seed", "1", "--direction", table, "--name", "smile", "--layers", "0-2",
+              "--outdir", str(tmp_path / "b"))
+    assert out.returncode == 0, out.stderr
+    lat = np.load(tmp_path / "b" / "edit.npy")
+    assert np.allclose(lat[:, 3:], lat[:1, 3:])  # layers outside 0-2 untouched
+    out = app("edit", "--weights", weights, "--seed", "1", "--direction", table, "--name", "beard", "--outdir",
+              str(tmp_path / "c"))
+    assert out.returncode == 2 and "available: age, smile" in out.stderr
+
+
+def _mse_pair(stdout):
+    return [float(v) for v in stdout.split("MSE ")[1].split(" after")[0].split(" -> ")]
+
+
+def test_project_a_generated_image_reaches_low_mse(weights, tmp_path):
+    from ppgan_stylegan.apps.project import Projector
+    from ppgan_stylegan.visual import save_png, to_uint8
+    proj = Projector(weights, output_dir=str(tmp_path))
+    target_img = proj.synthesize(proj.w_from_seeds([7]), noise_mode="const")
+    target_path = save_png(to_uint8(target_img)[0], str(tmp_path / "target.png"))
+    # the PNG clips to [-1, 1] and quantises: the true latent's image is this far from the file
+    png = read(target_path).transpose(2, 0, 1)[None] / 127.5 - 1.0
+    floor = float(((target_img.numpy() - png) ** 2).mean())
+    # W space with the generator's stored noise: the latent is recovered (stated bound: floor + 2e-3)
+    out = app("project", "--weights", weights, "--target", target_path, "--steps", "150", "--space", "w",
+              "--fixed-noise", "--outdir", str(tmp_path / "w"))
+    assert out.returncode == 0, out.stderr
+    first, last = _mse_pair(out.stdout)
+    assert last < floor + 2e-3 and last < 0.25 * first
+    # W+ with optimised, regularised noise maps (NVlabs' default): MSE < floor + 0.15 and < 1/4 of the start
+    out = app("project", "--weights", weights, "--target", target_path, "--steps", "150", "--progress", "3",
+              "--outdir", str(tmp_path / "p"))
+    assert out.returncode == 0, out.stderr
+    first, last = _mse_pair(out.stdout)
+    assert last < floor + 0.15 and last < 0.25 * first
+    lat = np.load(tmp_path / "p" / "target_projected.npy")
+    assert lat.shape == (6, 16)
+    assert read(tmp_path / "p" / "target_projected_progress.png").shape[1] == 5 * 17 + 1  # target + 4 snapshots
+    out = app("project", "--weights", weights, "--target", str(tmp_path / "nope.png"), "--outdir", str(tmp_path))
+    assert out.returncode == 2 and "no such file" in out.stderr
+
+
+def test_export_reproduces_the_dynamic_graph(weights, tmp_path):
+    out = subprocess.run([sys.executable, os.path.join(ROOT, "tools", "export.py"), "--weights", weights, "--out",
+                          str(tmp_path / "inf" / "gen")], capture_output=True, text=True, timeout=600)
+    assert out.returncode == 0, out.stdout[-2000:] + out.stderr[-2000:]
+    loaded = paddle.jit.load(str(tmp_path / "inf" / "gen"))
+    gen, _ = build_generator(weights)
+    z = paddle.to_tensor(np.random.RandomState(0).standard_normal([3, 16]).astype("float32"))
+    psi = paddle.to_tensor(np.array([[1.0], [0.5], [0.0]], "float32"))
+    with paddle.no_grad():
+        got = loaded(z, psi).numpy()
+        want = np.concatenate([gen([z[i:i + 1]], truncation=float(psi[i, 0]), noise="const")[0].numpy()
+                               for i in range(3)])
+    assert got.shape == (3, 3, 16, 16)
+    assert max_diff(got, want) < 1e-4
+    with paddle.no_grad():  # psi = 0 uses the tracked w_avg, not a sampled mean
+        avg_img = gen([gen.w_avg.unsqueeze(0)], input_is_latent=True, noise="const")[0].numpy()
+    assert max_diff(got[2], avg_img[0]) < 1e-4

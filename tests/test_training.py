@@ -168,3 +168,31 @@ def test_load_and_evaluate_only(tiny_data, tmp_path):
     log = open(os.path.join(_only_run_dir(str(tmp_path / "eval")), "log.txt")).read()
     assert "Loaded pretrained weight for net gen_ema" in log
     assert "Metric swd:" in log and "output:" in out.stdout
+
+
+@pytest.mark.parametrize("extra,expect", [
+    (["model.r2_gamma=1.0"], {"l_d_r1", "l_d_r2"}),
+    (["model.d_loss=wgan_gp", "model.g_loss=wgan"], {"l_d_gp"}),
+    (["model.d_loss=hinge_gp", "model.g_loss=hinge"], {"l_d_gp"}),
+    (["model.d_loss=wgan", "model.g_loss=saturating", "model.r1_gamma=0"], set()),
+])
+def test_loss_variants_train_one_iteration(tiny_data, tmp_path, extra, expect):
+    from ppgan.engine.trainer import Trainer
+    paddle.seed(1)
+    trainer = Trainer(tiny_cfg(tiny_data, tmp_path, ["total_iters=1", *extra]))
+    trainer.train()
+    losses = trainer.model.losses
+    assert expect <= set(losses)
+    assert all(np.isfinite(float(v)) for v in losses.values())
+    if "model.r1_gamma=0" in extra:
+        assert "l_d_r1" not in losses and trainer.model.d_reg_ratio == 1.0
+
+
+def test_bad_model_values_are_rejected_with_the_key(tiny_data, tmp_path):
+    from ppgan.engine.trainer import Trainer
+    for extra, message in [(["model.mixing_prob=1.5"], "model.mixing_prob: expected a probability in [0, 1]"),
+                           (["model.r1_interval=0"], "model.r1_interval: expected an integer >= 1"),
+                           (["model.d_loss=lsgan"], "model.d_loss: expected one of")]:
+        with pytest.raises(ValueError) as err:
+            Trainer(tiny_cfg(tiny_data, tmp_path, ["total_iters=1", *extra]))
+        assert message in str(err.value)

@@ -187,7 +187,7 @@ class StyleGAN2Generator(nn.Layer):
         batch = styles[0].shape[0]
         noise = self._layer_noise(noise, randomize_noise, batch)
         fused = self._use_fused()
-        out = self.input(batch)
+        out = self.input(styles[0])  # batch taken from the styles (also in static graphs)
         out = self.conv1(out, styles[0], noise[0], fused, reference)
         skip = self.to_rgb1(out, styles[1], None, fused, reference)
         for j, to_rgb in enumerate(self.to_rgbs):

@@ -181,18 +181,14 @@ class StyleGANModel(BaseModel):
         # D reg (lazy R1 / R2)
         if (self.r1_gamma > 0 or self.r2_gamma > 0) and step % self.r1_interval == 0:
             l_reg = 0.0
-            if self.r1_gamma > 0:
-                real_in = real.detach()
-                real_in.stop_gradient = False
-                r1 = r1_penalty(disc(real_in), real_in)
-                self.losses["l_d_r1"] = r1.detach()
-                l_reg = l_reg + r1 * (self.r1_gamma / 2 * self.r1_interval)
-            if self.r2_gamma > 0:
-                fake_in = fake.detach()
-                fake_in.stop_gradient = False
-                r2 = r2_penalty(disc(fake_in), fake_in)
-                self.losses["l_d_r2"] = r2.detach()
-                l_reg = l_reg + r2 * (self.r2_gamma / 2 * self.r1_interval)
+            for gamma, images, penalty_fn, key in [(self.r1_gamma, real, r1_penalty, "l_d_r1"),
+                                                   (self.r2_gamma, fake, r2_penalty, "l_d_r2")]:
+                if gamma > 0:
+                    x = images.detach()
+                    x.stop_gradient = False
+                    value = penalty_fn(disc(x), x)
+                    self.losses[key] = value.detach()
+                    l_reg = l_reg + value * (gamma / 2 * self.r1_interval)
             opt_d.clear_grad()
             l_reg.backward()
             opt_d.step()

@@ -16,7 +16,7 @@ def _bias_shape(x, bias):
     return [1, bias.shape[0]] + [1] * (x.ndim - 2)
 
 
-def bias_leaky_relu(x, bias=None, negative_slope=0.2, gain=SQRT2):
+def bias_leaky_relu(x, bias=None, negative_slope=0.2, gain=2 ** 0.5):
     """Fast path: Paddle's leaky_relu kernel on ``x + b`` (bias broadcast on axis 1)."""
     if bias is not None:
         x = x + bias.reshape(_bias_shape(x, bias))
@@ -24,7 +24,7 @@ def bias_leaky_relu(x, bias=None, negative_slope=0.2, gain=SQRT2):
     return out * gain if gain != 1 else out
 
 
-def bias_leaky_relu_ref(x, bias=None, negative_slope=0.2, gain=SQRT2):
+def bias_leaky_relu_ref(x, bias=None, negative_slope=0.2, gain=2 ** 0.5):
     """Reference path: the formula written out with elementary ops."""
     if bias is not None:
         x = x + bias.reshape(_bias_shape(x, bias))
@@ -34,7 +34,7 @@ def bias_leaky_relu_ref(x, bias=None, negative_slope=0.2, gain=SQRT2):
 class BiasLeakyReLU(nn.Layer):
     """Learned per-channel bias followed by a gained leaky ReLU (ppgan's ``FusedLeakyReLU``)."""
 
-    def __init__(self, channels, bias=True, negative_slope=0.2, gain=SQRT2):
+    def __init__(self, channels, bias=True, negative_slope=0.2, gain=2 ** 0.5):
         super().__init__()
         self.bias = (self.create_parameter((channels,), default_initializer=nn.initializer.Constant(0.0))
                      if bias else None)

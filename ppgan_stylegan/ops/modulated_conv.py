@@ -53,8 +53,9 @@ def modulated_conv2d(x, weight, styles, demodulate=True, up=False, down=False, b
     """Fast modulated conv. x ``[N, I, H, W]``, weight ``[O, I, k, k]`` (scaled), styles ``[N, I]``."""
     n, cin, h, w = x.shape
     out_c, w_in, k, _ = weight.shape
-    assert cin == w_in and styles.shape == [n, cin], \
+    assert cin == w_in and styles.shape[-1] == cin, \
         f"modulated_conv2d: x {x.shape}, weight {weight.shape}, styles {styles.shape}"
+    n = -1 if not isinstance(n, int) or n < 0 else n  # static graphs: unknown batch
     if not fused:
         x = x * styles.reshape([n, cin, 1, 1])
         out = _resampled_conv(x, weight, 1, up, down, blur, padding)

@@ -40,9 +40,9 @@ def make_kernel(k, gain=1.0):
 
 
 def _kernel_tensor(kernel, dtype):
-    if isinstance(kernel, paddle.Tensor):
-        return kernel.astype(dtype)
-    return paddle.to_tensor(np.asarray(kernel, dtype=np.float32)).astype(dtype)
+    if isinstance(kernel, (np.ndarray, list, tuple)):
+        return paddle.to_tensor(np.asarray(kernel, dtype=np.float32)).astype(dtype)
+    return kernel.astype(dtype)
 
 
 # ----------------------------------------------------------------------------- reference path
@@ -82,7 +82,7 @@ def upfirdn2d(x, kernel, up=1, down=1, pad=(0, 0), flipped=None):
     n, c, h, w = x.shape
     kernel = _kernel_tensor(kernel, x.dtype)
     kh, kw = kernel.shape
-    y = x.reshape([n * c, 1, h, w])
+    y = x.reshape([-1, 1, h, w])  # every channel of every sample is one single-channel image
     if up == 2 and kh == kw:
         # y_out[i] = convT(x, kernel)[i + k - 1 - pad0]; length 2h + pad0 + pad1 - k + 1
         z = conv_transpose2x(y, kernel.reshape([1, 1, kh, kw]))
@@ -91,7 +91,7 @@ def upfirdn2d(x, kernel, up=1, down=1, pad=(0, 0), flipped=None):
         z = _crop_pad(z, -sy, out_h + sy - z.shape[2], -sx, out_w + sx - z.shape[3])
         if down > 1:
             return upfirdn2d_ref(x, kernel, up, down, pad)
-        return z.reshape([n, c, out_h, out_w])
+        return z.reshape([-1, c, out_h, out_w])
     if up != 1:
         return upfirdn2d_ref(x, kernel, up, down, pad)
     if min(x0, x1, y0, y1) < 0:
@@ -99,7 +99,7 @@ def upfirdn2d(x, kernel, up=1, down=1, pad=(0, 0), flipped=None):
         x0, x1, y0, y1 = max(x0, 0), max(x1, 0), max(y0, 0), max(y1, 0)
     weight = flipped if flipped is not None else paddle.flip(kernel, [0, 1]).reshape([1, 1, kh, kw])
     out = F.conv2d(y, weight, padding=[y0, y1, x0, x1], stride=down)
-    return out.reshape([n, c, out.shape[2], out.shape[3]])
+    return out.reshape([-1, c, out.shape[2], out.shape[3]])
 
 
 # ----------------------------------------------------------------------------- layers

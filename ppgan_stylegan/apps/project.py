@@ -1,0 +1,119 @@
+"""Projection: find the W / W+ latent (and noise maps) that reproduce a target image.
+
+NVlabs' projector recipe (StyleGAN2 paper, appendix D): Adam on w with the learning rate ramped up
+over the first 5% of steps and down with a cosine over the last 25%; Gaussian noise added to w,
+scaled by the spread of W and decaying to zero over the first 75% of steps; the per-layer noise maps
+are optimised too, with a multi-scale autocorrelation penalty, and re-normalised every step.
+"""
+import math
+
+import numpy as np
+import paddle
+import paddle.nn.functional as F
+from PIL import Image
+from tqdm import tqdm
+
+from ..datasets import load_rgb, to_tensor_range
+from ..visual import grid, save_png, to_uint8
+from .base import GeneratorPredictor, UserError
+
+
+def noise_regularization(noises):
+    """Sum over maps and scales of squared 1-pixel autocorrelations (rows and columns)."""
+    loss = 0.0
+    for n in noises:
+        while True:
+            loss = loss + paddle.mean(n * paddle.roll(n, 1, axis=3)) ** 2 + paddle.mean(n * paddle.roll(n, 1, axis=2)) ** 2
+            if n.shape[2] <= 8:
+                break
+            n = F.avg_pool2d(n, 2)
+    return loss
+
+
+def lr_schedule(t, initial_lr, rampdown=0.25, rampup=0.05):
+    ramp = min(1.0, (1.0 - t) / rampdown)
+    ramp = 0.5 - 0.5 * math.cos(ramp * math.pi)
+    return initial_lr * ramp * min(1.0, t / rampup)
+
+
+class Projector(GeneratorPredictor):
+    def load_target(self, path):
+        """An image file -> ``[1, 3, size, size]`` in [-1, 1] (center crop, Lanczos resize)."""
+        try:
+            rgb = load_rgb(path)
+        except FileNotFoundError:
+            raise UserError(f"{path}: no such file")
+        except Exception as e:
+            raise UserError(f"{path}: not a readable image ({type(e).__name__})")
+        h, w = rgb.shape[:2]
+        side = min(h, w)
+        img = Image.fromarray(rgb[(h - side) // 2:(h - side) // 2 + side, (w - side) // 2:(w - side) // 2 + side])
+        size = self.generator.size
+        img = img.resize((size, size), Image.LANCZOS) if side != size else img
+        return paddle.to_tensor(to_tensor_range(np.asarray(img))[None])
+
+    def w_stats(self, n=10000, seed=0):
+        """(w_avg ``[1, D]``, scalar spread of W around it) from ``n`` mapped samples."""
+        z = paddle.to_tensor(np.random.RandomState(seed).standard_normal([n, self.style_dim]).astype("float32"))
+        with paddle.no_grad():
+            w = self.generator.get_latent(z)
+            avg = self.generator.truncation_mean()
+            std = float(paddle.sqrt(((w - avg) ** 2).sum() / n))
+        return avg, std
+
+    def project(self, target, steps=300, space="w+", lr=0.1, noise_reg=1e5, initial_noise_factor=0.05,
+                noise_ramp=0.75, optimize_noise=True, seed=0, snapshots=0):
+        """Returns (W+ ``[1, n_latent, D]``, image, mse per step, snapshot images)."""
+        if space not in ("w", "w+"):
+            raise UserError(f"--space must be w or w+, got {space!r}")
+        gen = self.generator
+        paddle.seed(seed)
+        avg, w_std = self.w_stats(seed=seed)
+        layers = 1 if space == "w" else self.n_latent
+        w_opt = paddle.create_parameter([1, layers, self.style_dim], "float32",
+                                        default_initializer=paddle.nn.initializer.Assign(
+                                            avg.numpy()[:, None].repeat(layers, axis=1)))
+        if optimize_noise or gen.is_concat:
+            noises = [paddle.create_parameter(s, "float32", default_initializer=paddle.nn.initializer.Normal())
+                      for s in gen.noise_shapes(1)]
+        else:  # keep the generator's stored noise maps
+            noises = [getattr(gen.noises, f"noise_{i}").clone() for i in range(gen.num_layers)]
+        params = [w_opt] + (noises if optimize_noise else [])
+        for n in noises:
+            n.stop_gradient = not optimize_noise
+        opt = paddle.optimizer.Adam(learning_rate=lr, beta1=0.9, beta2=0.999, parameters=params)
+        for p in gen.parameters():
+            p.stop_gradient = True
+        losses, shots = [], []
+        every = max(1, steps // snapshots) if snapshots else 0
+        for step in tqdm(range(steps), desc="projecting", unit="step"):
+            t = step / steps
+            opt.set_lr(lr_schedule(t, lr))
+            w_noise_scale = w_std * initial_noise_factor * max(0.0, 1.0 - t / noise_ramp) ** 2
+            ws = w_opt + paddle.randn(w_opt.shape) * w_noise_scale
+            ws = ws.tile([1, self.n_latent // layers, 1]) if layers == 1 else ws
+            img, _ = gen([ws], input_is_latent=True, noise=noises)
+            mse = F.mse_loss(img, target)
+            loss = mse + noise_reg * noise_regularization(noises) if optimize_noise else mse
+            opt.clear_grad()
+            loss.backward()
+            opt.step()
+            if optimize_noise:
+                with paddle.no_grad():
+                    for n in noises:
+                        n.set_value((n - n.mean()) * paddle.rsqrt((n - n.mean()).square().mean() + 1e-8))
+            losses.append(float(mse))
+            if every and (step % every == 0 or step == steps - 1):
+                shots.append(img.detach().numpy())
+        final_w = w_opt.detach().tile([1, self.n_latent // layers, 1]) if layers == 1 else w_opt.detach()
+        with paddle.no_grad():
+            image, _ = gen([final_w], input_is_latent=True, noise=[n.detach() for n in noises])
+        return final_w, image, losses, shots
+
+    def save(self, name, target, wplus, image, shots=()):
+        np.save(self.path(f"{name}.npy"), wplus.numpy()[0])
+        files = [save_png(to_uint8(image)[0], self.path(f"{name}.png"))]
+        if len(shots):
+            strip = np.concatenate([target.numpy()] + list(shots))
+            files.append(save_png(grid(strip, nrow=len(strip)), self.path(f"{name}_progress.png")))
+        return files

@@ -1,0 +1,29 @@
+#!/usr/bin/env python
+"""Export gen_ema (or a PaddleGAN generator) for Paddle Inference: inputs (z [N, D], psi [N, 1]) -> images.
+
+    python tools/export.py --weights output_dir/<run>/iter_5000_weight.pdparams --out inference/stylegan2
+Writes <out>.pdmodel / .json and <out>.pdiparams via paddle.jit.save; truncation uses the tracked w_avg.
+"""
+import os
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+from ppgan_stylegan.apps import run_cli  # noqa: E402
+from ppgan_stylegan.apps.cli import common, parser  # noqa: E402
+from ppgan_stylegan.apps.export import Exporter  # noqa: E402
+
+
+def main(argv=None):
+    p = parser(__doc__.splitlines()[0])
+    p.add_argument("--out", default="inference/stylegan2", help="path prefix of the saved inference model")
+    args = p.parse_args(argv)
+    args.outdir = os.path.dirname(os.path.abspath(args.out))
+    app = Exporter(**common(args))
+    app.export(args.out)
+    print(f"exported {app.source} ({app.generator.size}px, style_dim {app.style_dim}) -> {args.out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(run_cli(main))
