@@ -1,0 +1,96 @@
+"""Weight import: PaddleGAN files (as is) and rosinality/stylegan2-pytorch checkpoints.
+
+rosinality's state dicts use the same module names as ppgan's (ppgan ported that code), with three
+differences: ``nn.Linear``-style weights are ``[out, in]`` (Paddle: ``[in, out]``), the blur kernels
+are saved buffers, and a training checkpoint bundles ``g``, ``d``, ``g_ema`` (and pSp files
+``latent_avg``). NVIDIA ``.pkl`` networks are pickled dnnlib objects and cannot be read without
+NVIDIA's code: we say so and point to the conversion route.
+"""
+import os
+
+import numpy as np
+
+from .base import UserError
+
+LINEAR_SUFFIXES = ("modulation.weight",)
+
+
+def _is_linear_weight(key, array):
+    """Dense weights whose layout differs between PyTorch and Paddle."""
+    if array.ndim != 2 or not key.endswith("weight"):
+        return False
+    return key.startswith("style.") or key.endswith(LINEAR_SUFFIXES) or key.startswith("final_linear.")
+
+
+def _is_blur_buffer(key):
+    """rosinality saves FIR kernels of blur layers; ppgan keeps only ToRGB's upsample kernel."""
+    return key.endswith(".kernel") and ".upsample." not in key
+
+
+def rosinality_to_paddle(state):
+    """One rosinality network state dict (numpy arrays) -> a ppgan / ppgan-stylegan state dict."""
+    out = {}
+    for key, value in state.items():
+        array = np.asarray(value, dtype=np.float32)
+        if _is_blur_buffer(key):
+            continue
+        out[key] = array.T.copy() if _is_linear_weight(key, array) else array
+    return out
+
+
+def paddle_to_rosinality(state, blur_kernels=None):
+    """The inverse (used to check round trips): transpose dense weights, add blur buffers if given."""
+    out = {k: (np.asarray(v).T.copy() if _is_linear_weight(k, np.asarray(v)) else np.asarray(v))
+           for k, v in state.items() if not k.startswith("w_avg")}
+    out.update(blur_kernels or {})
+    return out
+
+
+def read_torch_checkpoint(path):
+    """A rosinality .pt as nested dicts of numpy arrays (needs PyTorch)."""
+    try:
+        import torch
+    except ImportError:
+        raise UserError(f"{path}: reading PyTorch checkpoints needs torch, which is not installed "
+                        "(pip install torch, CPU build is enough), then run this again")
+    ckpt = torch.load(path, map_location="cpu", weights_only=False)
+
+    def to_np(obj):
+        if isinstance(obj, dict):
+            return {k: to_np(v) for k, v in obj.items()}
+        return obj.detach().cpu().numpy() if hasattr(obj, "detach") else obj
+    return to_np(ckpt)
+
+
+def convert_checkpoint(path):
+    """{'gen', 'gen_ema', 'disc', 'latent_avg'} (whatever the file has) from a supported file."""
+    if not os.path.isfile(path):
+        raise UserError(f"{path}: no such file")
+    ext = os.path.splitext(path)[1].lower()
+    if ext == ".pkl":
+        raise UserError(f"{path}: an NVIDIA StyleGAN2 .pkl (pickled dnnlib network) cannot be read without "
+                        "NVIDIA's code; convert it to a rosinality .pt with rosinality's convert_weight.py, "
+                        "then convert that .pt here")
+    if ext in (".pt", ".pth"):
+        ckpt = read_torch_checkpoint(path)
+        result = {}
+        for src, dst in (("g_ema", "gen_ema"), ("g", "gen"), ("d", "disc")):
+            if isinstance(ckpt.get(src), dict):
+                result[dst] = rosinality_to_paddle(ckpt[src])
+        if not result and any(k.startswith("style.") for k in ckpt):
+            result["gen_ema"] = rosinality_to_paddle(ckpt)
+        if "latent_avg" in ckpt:
+            result["latent_avg"] = np.asarray(ckpt["latent_avg"], dtype=np.float32)
+        if not result:
+            raise UserError(f"{path}: no rosinality generator / discriminator found (keys: {sorted(ckpt)[:8]})")
+        return result
+    from .base import load_state
+    state = load_state(path)
+    if any(k.startswith("style.") for k in state):  # a PaddleGAN generator file
+        return {"gen_ema": {k: np.asarray(v) for k, v in state.items()}}
+    if any(k.startswith("convs.") for k in state) and "final_linear.0.weight" in state:
+        return {"disc": {k: np.asarray(v) for k, v in state.items()}}
+    picked = {k: state[k] for k in ("gen", "gen_ema", "disc") if isinstance(state.get(k), dict)}
+    if not picked:
+        raise UserError(f"{path}: not a StyleGAN2 generator, discriminator or checkpoint (keys: {sorted(state)[:8]})")
+    return picked
