@@ -196,3 +196,21 @@ def test_bad_model_values_are_rejected_with_the_key(tiny_data, tmp_path):
         with pytest.raises(ValueError) as err:
             Trainer(tiny_cfg(tiny_data, tmp_path, ["total_iters=1", *extra]))
         assert message in str(err.value)
+
+
+def test_stylegan1_discriminator_trains_and_foreign_generator_is_refused(tiny_data, tmp_path):
+    from ppgan.engine.trainer import Trainer
+    d1 = ["model.discriminator.name=StyleGANDiscriminator", "model.discriminator.fmap_base=64",
+          "model.discriminator.fmap_max=16", "model.discriminator.structure=linear"]
+    cfg = tiny_cfg(tiny_data, tmp_path, ["total_iters=2", *d1])
+    for key in ("channel_multiplier", "channel_base", "channel_max"):
+        cfg.model.discriminator.pop(key)
+    trainer = Trainer(cfg)
+    trainer.train()
+    assert type(trainer.model.nets["disc"]).__name__ == "StyleGANDiscriminator"
+    assert {"l_d", "l_g"} <= set(trainer.model.losses)
+    cfg = tiny_cfg(tiny_data, tmp_path, ["total_iters=1", "model.generator.name=StyleGANv2Generator"])
+    for key in ("channel_base", "channel_max"):
+        cfg.model.generator.pop(key)
+    with pytest.raises(ValueError, match="'StyleGANv2Generator' lacks update_w_avg"):
+        Trainer(cfg)

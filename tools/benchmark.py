@@ -23,7 +23,6 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 import ppgan_stylegan  # noqa: E402,F401
-import numpy as np  # noqa: E402
 import paddle  # noqa: E402
 import paddle.nn.functional as F  # noqa: E402
 from ppgan.models.discriminators.discriminator_styleganv2 import StyleGANv2Discriminator  # noqa: E402

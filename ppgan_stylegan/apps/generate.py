@@ -1,6 +1,4 @@
 """Generation and style mixing on top of GeneratorPredictor."""
-import os
-
 import numpy as np
 import paddle
 from tqdm import tqdm

@@ -39,8 +39,7 @@ class ModulatedConv2D(nn.Layer):
             p = (taps - factor) - (kernel_size - 1)
             self.blur = FIRFilter(blur_kernel, pad=((p + 1) // 2 + factor - 1, p // 2 + 1), gain=factor ** 2)
         elif downsample:
-            p = (taps - factor) + (kernel_size - 1)
-            self.blur = FIRFilter(blur_kernel, pad=((p + 1) // 2, p // 2))
+            self.blur = FIRFilter(blur_kernel, pad=downsample_pad(taps + kernel_size - 1, factor))
         self.scale = 1 / math.sqrt(in_channel * kernel_size * kernel_size)
         self.padding = kernel_size // 2
         self.weight = self.create_parameter((1, out_channel, in_channel, kernel_size, kernel_size),
@@ -111,5 +110,4 @@ class ConstantInput(nn.Layer):
         return self.input.tile([batch, 1, 1, 1])
 
 
-__all__ = ["check_size", "channel_table", "ModulatedConv2D", "StyledConv", "ToRGB", "ConstantInput",
-           "downsample_pad"]
+__all__ = ["check_size", "channel_table", "ModulatedConv2D", "StyledConv", "ToRGB", "ConstantInput"]

@@ -66,6 +66,9 @@ class StyleGANModel(BaseModel):
         self.max_eval_steps = max_eval_steps
 
         self.nets["gen"] = build_generator(generator)
+        missing = [m for m in ("get_latent", "update_w_avg", "style_affine") if not hasattr(self.nets["gen"], m)]
+        _check(not missing, f"model.generator: {generator.get('name')!r} lacks {', '.join(missing)}; "
+                            "StyleGANModel trains StyleGAN2Generator (ppgan weights load into it unchanged)")
         self.style_dim = self.nets["gen"].style_dim
         self.nets["gen"].w_avg_beta = w_avg_beta
         if discriminator:
@@ -153,7 +156,7 @@ class StyleGANModel(BaseModel):
             p.stop_gradient = not flag
 
     def train_iter(self, optimizers=None):
-        gen, disc = self.nets["gen"], self.nets["disc"]
+        disc = self.nets["disc"]
         opt_g, opt_d = optimizers["optimG"], optimizers["optimD"]
         real = self.real_img
         batch = real.shape[0]

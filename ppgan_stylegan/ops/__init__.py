@@ -1,5 +1,5 @@
 """Building blocks of StyleGAN networks; each op has a fast path and a reference path."""
-from .bias_act import BiasLeakyReLU, bias_leaky_relu, bias_leaky_relu_ref, SQRT2
+from .bias_act import BiasLeakyReLU, bias_leaky_relu, bias_leaky_relu_ref
 from .equalized import EqualConv2D, EqualLinear
 from .misc import NoiseInjection, PixelNorm, mbstd_group, minibatch_stddev, pixel_norm
 from .modulated_conv import demod_coefficients, modulated_conv2d, modulated_conv2d_ref, per_sample_weights

@@ -3,13 +3,9 @@
 ``y = leaky_relu(x + b, slope) * gain`` with ``gain = sqrt(2)`` so that the activation
 keeps unit variance for unit-variance inputs (StyleGAN2 paper, appendix B).
 """
-import math
-
 import paddle
 import paddle.nn as nn
 import paddle.nn.functional as F
-
-SQRT2 = math.sqrt(2.0)
 
 
 def _bias_shape(x, bias):
