@@ -13,6 +13,17 @@ def to_attrdict(obj):
     return obj
 
 
+def parse_value(text):
+    """YAML scalar / list, with numbers like ``1e-4`` read as floats (YAML 1.1 wants ``1.0e-4``)."""
+    value = yaml.safe_load(text) if text != "" else ""
+    if isinstance(value, str):
+        try:
+            return float(value)
+        except ValueError:
+            return value
+    return value
+
+
 def apply_override(cfg, option):
     """``a.b.0.c=value``: the value is parsed as YAML (numbers, lists, booleans, null)."""
     if "=" not in option:
@@ -28,7 +39,7 @@ def apply_override(cfg, option):
         else:
             raise KeyError(f"-o {option!r}: {'.'.join(parts[:i + 1])!r} is not in the config")
     leaf = parts[-1]
-    parsed = yaml.safe_load(value) if value != "" else ""
+    parsed = parse_value(value)
     if isinstance(node, list):
         node[int(leaf)] = parsed
     else:

@@ -3,12 +3,15 @@
 Yields ``{'A': float32 [3, H, W] in [-1, 1], 'A_path': str}`` like ppgan's ``SingleDataset``, so
 models written for that dataset work unchanged. Grayscale / RGBA / palette images are converted to RGB.
 """
+import logging
 import os
 
 import numpy as np
 from PIL import Image
 from paddle.io import Dataset
 from ppgan.datasets.builder import DATASETS
+
+logger = logging.getLogger(__name__)
 
 IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".webp", ".tif", ".tiff", ".ppm")
 
@@ -39,7 +42,11 @@ def to_tensor_range(rgb):
 
 @DATASETS.register()
 class StyleGANImageFolder(Dataset):
-    """All images under ``dataroot``; ``hflip`` doubles the data with random horizontal flips."""
+    """All images under ``dataroot``; ``hflip`` doubles the data with random horizontal flips.
+
+    An unreadable or corrupt file is logged with its path, counted (``skipped``) and replaced by the
+    next readable image, so a long run never stops on one bad file.
+    """
 
     def __init__(self, dataroot, hflip=True, size=None):
         super().__init__()
@@ -47,15 +54,29 @@ class StyleGANImageFolder(Dataset):
             raise FileNotFoundError(f"dataset.dataroot: {dataroot!r} is not a folder")
         self.dataroot, self.hflip, self.size = dataroot, hflip, size
         self.paths = list_images(dataroot)
+        self.skipped = set()
         if not self.paths:
             raise FileNotFoundError(f"dataset.dataroot: no images ({', '.join(IMAGE_EXTENSIONS)}) in {dataroot!r}")
 
     def __len__(self):
         return len(self.paths)
 
+    def _read(self, idx):
+        """(path, RGB array) of item ``idx`` or, if it is unreadable, of the next readable one."""
+        for step in range(len(self.paths)):
+            path = self.paths[(idx + step) % len(self.paths)]
+            if path in self.skipped:
+                continue
+            try:
+                return path, load_rgb(path)
+            except Exception as e:  # corrupt / truncated / not an image
+                self.skipped.add(path)
+                logger.warning(f"skipping unreadable image {path} ({type(e).__name__}: {str(e)[:80]}); "
+                               f"{len(self.skipped)} skipped so far")
+        raise RuntimeError(f"dataset.dataroot: none of the {len(self.paths)} images in {self.dataroot!r} is readable")
+
     def __getitem__(self, idx):
-        path = self.paths[idx]
-        rgb = load_rgb(path)
+        path, rgb = self._read(idx)
         if self.size is not None and rgb.shape[:2] != (self.size, self.size):
             raise ValueError(f"{path}: image is {rgb.shape[1]}x{rgb.shape[0]}, the config needs "
                              f"{self.size}x{self.size} (run tools/prepare_dataset.py)")

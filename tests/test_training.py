@@ -214,3 +214,51 @@ def test_stylegan1_discriminator_trains_and_foreign_generator_is_refused(tiny_da
         cfg.model.generator.pop(key)
     with pytest.raises(ValueError, match="'StyleGANv2Generator' lacks update_w_avg"):
         Trainer(cfg)
+
+
+def test_corrupt_image_is_skipped_and_counted(tiny_data, tmp_path):
+    import shutil
+    data = tmp_path / "data"
+    shutil.copytree(tiny_data, data)
+    (data / "img_05.png").write_bytes(b"\x89PNG\r\n\x1a\n truncated")
+    from ppgan_stylegan.datasets import StyleGANImageFolder
+    ds = StyleGANImageFolder(str(data), hflip=False)
+    items = [ds[i] for i in range(len(ds))]
+    assert len(ds.skipped) == 1 and str(data / "img_05.png") in ds.skipped
+    assert items[5]["A_path"].endswith("img_06.png")  # replaced by the next readable image
+    assert all(it["A"].shape == (3, 8, 8) for it in items)
+    out = _run(["-c", DEMO, "-o", *TINY, f"dataset.train.dataroot={data}", f"dataset.test.dataroot={data}",
+                "total_iters=4", f"output_dir={tmp_path / 'run'}"], str(tmp_path))
+    log = open(os.path.join(_only_run_dir(str(tmp_path / "run")), "log.txt")).read()
+    assert "skipping unreadable image" in log and "img_05.png" in log and "1 skipped so far" in log
+    assert "output:" in out.stdout
+
+
+def test_nonfinite_losses_stop_the_run_and_keep_the_last_checkpoint(tiny_data, tmp_path):
+    args = [sys.executable, os.path.join(ROOT, "tools", "main.py"), "-c", DEMO, "-o", *TINY,
+            f"dataset.train.dataroot={tiny_data}", f"dataset.test.dataroot={tiny_data}", "total_iters=20",
+            "snapshot_config.interval=1", "lr_scheduler.learning_rate=1e30", "model.max_nonfinite=2",
+            f"output_dir={tmp_path / 'run'}"]
+    out = subprocess.run(args, capture_output=True, text=True, timeout=600)
+    assert out.returncode == 3, out.stdout[-2000:] + out.stderr[-2000:]
+    err = out.stderr.strip().splitlines()[-1]
+    assert err.startswith("error: stopped: 2 consecutive iterations with non-finite losses")
+    assert "Traceback" not in out.stderr
+    run = _only_run_dir(str(tmp_path / "run"))
+    log = open(os.path.join(run, "log.txt")).read()
+    assert "non-finite" in log and "no update" in log
+    ckpts = sorted(f for f in os.listdir(run) if f.endswith("_checkpoint.pdparams"))
+    assert len(ckpts) == 1  # the last good one; nothing written for the failed iterations
+    from ppgan.utils.filesystem import load
+    state = load(os.path.join(run, ckpts[0]))
+    assert state["model_state"]["current_iter"] == state["epoch"]
+
+
+def test_overrides_parse_numbers_lists_and_reject_unknown_paths():
+    from ppgan_stylegan.config import apply_override
+    cfg = load_config(DEMO, ["lr_scheduler.learning_rate=1e-4", "lr_scheduler.milestones=[10, 20]",
+                             "model.generator.n_mlp=3", "dataset.train.hflip=false", "output_dir=out dir"])
+    assert cfg.lr_scheduler.learning_rate == 1e-4 and cfg.lr_scheduler.milestones == [10, 20]
+    assert cfg.model.generator.n_mlp == 3 and cfg.dataset.train.hflip is False and cfg.output_dir == "out dir"
+    with pytest.raises(KeyError, match="'model.nope' is not in the config"):
+        apply_override(dict(cfg), "model.nope.x=1")

@@ -18,6 +18,7 @@ from ppgan.utils.logger import setup_logger  # noqa: E402
 
 from ppgan_stylegan.config import load_config  # noqa: E402
 from ppgan_stylegan.engine import StyleGANTrainer, seed_everything  # noqa: E402
+from ppgan_stylegan.models.stylegan_model import NonFiniteLossError  # noqa: E402
 
 
 def parse_args(argv=None):
@@ -63,7 +64,12 @@ def main(argv=None):
     if args.evaluate_only:
         trainer.test()
     else:
-        trainer.train()
+        try:
+            trainer.train()
+        except NonFiniteLossError as e:
+            logger.error(str(e))
+            print(f"error: {e}", file=sys.stderr)
+            return 3
     print(f"output: {cfg.output_dir}")
     return 0
 

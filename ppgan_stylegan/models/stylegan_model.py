@@ -24,6 +24,10 @@ from ..visual import grid
 logger = logging.getLogger(__name__)
 
 
+class NonFiniteLossError(RuntimeError):
+    """Raised after ``max_nonfinite`` consecutive iterations with a non-finite loss."""
+
+
 def bare(net):
     """The layer inside a DataParallel wrapper (or the layer itself)."""
     return net._layers if isinstance(net, paddle.DataParallel) else net
@@ -41,7 +45,8 @@ class StyleGANModel(BaseModel):
     def __init__(self, generator, discriminator=None, g_loss="nonsaturating", d_loss="logistic", wgan_epsilon=0.001,
                  gp_weight=10.0, gp_target=1.0, r1_gamma=10.0, r1_interval=16, r2_gamma=0.0, pl_weight=2.0,
                  pl_interval=4, pl_decay=0.01, pl_batch_shrink=2, mixing_prob=0.9, ema_kimg=10.0, ema_rampup=None,
-                 w_avg_beta=0.995, visual_num=16, visual_seed=0, params=None, max_eval_steps=None):
+                 w_avg_beta=0.995, visual_num=16, visual_seed=0, max_nonfinite=10, params=None,
+                 max_eval_steps=None):
         super().__init__(params)
         _check(g_loss in G_LOSSES, f"model.g_loss: expected one of {sorted(G_LOSSES)}, got {g_loss!r}")
         _check(d_loss in D_LOSSES, f"model.d_loss: expected one of {sorted(D_LOSSES)}, got {d_loss!r}")
@@ -54,6 +59,9 @@ class StyleGANModel(BaseModel):
             _check(isinstance(value, (int, float)) and 0 <= value <= 1,
                    f"model.{name}: expected a probability in [0, 1], got {value!r}")
         _check(pl_batch_shrink >= 1, f"model.pl_batch_shrink: expected >= 1, got {pl_batch_shrink!r}")
+        _check(isinstance(max_nonfinite, int) and max_nonfinite >= 1,
+               f"model.max_nonfinite: expected an integer >= 1, got {max_nonfinite!r}")
+        self.max_nonfinite, self.nonfinite_streak, self.nonfinite_total = max_nonfinite, 0, 0
 
         self.g_loss_fn = G_LOSSES[g_loss]
         self.d_loss_fn, self.use_gp, takes_eps = D_LOSSES[d_loss]
@@ -174,9 +182,7 @@ class StyleGANModel(BaseModel):
             l_gp = gradient_penalty(disc, real, fake, self.gp_target, self.gp_weight)
             self.losses["l_d_gp"] = l_gp.detach()
             l_d = l_d + l_gp
-        opt_d.clear_grad()
-        l_d.backward()
-        opt_d.step()
+        self._step(opt_d, l_d, "l_d")
         self.losses["l_d"] = l_d.detach()
         self.losses["real_score"] = real_pred.detach().mean()
         self.losses["fake_score"] = fake_pred.detach().mean()
@@ -192,18 +198,14 @@ class StyleGANModel(BaseModel):
                     value = penalty_fn(disc(x), x)
                     self.losses[key] = value.detach()
                     l_reg = l_reg + value * (gamma / 2 * self.r1_interval)
-            opt_d.clear_grad()
-            l_reg.backward()
-            opt_d.step()
+            self._step(opt_d, l_reg, "l_d_reg")
 
         # G main
         self._set_trainable("disc", False)
         self._set_trainable("gen", True)
         fake, _ = self._generate(batch, track_w_avg=True)
         l_g = self.g_loss_fn(disc(fake))
-        opt_g.clear_grad()
-        l_g.backward()
-        opt_g.step()
+        self._step(opt_g, l_g, "l_g")
         self.losses["l_g"] = l_g.detach()
 
         # G reg (lazy path length)
@@ -212,17 +214,40 @@ class StyleGANModel(BaseModel):
             fake, latents = self._generate(pl_batch, return_latents=True)
             penalty, lengths, self.mean_path_length = path_length_penalty(
                 fake, latents, self.mean_path_length, self.pl_decay)
-            opt_g.clear_grad()
-            (penalty * (self.pl_weight * self.pl_interval)).backward()
-            opt_g.step()
+            self._step(opt_g, penalty * (self.pl_weight * self.pl_interval), "l_g_path")
             self.losses["l_g_path"] = penalty.detach()
             self.losses["path_length"] = lengths
 
         self._set_trainable("disc", True)
+        self._count_nonfinite()
         self.current_iter += 1
         self.cur_nimg += batch * self.world_size
         self.update_ema(batch * self.world_size)
         self.visual_items["real_img"] = real
+
+    def _step(self, optimizer, loss, name):
+        """backward + step, unless the loss is not finite: then no update, and the iteration is flagged."""
+        optimizer.clear_grad()
+        if not bool(paddle.isfinite(loss).all()):
+            self._nonfinite = getattr(self, "_nonfinite", []) + [name]
+            return
+        loss.backward()
+        optimizer.step()
+
+    def _count_nonfinite(self):
+        bad, self._nonfinite = getattr(self, "_nonfinite", []), []
+        if not bad:
+            self.nonfinite_streak = 0
+            return
+        self.nonfinite_streak += 1
+        self.nonfinite_total += 1
+        logger.warning(f"iteration {self.current_iter + 1}: non-finite {', '.join(bad)}: no update "
+                       f"({self.nonfinite_streak} in a row, {self.nonfinite_total} in all)")
+        if self.nonfinite_streak >= self.max_nonfinite:
+            raise NonFiniteLossError(
+                f"stopped: {self.nonfinite_streak} consecutive iterations with non-finite losses (last: "
+                f"iteration {self.current_iter + 1}, {', '.join(bad)}); the last checkpoint is untouched. "
+                "Lower the learning rate or check the data, then --resume from it")
 
     def ema_beta(self, global_batch):
         """``0.5 ** (batch / ema_nimg)``: the EMA half-life is ``ema_kimg`` thousand images."""
