@@ -262,3 +262,18 @@ def test_overrides_parse_numbers_lists_and_reject_unknown_paths():
     assert cfg.model.generator.n_mlp == 3 and cfg.dataset.train.hflip is False and cfg.output_dir == "out dir"
     with pytest.raises(KeyError, match="'model.nope' is not in the config"):
         apply_override(dict(cfg), "model.nope.x=1")
+
+
+def test_main_reports_config_errors_in_one_line(tiny_data, tmp_path):
+    base = [sys.executable, os.path.join(ROOT, "tools", "main.py"), "-c", DEMO, "-o", *TINY,
+            f"dataset.train.dataroot={tiny_data}", f"output_dir={tmp_path / 'run'}"]
+    for extra, message in [(["model.mixing_prob=1.5"], "model.mixing_prob: expected a probability in [0, 1], got 1.5"),
+                           (["model.nope.x=1"], "'model.nope' is not in the config")]:
+        out = subprocess.run(base + extra, capture_output=True, text=True, timeout=300)
+        assert out.returncode == 2 and message in out.stderr, out.stderr[-1500:]
+        assert "Traceback" not in out.stderr and len(out.stderr.strip().splitlines()) == 1
+    out = subprocess.run(base + ["model.mixing_prob=1.5", "--debug"], capture_output=True, text=True, timeout=300)
+    assert out.returncode == 2 and "Traceback" in out.stderr
+    out = subprocess.run([sys.executable, os.path.join(ROOT, "tools", "main.py"), "-c", str(tmp_path / "none.yaml")],
+                         capture_output=True, text=True, timeout=300)
+    assert out.returncode == 2 and "does not exist" in out.stderr

@@ -75,4 +75,6 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    from ppgan_stylegan.apps.base import UserError, run_cli
+    # configuration problems (bad values, unknown -o paths, missing files) are reported in one line
+    sys.exit(run_cli(main, user_errors=(UserError, ValueError, KeyError, FileNotFoundError)))

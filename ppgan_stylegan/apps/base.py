@@ -185,12 +185,12 @@ class GeneratorPredictor:
         return paddle.to_tensor(arr[None])
 
 
-def run_cli(main, argv=None):
-    """Run an application's main: user errors become one line on stderr and exit code 2."""
+def run_cli(main, argv=None, user_errors=(UserError,)):
+    """Run a command-line main: user errors become one line on stderr and exit code 2 (--debug: traceback)."""
     debug = "--debug" in (argv if argv is not None else sys.argv)
     try:
         return main(argv)
-    except UserError as e:
+    except user_errors as e:
         if debug:
             traceback.print_exc()
         print(f"error: {e}", file=sys.stderr)
