@@ -7,6 +7,8 @@
 * Files are written to a temporary name, flushed, fsynced and renamed over the target; the previous
   checkpoint is removed only after the new one is complete.
 * After a resume the data loader continues at the same batch of the same epoch.
+* SIGINT / SIGTERM: the current iteration finishes, a checkpoint is written, and ``train`` returns
+  (``stopped_by`` names the signal); a second signal stops at once.
 """
 import datetime
 import hashlib
@@ -14,6 +16,7 @@ import json
 import logging
 import os
 import random
+import signal
 import sys
 import time
 
@@ -102,6 +105,8 @@ class StyleGANTrainer(Trainer):
 
     def __init__(self, cfg, seed=0):
         self.seed = seed
+        self.stopped_by = None
+        self._signal = None
         self.history = []  # [{'iter': i, 'losses': {...}} | {'iter': i, 'metrics': {...}}]
         super().__init__(cfg)
 
@@ -131,8 +136,32 @@ class StyleGANTrainer(Trainer):
             self._record({"iter": self.current_iter, "metrics": values})
         self.model.setup_train_mode(is_train=True)
 
+    # ------------------------------------------------------------------ signals
+    def _on_signal(self, signum, frame):
+        if self._signal is not None:  # second signal: stop now
+            signal.signal(signum, signal.SIG_DFL)
+            os.kill(os.getpid(), signum)
+            return
+        self._signal = signum
+        logger.warning(f"received {signal.Signals(signum).name}: finishing iteration {self.current_iter}, "
+                       "then writing a checkpoint")
+
+    def _install_signal_handlers(self):
+        try:
+            return {s: signal.signal(s, self._on_signal) for s in (signal.SIGINT, signal.SIGTERM)}
+        except ValueError:  # not the main thread: leave signals alone
+            return {}
+
     # ------------------------------------------------------------------ loop
     def train(self):
+        previous = self._install_signal_handlers()
+        try:
+            self._train_loop()
+        finally:
+            for signum, handler in previous.items():
+                signal.signal(signum, handler)
+
+    def _train_loop(self):
         reader_cost, batch_cost = TimeAverager(), TimeAverager()
         loader = ResumableLoader(self.train_dataloader, self.current_iter)
         self.model.setup_train_mode(is_train=True)
@@ -162,9 +191,15 @@ class StyleGANTrainer(Trainer):
             self.learning_rate_scheduler_step()
             if self.validate_interval > -1 and self.current_iter % self.validate_interval == 0:
                 self.test()
-            if self.current_iter % self.weight_interval == 0 or self.current_iter == self.total_iters:
+            if (self.current_iter % self.weight_interval == 0 or self.current_iter == self.total_iters
+                    or self._signal is not None):
                 self.save(self.current_iter, "weight", keep=-1)
                 self.save(self.current_iter)
+            if self._signal is not None:
+                self.stopped_by = signal.Signals(self._signal).name
+                logger.info(f"stopped by {self.stopped_by} after iteration {self.current_iter}; continue with "
+                            f"--resume {self.checkpoint_path(self.current_iter)}")
+                return
             self.current_iter += 1
 
     # ------------------------------------------------------------------ checkpoints

@@ -277,3 +277,44 @@ def test_main_reports_config_errors_in_one_line(tiny_data, tmp_path):
     out = subprocess.run([sys.executable, os.path.join(ROOT, "tools", "main.py"), "-c", str(tmp_path / "none.yaml")],
                          capture_output=True, text=True, timeout=300)
     assert out.returncode == 2 and "does not exist" in out.stderr
+
+
+def test_sigterm_saves_and_resume_matches_an_uninterrupted_run(tiny_data, tmp_path):
+    import signal
+    import time
+    # hflip off: with random flips a mid-epoch resume is not yet exact (known bug, see the issue note)
+    common = ["-c", DEMO, "-o", *TINY, f"dataset.train.dataroot={tiny_data}", f"dataset.test.dataroot={tiny_data}",
+              "snapshot_config.interval=1000", "dataset.train.hflip=false", "--seed", "5"]
+    main = [sys.executable, os.path.join(ROOT, "tools", "main.py")]
+    out_dir = tmp_path / "interrupted"
+    proc = subprocess.Popen(main + common + ["-o", "total_iters=500", f"output_dir={out_dir}"], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+    deadline = time.time() + 300
+    while time.time() < deadline:  # wait until a few iterations are logged
+        hist = glob.glob(str(out_dir / "*" / "history.json"))
+        if hist:
+            try:
+                if len(json.load(open(hist[0]))) >= 3:
+                    break
+            except ValueError:
+                pass
+        time.sleep(0.2)
+    proc.send_signal(signal.SIGTERM)
+    stdout, stderr = proc.communicate(timeout=300)
+    assert proc.returncode == 0, stderr[-2000:]
+    assert "stopped by SIGTERM after iteration" in stdout
+    k = int(stdout.split("stopped by SIGTERM after iteration ")[1].split(";")[0])
+    assert 3 <= k < 500
+    run = _only_run_dir(str(out_dir))
+    ckpt = os.path.join(run, f"iter_{k}_checkpoint.pdparams")
+    assert os.path.isfile(ckpt)
+    _run(common + ["-o", f"total_iters={k + 3}", f"output_dir={out_dir}", "--resume", ckpt], str(tmp_path))
+    _run(common + ["-o", f"total_iters={k + 3}", f"output_dir={tmp_path / 'straight'}"], str(tmp_path))
+    h_resumed = {h["iter"]: h["losses"] for h in json.load(open(os.path.join(run, "history.json"))) if "losses" in h}
+    straight = _only_run_dir(str(tmp_path / "straight"))
+    h_straight = {h["iter"]: h["losses"] for h in json.load(open(os.path.join(straight, "history.json")))
+                  if "losses" in h}
+    assert sorted(h_resumed) == sorted(h_straight) == list(range(1, k + 4))
+    for it in range(1, k + 4):
+        for key, value in h_straight[it].items():
+            assert abs(h_resumed[it][key] - value) <= 1e-6, (it, key)

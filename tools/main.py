@@ -70,6 +70,9 @@ def main(argv=None):
             logger.error(str(e))
             print(f"error: {e}", file=sys.stderr)
             return 3
+        if trainer.stopped_by:
+            print(f"stopped by {trainer.stopped_by} after iteration {trainer.current_iter}; checkpoint: "
+                  f"{trainer.checkpoint_path(trainer.current_iter)}")
     print(f"output: {cfg.output_dir}")
     return 0
 
