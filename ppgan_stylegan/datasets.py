@@ -5,6 +5,7 @@ models written for that dataset work unchanged. Grayscale / RGBA / palette image
 """
 import logging
 import os
+import zlib
 
 import numpy as np
 from PIL import Image
@@ -46,6 +47,9 @@ class StyleGANImageFolder(Dataset):
 
     An unreadable or corrupt file is logged with its path, counted (``skipped``) and replaced by the
     next readable image, so a long run never stops on one bad file.
+
+    Flips are a function of (seed, epoch, index) (``set_epoch``), not of a random generator's state at
+    loading time, so a resumed run flips exactly as an uninterrupted one, with or without prefetching.
     """
 
     def __init__(self, dataroot, hflip=True, size=None):
@@ -55,11 +59,19 @@ class StyleGANImageFolder(Dataset):
         self.dataroot, self.hflip, self.size = dataroot, hflip, size
         self.paths = list_images(dataroot)
         self.skipped = set()
+        self.epoch, self.flip_seed = 0, 0
         if not self.paths:
             raise FileNotFoundError(f"dataset.dataroot: no images ({', '.join(IMAGE_EXTENSIONS)}) in {dataroot!r}")
 
     def __len__(self):
         return len(self.paths)
+
+    def set_epoch(self, epoch, seed=0):
+        self.epoch, self.flip_seed = int(epoch), int(seed)
+
+    def flipped(self, idx):
+        """Whether item ``idx`` is mirrored in the current epoch (a fair coin per (seed, epoch, idx))."""
+        return self.hflip and zlib.crc32(f"{self.flip_seed}:{self.epoch}:{idx}".encode()) % 2 == 1
 
     def _read(self, idx):
         """(path, RGB array) of item ``idx`` or, if it is unreadable, of the next readable one."""
@@ -80,6 +92,6 @@ class StyleGANImageFolder(Dataset):
         if self.size is not None and rgb.shape[:2] != (self.size, self.size):
             raise ValueError(f"{path}: image is {rgb.shape[1]}x{rgb.shape[0]}, the config needs "
                              f"{self.size}x{self.size} (run tools/prepare_dataset.py)")
-        if self.hflip and np.random.rand() < 0.5:
+        if self.flipped(idx):
             rgb = rgb[:, ::-1]
         return {"A": to_tensor_range(np.ascontiguousarray(rgb)), "A_path": path}

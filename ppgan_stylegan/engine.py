@@ -75,8 +75,8 @@ class ResumableLoader:
     at iteration ``i`` (1-based) skips the batches of the current epoch already consumed.
     """
 
-    def __init__(self, dataloader, start_iter=1):
-        self.dataloader = dataloader
+    def __init__(self, dataloader, start_iter=1, seed=0):
+        self.dataloader, self.seed = dataloader, seed
         self.per_epoch = len(dataloader)
         if self.per_epoch == 0:
             raise ValueError("dataset: fewer images than one batch (batch_size too large for the dataset)")
@@ -87,6 +87,9 @@ class ResumableLoader:
         sampler = getattr(self.dataloader, "batch_sampler", None)
         if hasattr(sampler, "set_epoch"):
             sampler.set_epoch(self.epoch)
+        dataset = getattr(self.dataloader, "dataset", None)
+        if hasattr(dataset, "set_epoch"):  # epoch-dependent augmentation (our dataset's flips)
+            dataset.set_epoch(self.epoch, self.seed)
         self.iterator = iter(self.dataloader)
         for _ in range(skip):
             next(self.iterator)
@@ -163,7 +166,7 @@ class StyleGANTrainer(Trainer):
 
     def _train_loop(self):
         reader_cost, batch_cost = TimeAverager(), TimeAverager()
-        loader = ResumableLoader(self.train_dataloader, self.current_iter)
+        loader = ResumableLoader(self.train_dataloader, self.current_iter, self.seed)
         self.model.setup_train_mode(is_train=True)
         batch_size = self.cfg["dataset"]["train"].get("batch_size", 1)
         logger.info(f"training iterations {self.current_iter}..{self.total_iters}, batch {batch_size} per rank x "

@@ -117,10 +117,11 @@ def test_resume_is_exact(tiny_data, tmp_path):
                 "--seed", "7"]
     straight, split = str(tmp_path / "straight"), str(tmp_path / "split")
     _run(cfg_args + ["-o", "total_iters=6", f"output_dir={straight}"], str(tmp_path))
-    _run(cfg_args + ["-o", "total_iters=3", f"output_dir={split}", "snapshot_config.interval=3"], str(tmp_path))
+    # 12 images, batch 4: 3 iterations per epoch, so iteration 4 is mid-epoch (random flips on)
+    _run(cfg_args + ["-o", "total_iters=4", f"output_dir={split}", "snapshot_config.interval=4"], str(tmp_path))
     split_dir = _only_run_dir(split)
     _run(cfg_args + ["-o", "total_iters=6", f"output_dir={split}", "--resume",
-                     os.path.join(split_dir, "iter_3_checkpoint.pdparams")], str(tmp_path))
+                     os.path.join(split_dir, "iter_4_checkpoint.pdparams")], str(tmp_path))
     straight_dir = _only_run_dir(straight)
     with open(os.path.join(straight_dir, "history.json")) as f:
         h1 = {h["iter"]: h["losses"] for h in json.load(f) if "losses" in h}
@@ -282,9 +283,8 @@ def test_main_reports_config_errors_in_one_line(tiny_data, tmp_path):
 def test_sigterm_saves_and_resume_matches_an_uninterrupted_run(tiny_data, tmp_path):
     import signal
     import time
-    # hflip off: with random flips a mid-epoch resume is not yet exact (known bug, see the issue note)
     common = ["-c", DEMO, "-o", *TINY, f"dataset.train.dataroot={tiny_data}", f"dataset.test.dataroot={tiny_data}",
-              "snapshot_config.interval=1000", "dataset.train.hflip=false", "--seed", "5"]
+              "snapshot_config.interval=1000", "--seed", "5"]
     main = [sys.executable, os.path.join(ROOT, "tools", "main.py")]
     out_dir = tmp_path / "interrupted"
     proc = subprocess.Popen(main + common + ["-o", "total_iters=500", f"output_dir={out_dir}"], stdout=subprocess.PIPE,
@@ -318,3 +318,19 @@ def test_sigterm_saves_and_resume_matches_an_uninterrupted_run(tiny_data, tmp_pa
     for it in range(1, k + 4):
         for key, value in h_straight[it].items():
             assert abs(h_resumed[it][key] - value) <= 1e-6, (it, key)
+
+
+def test_flips_depend_on_seed_epoch_and_index_only(tiny_data):
+    from ppgan_stylegan.datasets import StyleGANImageFolder
+    ds = StyleGANImageFolder(tiny_data, hflip=True)
+    ds.set_epoch(3, seed=9)
+    first = [ds.flipped(i) for i in range(len(ds))]
+    np.random.seed(123)  # the global generator's state does not matter
+    assert [ds.flipped(i) for i in range(len(ds))] == first
+    item = ds[2]["A"]
+    assert np.array_equal(item[:, :, ::-1], StyleGANImageFolder(tiny_data, hflip=False)[2]["A"]) == first[2]
+    many = [StyleGANImageFolder.flipped(ds, i) for i in range(len(ds))]
+    ds.set_epoch(4, seed=9)
+    assert [ds.flipped(i) for i in range(len(ds))] != many  # a new epoch, new flips
+    counts = sum(ds.flipped(i) for e in range(50) for i in range(12) if not ds.set_epoch(e, 1))
+    assert 0.4 < counts / 600 < 0.6
