@@ -7,7 +7,7 @@ through an upsampling generator crashes there (ppgan's does). ``conv_transpose2x
 * ``conv_transpose2x_polyphase`` otherwise: output phase (p, q) of a stride-2 transposed conv only
   sees kernel taps ``a = p, p+2, ...`` (rows) and ``b = q, q+2, ...`` (columns), so it is four
   ordinary convolutions with exact-size kernels (2x2, 2x1, 1x2, 1x1 for k = 3: the same 9 taps),
-  interleaved. Only conv2d, pad, index_select, stack and reshape: all twice differentiable.
+  interleaved. Only conv2d, matmul, stack, reshape and slicing: all twice differentiable.
 """
 import numpy as np
 import paddle

@@ -6,7 +6,8 @@ independently:
     y = downsample( conv2d( pad( zero_insert(x, up), pad ), flip(f) ), down )
 
 * ``upfirdn2d_ref``: the definition, literally (zero insertion by concatenation, explicit padding,
-  a stride-1 single-channel convolution, strided slicing). Tests only.
+  a stride-1 single-channel convolution, strided slicing). The reference in tests, and the fallback
+  for what the fast path does not cover (up > 2, up with down, non-square kernels with up).
 * ``upfirdn2d`` (fast path): one single-channel convolution on ``[N*C, 1, H, W]`` with the padding
   and the down-sampling stride inside the conv; ``up=2`` is the stride-2 transposed convolution
   with the (unflipped) kernel, computed polyphase, then cropped. Only ops with double gradients
@@ -79,21 +80,19 @@ def _crop_pad(x, y0, y1, x0, x1):
 def upfirdn2d(x, kernel, up=1, down=1, pad=(0, 0), flipped=None):
     """Fast upfirdn2d. ``kernel`` 2-D (gain included); ``flipped``: optional cached ``[1,1,kh,kw]`` flip."""
     x0, x1, y0, y1 = _as_pad4(pad)
-    n, c, h, w = x.shape
+    _, c, h, w = x.shape
     kernel = _kernel_tensor(kernel, x.dtype)
     kh, kw = kernel.shape
+    if up != 1 and not (up == 2 and down == 1 and kh == kw):
+        return upfirdn2d_ref(x, kernel, up, down, pad)  # not covered by the fast path
     y = x.reshape([-1, 1, h, w])  # every channel of every sample is one single-channel image
-    if up == 2 and kh == kw:
+    if up == 2:
         # y_out[i] = convT(x, kernel)[i + k - 1 - pad0]; length 2h + pad0 + pad1 - k + 1
         z = conv_transpose2x(y, kernel.reshape([1, 1, kh, kw]))
         sy, sx = kh - 1 - y0, kw - 1 - x0
         out_h, out_w = 2 * h + y0 + y1 - kh + 1, 2 * w + x0 + x1 - kw + 1
         z = _crop_pad(z, -sy, out_h + sy - z.shape[2], -sx, out_w + sx - z.shape[3])
-        if down > 1:
-            return upfirdn2d_ref(x, kernel, up, down, pad)
         return z.reshape([-1, c, out_h, out_w])
-    if up != 1:
-        return upfirdn2d_ref(x, kernel, up, down, pad)
     if min(x0, x1, y0, y1) < 0:
         y = _crop_pad(y, min(y0, 0), min(y1, 0), min(x0, 0), min(x1, 0))
         x0, x1, y0, y1 = max(x0, 0), max(x1, 0), max(y0, 0), max(y1, 0)
