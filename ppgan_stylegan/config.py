@@ -1,4 +1,6 @@
 """YAML configs in PaddleGAN's schema: loading and ``-o key.sub=value`` overrides."""
+import difflib
+import inspect
 import os
 
 import yaml
@@ -57,3 +59,121 @@ def load_config(path, overrides=()):
     for option in overrides or ():
         apply_override(cfg, option)
     return to_attrdict(cfg)
+
+
+# ---------------------------------------------------------------------------------------------- validation
+TOP_LEVEL_KEYS = {"total_iters", "epochs", "output_dir", "model", "dataset", "lr_scheduler", "optimizer", "validate",
+                  "log_config", "snapshot_config", "enable_visualdl", "find_unused_parameters", "min_max",
+                  "image_num", "export_model", "is_train", "profiler_options", "timestamp"}
+LOADER_KEYS = {"name", "batch_size", "num_workers", "use_shared_memory"}
+BLOCK_KEYS = {"log_config": {"interval", "visiual_interval"}, "snapshot_config": {"interval"},
+              "validate": {"interval", "save_img", "metrics"}}
+
+
+class ConfigError(ValueError):
+    """A config entry that cannot work: reported in one line before anything is built."""
+
+
+def _unknown(where, key, allowed):
+    near = difflib.get_close_matches(str(key), sorted(allowed), n=1, cutoff=0.6)
+    hint = f" (did you mean {near[0]!r}?)" if near else f" (expected one of: {', '.join(sorted(allowed))})"
+    return ConfigError(f"{where}.{key}: unknown key{hint}")
+
+
+def init_keys(cls):
+    """Keyword names ``cls(...)`` accepts, following ``**kwargs`` up the class hierarchy (None: anything)."""
+    keys = set()
+    for klass in cls.__mro__:
+        init = klass.__dict__.get("__init__")
+        if init is None:
+            continue
+        params = inspect.signature(init).parameters.values()
+        keys |= {p.name for p in params if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)} - {"self"}
+        if not any(p.kind == p.VAR_KEYWORD for p in params):
+            return keys
+    return None
+
+
+def check_kwargs(where, kwargs, cls):
+    """``kwargs`` for ``cls(**kwargs)``, or a ConfigError naming the first unknown key (and the nearest)."""
+    allowed = init_keys(cls)
+    for key in kwargs:
+        if allowed is not None and key not in allowed:
+            raise _unknown(where, key, allowed)
+    return kwargs
+
+
+def _ours(cls):
+    return cls.__module__.startswith("ppgan_stylegan.")
+
+
+def check_block(where, block, registry, extra=()):
+    """Keys of a ``{name: ..., ...}`` block built by one of our registered classes."""
+    if not isinstance(block, dict):
+        raise ConfigError(f"{where}: expected a mapping with a 'name', got {block!r}")
+    name = block.get("name")
+    cls = registry._obj_map.get(name) if name else None
+    if name and cls is None:
+        near = difflib.get_close_matches(str(name), list(registry._obj_map), n=1, cutoff=0.6)
+        raise ConfigError(f"{where}.name: {name!r} is not registered" + (f" (did you mean {near[0]!r}?)" if near else ""))
+    if cls is None or not _ours(cls):
+        return cls
+    allowed = init_keys(cls)
+    if allowed is not None:
+        allowed |= {"name"} | set(extra)
+        for key in block:
+            if key not in allowed:
+                raise _unknown(where, key, allowed - {"params"})
+    return cls
+
+
+def _positive_int(where, value, allow_minus_one=False):
+    if allow_minus_one and value == -1:
+        return
+    if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+        raise ConfigError(f"{where}: expected an integer >= 1{' or -1' if allow_minus_one else ''}, got {value!r}")
+
+
+def validate_config(cfg):
+    """Unknown keys (with the nearest known one) and impossible values in the blocks our classes build."""
+    from ppgan.datasets.builder import DATASETS
+    from ppgan.metrics.builder import METRICS
+    from ppgan.models.builder import MODELS
+    from ppgan.models.discriminators.builder import DISCRIMINATORS
+    from ppgan.models.generators.builder import GENERATORS
+
+    for key in cfg:
+        if key not in TOP_LEVEL_KEYS:
+            raise _unknown("config", key, TOP_LEVEL_KEYS)
+    if "model" not in cfg:
+        raise ConfigError("config: no 'model' block")
+    model_cls = check_block("model", cfg.model, MODELS)
+    if model_cls is not None and _ours(model_cls):
+        for sub, registry in [("generator", GENERATORS), ("discriminator", DISCRIMINATORS), ("encoder", GENERATORS)]:
+            if isinstance(cfg.model.get(sub), dict) and cfg.model[sub].get("name"):
+                check_block(f"model.{sub}", cfg.model[sub], registry)
+                size = cfg.model[sub].get("size")
+                if size is not None and (not isinstance(size, int) or isinstance(size, bool) or size < 8
+                                         or size > 1024 or size & (size - 1)):
+                    raise ConfigError(f"model.{sub}.size: expected a power of two between 8 and 1024, got {size!r}")
+    for split, block in (cfg.get("dataset") or {}).items():
+        check_block(f"dataset.{split}", block, DATASETS, extra=LOADER_KEYS)
+        if "batch_size" in block:
+            _positive_int(f"dataset.{split}.batch_size", block["batch_size"])
+    for block, allowed in BLOCK_KEYS.items():
+        for key in cfg.get(block) or {}:
+            if key not in allowed:
+                raise _unknown(block, key, allowed)
+    for name, metric in ((cfg.get("validate") or {}).get("metrics") or {}).items():
+        check_block(f"validate.metrics.{name}", metric, METRICS)
+    if "total_iters" in cfg:
+        _positive_int("total_iters", cfg.total_iters)
+    for where, value, minus_one in [("log_config.interval", (cfg.get("log_config") or {}).get("interval"), False),
+                                    ("log_config.visiual_interval",
+                                     (cfg.get("log_config") or {}).get("visiual_interval"), False),
+                                    ("snapshot_config.interval", (cfg.get("snapshot_config") or {}).get("interval"),
+                                     False),
+                                    ("validate.interval", (cfg.get("validate") or {}).get("interval"), True)]:
+        if value is not None:
+            _positive_int(where, value, minus_one)
+    return cfg

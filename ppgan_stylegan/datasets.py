@@ -6,6 +6,7 @@ models written for that dataset work unchanged. Grayscale / RGBA / palette image
 import logging
 import os
 import zlib
+from collections import Counter
 
 import numpy as np
 from PIL import Image
@@ -52,7 +53,7 @@ class StyleGANImageFolder(Dataset):
     loading time, so a resumed run flips exactly as an uninterrupted one, with or without prefetching.
     """
 
-    def __init__(self, dataroot, hflip=True, size=None):
+    def __init__(self, dataroot, hflip=True, size=None, verify=True):
         super().__init__()
         if not os.path.isdir(dataroot):
             raise FileNotFoundError(f"dataset.dataroot: {dataroot!r} is not a folder")
@@ -62,6 +63,35 @@ class StyleGANImageFolder(Dataset):
         self.epoch, self.flip_seed = 0, 0
         if not self.paths:
             raise FileNotFoundError(f"dataset.dataroot: no images ({', '.join(IMAGE_EXTENSIONS)}) in {dataroot!r}")
+        if verify:
+            self.verify()
+
+    def verify(self):
+        """Read every header before training: unreadable files are skipped (logged); no readable image, or
+        images of different sizes / not ``size`` x ``size``, is an error naming an offending file."""
+        sizes = {}
+        for path in self.paths:
+            try:
+                with Image.open(path) as img:
+                    sizes[path] = img.size
+            except Exception as e:
+                self.skipped.add(path)
+                logger.warning(f"skipping unreadable image {path} ({type(e).__name__})")
+        if not sizes:
+            raise ValueError(f"dataset.dataroot: none of the {len(self.paths)} images in {self.dataroot!r} is "
+                             f"readable (e.g. {self.paths[0]})")
+        counts = Counter(sizes.values())
+        (w, h), _ = counts.most_common(1)[0]
+        if len(counts) > 1:
+            odd = next(p for p, s in sizes.items() if s != (w, h))
+            raise ValueError(f"dataset.dataroot: images of mixed sizes in {self.dataroot!r}: "
+                             f"{len(sizes) - counts[(w, h)]} of {len(sizes)} are not {w}x{h}, e.g. {odd} is "
+                             f"{sizes[odd][0]}x{sizes[odd][1]} (run tools/prepare_dataset.py)")
+        if self.size is not None and (w, h) != (self.size, self.size):
+            raise ValueError(f"dataset.dataroot: images in {self.dataroot!r} are {w}x{h}, the config needs "
+                             f"{self.size}x{self.size} (run tools/prepare_dataset.py --size {self.size})")
+        if self.skipped:
+            logger.warning(f"{len(self.skipped)} of {len(self.paths)} images unreadable and skipped")
 
     def __len__(self):
         return len(self.paths)
@@ -95,3 +125,26 @@ class StyleGANImageFolder(Dataset):
         if self.flipped(idx):
             rgb = rgb[:, ::-1]
         return {"A": to_tensor_range(np.ascontiguousarray(rgb)), "A_path": path}
+
+
+@DATASETS.register()
+class StyleGANLatentDataset(Dataset):
+    """``num`` latent codes ``{'z': float32 [style_dim], 'seed': int}``; item i is z of seed ``first_seed + i``.
+
+    For models that render their own targets with a generator (pSp trained on generator samples, where
+    the true latent of every image is known). z follows NVlabs' ``RandomState(seed).randn(style_dim)``.
+    """
+
+    def __init__(self, num, style_dim, first_seed=0):
+        super().__init__()
+        if int(num) < 1 or int(style_dim) < 1:
+            raise ValueError(f"dataset: num and style_dim must be >= 1, got {num!r} / {style_dim!r}")
+        self.num, self.style_dim, self.first_seed = int(num), int(style_dim), int(first_seed)
+
+    def __len__(self):
+        return self.num
+
+    def __getitem__(self, idx):
+        seed = self.first_seed + idx
+        z = np.random.RandomState(seed).standard_normal(self.style_dim).astype("float32")
+        return {"z": z, "seed": seed}

@@ -1,7 +1,11 @@
 """Training engine: ppgan's Trainer with exact resume, per-iteration seeding and atomic checkpoints.
 
-* Every iteration reseeds Paddle, NumPy and ``random`` from ``(seed, iteration, rank)``, so a run
-  resumed at iteration k draws the same latents, noise, mixing decisions and flips as a straight run.
+* Every iteration reseeds Paddle, NumPy and ``random`` from ``(seed, iteration)``, so a run resumed at
+  iteration k draws the same latents, noise, mixing decisions and flips as a straight run. All ranks
+  share the seed: they draw the global batch's randoms and keep their slice (``distributed``).
+* Several processes (``python -m paddle.distributed.launch``): nets are not wrapped in DataParallel;
+  rank 0's weights are broadcast at start, gradients averaged per optimizer step, and
+  ``check_replicas`` (every N iterations) compares a digest of every rank's weights.
 * Checkpoints also hold the model's extra state (lazy-regularisation phase, path-length mean, images
   seen), the LR schedulers (inside the optimizer states), the config and the versions.
 * Files are written to a temporary name, flushed, fsynced and renamed over the target; the previous
@@ -23,9 +27,11 @@ import time
 import numpy as np
 import paddle
 from ppgan.engine.trainer import Trainer
-from ppgan.utils.filesystem import load as ppgan_load
 from ppgan.utils.filesystem import save as ppgan_save
 from ppgan.utils.timer import TimeAverager
+
+from .distributed import all_mean, broadcast_state, digest, gather_strings
+from .weights import UserError, check_fit, load_state, to_tensors
 
 logger = logging.getLogger("ppgan_stylegan")
 
@@ -106,8 +112,8 @@ class ResumableLoader:
 class StyleGANTrainer(Trainer):
     """ppgan's Trainer (same config schema, logging and outputs) with exact, crash-safe resume."""
 
-    def __init__(self, cfg, seed=0):
-        self.seed = seed
+    def __init__(self, cfg, seed=0, replica_interval=0):
+        self.seed, self.replica_interval = seed, replica_interval
         self.stopped_by = None
         self._signal = None
         self.history = []  # [{'iter': i, 'losses': {...}} | {'iter': i, 'metrics': {...}}]
@@ -128,6 +134,10 @@ class StyleGANTrainer(Trainer):
             os.replace(tmp, self.history_path)
 
     def print_log(self):
+        if self.world_size > 1:  # log the global batch's losses (every rank reaches this at the same iteration)
+            losses = self.model.losses
+            for key in sorted(losses):
+                losses[key] = all_mean(paddle.to_tensor(losses[key]).astype("float32"))
         super().print_log()
         losses = {k: float(v) for k, v in self.model.get_current_losses().items()}
         self._record({"iter": self.current_iter, "losses": losses, "ips": float(getattr(self, "ips", 0.0) or 0.0)})
@@ -164,7 +174,33 @@ class StyleGANTrainer(Trainer):
             for signum, handler in previous.items():
                 signal.signal(signum, handler)
 
+    def remove_stale_temporaries(self):
+        """Half-written files of a process killed while saving (``.<name>.tmp-<pid>``): never loaded, removed."""
+        if self.local_rank != 0 or not os.path.isdir(self.output_dir):
+            return
+        for name in os.listdir(self.output_dir):
+            if ".tmp-" in name and (name.startswith(".") or name.startswith("history.json")) \
+                    and not name.endswith(f".tmp-{os.getpid()}"):
+                os.remove(os.path.join(self.output_dir, name))
+                logger.info(f"removed {name}, left by an interrupted save")
+
+    def distributed_data_parallel(self):
+        """Called by ppgan's Trainer when world_size > 1: same weights everywhere, no DataParallel wrapper."""
+        paddle.distributed.init_parallel_env()
+        for net in self.model.nets.values():
+            broadcast_state(net)
+        logger.info(f"rank {self.local_rank}: data parallel over {self.world_size} ranks (weights from rank 0)")
+
+    def check_replicas(self):
+        """Raise if any rank's weights (all nets, buffers included) differ from rank 0's."""
+        digests = gather_strings(digest(self.model.nets.values()))
+        if len(set(digests)) != 1:
+            raise RuntimeError(f"iteration {self.current_iter}: replicas differ (digests {digests})")
+        if self.local_rank == 0:
+            logger.info(f"iteration {self.current_iter}: {len(digests)} replica(s) identical ({digests[0][:16]})")
+
     def _train_loop(self):
+        self.remove_stale_temporaries()
         reader_cost, batch_cost = TimeAverager(), TimeAverager()
         loader = ResumableLoader(self.train_dataloader, self.current_iter, self.seed)
         self.model.setup_train_mode(is_train=True)
@@ -172,7 +208,7 @@ class StyleGANTrainer(Trainer):
         logger.info(f"training iterations {self.current_iter}..{self.total_iters}, batch {batch_size} per rank x "
                     f"{self.world_size} rank(s) = global batch {batch_size * self.world_size}")
         while self.current_iter <= self.total_iters:
-            seed_everything(self.seed, self.current_iter, self.local_rank)
+            seed_everything(self.seed, self.current_iter)
             self.current_epoch = loader.epoch + 1
             self.inner_iter = self.current_iter % self.iters_per_epoch
             start = time.time()
@@ -191,6 +227,8 @@ class StyleGANTrainer(Trainer):
                 batch_cost.reset()
             if self.current_iter % self.visual_interval == 0 and self.local_rank == 0:
                 self.visual("visual_train")
+            if self.replica_interval and self.current_iter % self.replica_interval == 0:
+                self.check_replicas()
             self.learning_rate_scheduler_step()
             if self.validate_interval > -1 and self.current_iter % self.validate_interval == 0:
                 self.test()
@@ -218,8 +256,8 @@ class StyleGANTrainer(Trainer):
             for opt_name, opt in self.model.optimizers.items():
                 state[opt_name] = opt.state_dict()
             state["model_state"] = self.model.get_extra_state() if hasattr(self.model, "get_extra_state") else {}
-            state["meta"] = {"iteration": iteration, "seed": self.seed, "versions": versions(),
-                             "config": _plain(self.cfg), "saved_at": datetime.datetime.now().isoformat()}
+        state["meta"] = {"iteration": iteration, "seed": self.seed, "versions": versions(),
+                         "config": _plain(self.cfg), "saved_at": datetime.datetime.now().isoformat()}
         path = self.checkpoint_path(iteration, name)
         atomic_save(state, path)
         logger.info(f"saved {path}")
@@ -230,16 +268,49 @@ class StyleGANTrainer(Trainer):
                     if old_iter <= iteration - keep * self.weight_interval and old_iter != iteration:
                         os.remove(os.path.join(self.output_dir, old))
 
+    def _load_nets(self, path, state, required):
+        """Check every net's weights against the model (first mismatching keys / shapes), then load them."""
+        for net_name in required:
+            if net_name not in state:
+                raise UserError(f"{path}: not a training checkpoint of this model (missing {net_name!r}; "
+                                f"found {sorted(state)[:8]}); use --load for weight files")
+        nets = {name: net for name, net in self.model.nets.items() if name in state}
+        if not nets:
+            raise UserError(f"{path}: holds none of this model's nets {sorted(self.model.nets)} "
+                            f"(found {sorted(state)[:8]})")
+        for net_name, net in nets.items():
+            check_fit(net, state[net_name], path, ignore=("w_avg",), what=f"the model's {net_name!r}")
+        for net_name, net in nets.items():
+            net.set_state_dict(to_tensors(state[net_name]))
+        self._explain_meta(path, state.get("meta"))
+        return nets
+
+    def _explain_meta(self, path, meta):
+        """Log how the file's versions and model config differ from this run's."""
+        if not meta:
+            return
+        now = versions()
+        for key, then in (meta.get("versions") or {}).items():
+            if key in now and now[key] != then:
+                logger.warning(f"{path}: written with {key} {then}, running {now[key]}")
+        changed = _diff(meta.get("config", {}).get("model", {}), _plain(self.cfg.model), "model")
+        for key, (then, current) in list(changed.items())[:10]:
+            logger.warning(f"{path}: {key} was {then!r} when it was written, now {current!r}")
+
+    def load(self, weight_path):
+        nets = self._load_nets(weight_path, load_state(weight_path), required=())
+        logger.info(f"loaded {', '.join(nets)} from {weight_path}")
+
     def resume(self, checkpoint_path):
-        state = ppgan_load(checkpoint_path)
-        for key in ["epoch"] + list(self.model.nets) + list(self.model.optimizers):
-            if key not in state:
-                raise ValueError(f"{checkpoint_path}: not a training checkpoint (missing {key!r}); "
-                                 "use --load for weight files")
+        state = load_state(checkpoint_path)
+        required = ["epoch"] + list(self.model.nets) + list(self.model.optimizers)
+        missing = [k for k in required if k not in state]
+        if missing:
+            raise UserError(f"{checkpoint_path}: not a training checkpoint (missing {missing[0]!r}); "
+                            "use --load for weight files")
+        self._load_nets(checkpoint_path, state, list(self.model.nets))
         self.current_iter = int(state["epoch"]) + 1
         self.global_steps = int(state["epoch"])
-        for net_name, net in self.model.nets.items():
-            net.set_state_dict(state[net_name])
         for opt_name, opt in self.model.optimizers.items():
             opt.set_state_dict(state[opt_name])
         if "model_state" in state and hasattr(self.model, "set_extra_state"):
@@ -248,6 +319,18 @@ class StyleGANTrainer(Trainer):
             with open(self.history_path) as f:
                 self.history = [h for h in json.load(f) if h["iter"] < self.current_iter]
         logger.info(f"resumed from {checkpoint_path} at iteration {self.current_iter}")
+
+
+def _diff(old, new, prefix):
+    """{dotted key: (old, new)} for leaves that differ between two nested dicts."""
+    out = {}
+    for key in sorted(set(old) | set(new), key=str):
+        a, b = old.get(key), new.get(key)
+        if isinstance(a, dict) and isinstance(b, dict):
+            out.update(_diff(a, b, f"{prefix}.{key}"))
+        elif a != b:
+            out[f"{prefix}.{key}"] = (a, b)
+    return out
 
 
 def _plain(obj):

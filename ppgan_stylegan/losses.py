@@ -79,17 +79,20 @@ def gradient_penalty(disc, real_img, fake_img, target=1.0, weight=10.0, alpha=No
     return ((norms - target) ** 2).mean() * (weight / target ** 2)
 
 
-def path_length_penalty(fake_img, latents, mean_path_length, decay=0.01, pl_noise=None):
+def path_length_penalty(fake_img, latents, mean_path_length, decay=0.01, pl_noise=None, batch_mean=None):
     """StyleGAN2 path-length regulariser (paper eq. 4).
 
     ``a = ||J_w^T y||`` with ``y ~ N(0, I) / sqrt(H W)``; penalty ``E (a - a_mean)^2`` where
-    ``a_mean`` is an exponential moving average (``decay``) of ``E a``.
-    Returns ``(penalty, mean path length of this batch, new a_mean)``; the last two detached.
+    ``a_mean`` is an exponential moving average (``decay``) of ``E a``; ``batch_mean`` maps this batch's
+    ``E a`` to the global batch's (an all-reduce under data parallelism).
+    Returns ``(penalty, mean path length of the batch, new a_mean)``; the last two detached.
     """
     if pl_noise is None:
         pl_noise = paddle.randn(fake_img.shape, dtype=fake_img.dtype) / math.sqrt(fake_img.shape[2] * fake_img.shape[3])
     (grad,) = paddle.grad(outputs=(fake_img * pl_noise).sum(), inputs=latents, create_graph=True)
     lengths = paddle.sqrt((grad * grad).sum(2).mean(1))
-    path_mean = mean_path_length + decay * (lengths.mean().detach() - mean_path_length)
+    mean = lengths.mean().detach()
+    mean = batch_mean(mean) if batch_mean is not None else mean
+    path_mean = mean_path_length + decay * (mean - mean_path_length)
     penalty = ((lengths - path_mean) ** 2).mean()
-    return penalty, lengths.mean().detach(), path_mean.detach()
+    return penalty, mean, path_mean.detach()

@@ -167,7 +167,7 @@ def test_load_and_evaluate_only(tiny_data, tmp_path):
     weights = os.path.join(_only_run_dir(str(tmp_path / "train")), "iter_2_weight.pdparams")
     out = _run(cfg_args + ["-o", f"output_dir={tmp_path / 'eval'}", "--evaluate-only", "--load", weights], str(tmp_path))
     log = open(os.path.join(_only_run_dir(str(tmp_path / "eval")), "log.txt")).read()
-    assert "Loaded pretrained weight for net gen_ema" in log
+    assert f"loaded gen, disc, gen_ema from {weights}" in log
     assert "Metric swd:" in log and "output:" in out.stdout
 
 

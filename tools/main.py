@@ -4,6 +4,8 @@
     python tools/main.py -c configs/stylegan_v2_demo.yaml
     python tools/main.py -c configs/stylegan_v2_demo.yaml -o total_iters=200 dataset.train.batch_size=8
     python tools/main.py -c configs/stylegan_v2_demo.yaml --resume output_dir/<run>/iter_100_checkpoint.pdparams
+    python -m paddle.distributed.launch --gpus 0,1,2,3 tools/main.py -c configs/stylegan_v2_256.yaml
+    python -m paddle.distributed.launch --nproc_per_node 2 tools/main.py -c configs/stylegan_v2_demo.yaml --device cpu
 """
 import argparse
 import os
@@ -16,9 +18,10 @@ import ppgan_stylegan  # noqa: E402  (compat shim + registration before ppgan is
 import paddle  # noqa: E402
 from ppgan.utils.logger import setup_logger  # noqa: E402
 
-from ppgan_stylegan.config import load_config  # noqa: E402
+from ppgan_stylegan.config import load_config, validate_config  # noqa: E402
 from ppgan_stylegan.engine import StyleGANTrainer, seed_everything  # noqa: E402
-from ppgan_stylegan.models.stylegan_model import NonFiniteLossError  # noqa: E402
+from ppgan_stylegan.models.guard import NonFiniteLossError  # noqa: E402
+from ppgan_stylegan.weights import UserError  # noqa: E402
 
 
 def parse_args(argv=None):
@@ -31,6 +34,8 @@ def parse_args(argv=None):
     p.add_argument("--evaluate-only", action="store_true", help="run validation only")
     p.add_argument("--seed", type=int, default=0, help="base seed; each iteration reseeds from (seed, iteration)")
     p.add_argument("--device", default=None, help="cpu or gpu (default: gpu when Paddle has CUDA)")
+    p.add_argument("--check-replicas", type=int, default=0, metavar="N",
+                   help="with several ranks: every N iterations check that all ranks hold identical weights")
     p.add_argument("--debug", action="store_true", help="show tracebacks for errors")
     return p.parse_args(argv)
 
@@ -42,21 +47,48 @@ def output_dir_for(cfg, args):
     return os.path.join(cfg.get("output_dir", "output_dir"), name + time.strftime("-%Y-%m-%d-%H-%M-%S"))
 
 
+def fixed_image_size(cfg):
+    """StyleGANModel trains on images of the generator's size: the image folder checks them up front."""
+    gen = (cfg.model.get("generator") or {})
+    for split in ("train", "test"):
+        block = (cfg.get("dataset") or {}).get(split)
+        if cfg.model.get("name") == "StyleGANModel" and block and block.get("name") == "StyleGANImageFolder" \
+                and "size" in gen:
+            block.setdefault("size", gen["size"])
+
+
+def check_writable(folder):
+    """Create ``folder`` and write a probe file in it, or fail with one line before any work."""
+    try:
+        os.makedirs(folder, exist_ok=True)
+        probe = os.path.join(folder, f".write-test-{os.getpid()}")
+        with open(probe, "w") as f:
+            f.write("ok")
+        os.remove(probe)
+    except OSError as e:
+        raise UserError(f"output_dir {folder!r}: not writable ({e.strerror})")
+
+
 def main(argv=None):
     args = parse_args(argv)
     args.opt = [option for group in args.opt for option in group]
-    cfg = load_config(args.config_file, args.opt)
+    cfg = validate_config(load_config(args.config_file, args.opt))
+    fixed_image_size(cfg)
     cfg.is_train = not args.evaluate_only
     cfg.profiler_options = None
     cfg.output_dir = output_dir_for(cfg, args)
+    check_writable(cfg.output_dir)
+    for option, path in [("--resume", args.resume), ("--load", args.load)]:
+        if path and not os.path.isfile(path):
+            raise UserError(f"{option} {path}: no such file")
     device = args.device or ("gpu" if paddle.is_compiled_with_cuda() and paddle.device.cuda.device_count() else "cpu")
     paddle.set_device(device)
     logger = setup_logger(cfg.output_dir, name="ppgan")
     setup_logger(cfg.output_dir, name="ppgan_stylegan")
     logger.info(f"ppgan-stylegan {ppgan_stylegan.__version__}, paddle {paddle.__version__}, device {device}, "
                 f"output {cfg.output_dir}")
-    seed_everything(args.seed, 0, paddle.distributed.get_rank())
-    trainer = StyleGANTrainer(cfg, seed=args.seed)
+    seed_everything(args.seed)  # every rank builds the same initial weights (rank 0's are broadcast anyway)
+    trainer = StyleGANTrainer(cfg, seed=args.seed, replica_interval=args.check_replicas)
     if args.resume:
         trainer.resume(args.resume)
     elif args.load:
@@ -78,6 +110,6 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
-    from ppgan_stylegan.apps.base import UserError, run_cli
+    from ppgan_stylegan.apps.base import run_cli
     # configuration problems (bad values, unknown -o paths, missing files) are reported in one line
     sys.exit(run_cli(main, user_errors=(UserError, ValueError, KeyError, FileNotFoundError)))

@@ -1,11 +1,7 @@
 """The one predictor base every application uses: load a generator, pick a device, seeds, outputs.
 
-Accepted weight files (``paddle.load`` or ppgan's pickle format):
-* a ppgan / our Trainer checkpoint or weight file: ``{'gen': ..., 'gen_ema': ..., 'disc': ...}``
-  (``gen_ema`` is used when present, else ``gen``);
-* a bare generator state dict, e.g. a PaddleGAN ``StyleGANv2Generator`` ``.pdparams``.
-The generator's shape comes from a config (``model.generator`` of a YAML) or, without one, from
-the shapes found in the weights (size, style_dim, n_mlp, channel table, is_concat).
+Weight files are read by ``ppgan_stylegan.weights`` (checkpoints, weight files, PaddleGAN files);
+the generator's shape comes from a config or from the shapes found in the weights.
 """
 import os
 import re
@@ -14,95 +10,10 @@ import traceback
 
 import numpy as np
 import paddle
+from PIL import Image
 
-from ..generators import StyleGAN2Generator
-from ..generators.layers import channel_table
-
-
-class UserError(Exception):
-    """A problem with what the user gave us: reported in one line, no traceback."""
-
-
-def load_state(path):
-    """Dict from a .pdparams file in paddle's or ppgan's (pickle) format."""
-    if not os.path.isfile(path):
-        raise UserError(f"{path}: no such file")
-    if path.endswith(".pkl"):
-        raise UserError(f"{path}: looks like an NVIDIA StyleGAN .pkl (a pickled TensorFlow/PyTorch network); "
-                        "convert it to rosinality's .pt first, then use tools/convert_weights.py")
-    try:
-        state = paddle.load(path)
-    except Exception:
-        try:
-            from ppgan.utils.filesystem import load
-            state = load(path)
-        except Exception as e:
-            raise UserError(f"{path}: not a readable Paddle weight file ({type(e).__name__})")
-    if not isinstance(state, dict):
-        raise UserError(f"{path}: expected a dict of weights, got {type(state).__name__}")
-    return state
-
-
-def generator_state(state, path="weights", prefer=("gen_ema", "gen")):
-    """The generator's state dict inside a checkpoint (or the dict itself when it is one)."""
-    for key in prefer:
-        if isinstance(state.get(key), dict):
-            return state[key], key
-    if any(k.startswith("style.") for k in state):
-        return state, "generator"
-    raise UserError(f"{path}: no generator weights (expected keys {list(prefer)} or 'style.*'; "
-                    f"found {sorted(state)[:6]})")
-
-
-def _shape(v):
-    return list(v.shape)
-
-
-def infer_generator_kwargs(gstate, path="weights"):
-    """Constructor arguments of StyleGAN2Generator from the tensor shapes in its state dict."""
-    try:
-        mlp = sorted(int(m.group(1)) for k in gstate for m in [re.match(r"style\.(\d+)\.weight$", k)] if m)
-        style_dim = _shape(gstate["style.1.weight"])[0] if mlp else _shape(gstate["conv1.conv.modulation.weight"])[0]
-        n_rgbs = len({k.split(".")[1] for k in gstate if k.startswith("to_rgbs.")})
-        size = 2 ** (n_rgbs + 2)
-        c4 = _shape(gstate["input.input"])[1]
-        is_concat = _shape(gstate["conv1.activate.bias"])[0] == 2 * c4
-        channels = {4: c4}
-        for j in range(n_rgbs):
-            channels[2 ** (j + 3)] = _shape(gstate[f"convs.{2 * j}.conv.weight"])[1]
-    except KeyError as e:
-        raise UserError(f"{path}: not a StyleGAN2 generator state dict (missing {e.args[0]!r})")
-    cmax = max(channels.values())
-    base = channels[size] * size
-    kwargs = dict(size=size, style_dim=style_dim, n_mlp=len(mlp), is_concat=is_concat, channel_multiplier=1,
-                  channel_base=base, channel_max=cmax)
-    if channel_table(size, 1, base, cmax) != channels:
-        raise UserError(f"{path}: channel table {channels} does not follow min(channel_max, base / res)")
-    return kwargs
-
-
-def build_generator(weights, config=None, prefer=("gen_ema", "gen")):
-    """(generator in eval mode, which entry was used) from a weight file and an optional YAML config."""
-    state = load_state(weights)
-    gstate, used = generator_state(state, weights, prefer)
-    if config:
-        from ..config import load_config
-        gcfg = dict(load_config(config).model.generator)
-        gcfg.pop("name", None)
-    else:
-        gcfg = infer_generator_kwargs(gstate, weights)
-    gen = StyleGAN2Generator(**gcfg)
-    expected = {k: list(v.shape) for k, v in gen.state_dict().items()}
-    bad = [(k, list(v.shape), expected.get(k)) for k, v in gstate.items()
-           if hasattr(v, "shape") and expected.get(k) is not None and list(v.shape) != expected[k]]
-    missing = [k for k in expected if k not in gstate and not k.startswith("w_avg")]
-    if bad or missing:
-        detail = "; ".join(f"{k}: file {s} vs model {e}" for k, s, e in bad[:3]) or f"missing {missing[:3]}"
-        raise UserError(f"{weights}: weights do not fit the generator ({detail})")
-    gen.set_state_dict({k: paddle.to_tensor(np.asarray(v)) if not isinstance(v, paddle.Tensor) else v
-                        for k, v in gstate.items()})
-    gen.eval()
-    return gen, used
+from ..datasets import load_rgb, to_tensor_range
+from ..weights import UserError, build_generator, generator_state, infer_generator_kwargs, load_state  # noqa: F401
 
 
 def parse_seeds(text):
@@ -131,7 +42,9 @@ class GeneratorPredictor:
     def __init__(self, weights, config=None, device=None, output_dir="output", prefer=("gen_ema", "gen")):
         device = device or ("gpu" if paddle.is_compiled_with_cuda() and paddle.device.cuda.device_count() else "cpu")
         paddle.set_device(device)
-        self.generator, self.source = build_generator(weights, config, prefer)
+        self.weights_path, self.state = weights, load_state(weights)
+        self.check_state(self.state)
+        self.generator, self.source = build_generator(weights, config, prefer, state=self.state)
         self.output_dir = output_dir
         try:
             os.makedirs(output_dir, exist_ok=True)
@@ -139,6 +52,9 @@ class GeneratorPredictor:
             raise UserError(f"--outdir {output_dir!r}: cannot create ({e.strerror})")
         if not os.access(output_dir, os.W_OK):
             raise UserError(f"--outdir {output_dir!r}: not writable")
+
+    def check_state(self, state):
+        """Hook: subclasses reject a weight file that lacks what they need, before anything is built."""
 
     @property
     def n_latent(self):
@@ -167,6 +83,23 @@ class GeneratorPredictor:
                 img, _ = self.generator([wplus[i:i + batch]], input_is_latent=True, noise=noise_mode)
                 outs.append(img)
         return paddle.concat(outs)
+
+    def load_image(self, path, rgb=None):
+        """An image file (or its RGB array) -> ``[1, 3, size, size]`` in [-1, 1]: center crop, Lanczos resize."""
+        if rgb is None:
+            try:
+                rgb = load_rgb(path)
+            except FileNotFoundError:
+                raise UserError(f"{path}: no such file")
+            except Exception as e:
+                raise UserError(f"{path}: not a readable image ({type(e).__name__})")
+        h, w = rgb.shape[:2]
+        side = min(h, w)
+        top, left = (h - side) // 2, (w - side) // 2
+        img = Image.fromarray(np.ascontiguousarray(rgb[top:top + side, left:left + side]))
+        size = self.generator.size
+        img = img.resize((size, size), Image.LANCZOS) if side != size else img
+        return paddle.to_tensor(to_tensor_range(np.asarray(img))[None])
 
     def load_latent(self, path):
         """A saved latent (.npy): W ``[D]`` / ``[1, D]`` or W+ ``[n_latent, D]`` -> W+ ``[1, n_latent, D]``."""

@@ -84,7 +84,7 @@ def convert_checkpoint(path):
         if not result:
             raise UserError(f"{path}: no rosinality generator / discriminator found (keys: {sorted(ckpt)[:8]})")
         return result
-    from .base import load_state
+    from ..weights import load_state
     state = load_state(path)
     if any(k.startswith("style.") for k in state):  # a PaddleGAN generator file
         return {"gen_ema": {k: np.asarray(v) for k, v in state.items()}}

@@ -10,10 +10,8 @@ import math
 import numpy as np
 import paddle
 import paddle.nn.functional as F
-from PIL import Image
 from tqdm import tqdm
 
-from ..datasets import load_rgb, to_tensor_range
 from ..visual import grid, save_png, to_uint8
 from .base import GeneratorPredictor, UserError
 
@@ -30,6 +28,10 @@ def noise_regularization(noises):
     return loss
 
 
+def downsample256(images):
+    return F.adaptive_avg_pool2d(images, 256) if images.shape[2] > 256 else images
+
+
 def lr_schedule(t, initial_lr, rampdown=0.25, rampup=0.05):
     ramp = min(1.0, (1.0 - t) / rampdown)
     ramp = 0.5 - 0.5 * math.cos(ramp * math.pi)
@@ -39,18 +41,7 @@ def lr_schedule(t, initial_lr, rampdown=0.25, rampup=0.05):
 class Projector(GeneratorPredictor):
     def load_target(self, path):
         """An image file -> ``[1, 3, size, size]`` in [-1, 1] (center crop, Lanczos resize)."""
-        try:
-            rgb = load_rgb(path)
-        except FileNotFoundError:
-            raise UserError(f"{path}: no such file")
-        except Exception as e:
-            raise UserError(f"{path}: not a readable image ({type(e).__name__})")
-        h, w = rgb.shape[:2]
-        side = min(h, w)
-        img = Image.fromarray(rgb[(h - side) // 2:(h - side) // 2 + side, (w - side) // 2:(w - side) // 2 + side])
-        size = self.generator.size
-        img = img.resize((size, size), Image.LANCZOS) if side != size else img
-        return paddle.to_tensor(to_tensor_range(np.asarray(img))[None])
+        return self.load_image(path)
 
     def w_stats(self, n=10000, seed=0):
         """(w_avg ``[1, D]``, scalar spread of W around it) from ``n`` mapped samples."""
@@ -62,8 +53,12 @@ class Projector(GeneratorPredictor):
         return avg, std
 
     def project(self, target, steps=300, space="w+", lr=0.1, noise_reg=1e5, initial_noise_factor=0.05,
-                noise_ramp=0.75, optimize_noise=True, seed=0, snapshots=0):
-        """Returns (W+ ``[1, n_latent, D]``, image, mse per step, snapshot images)."""
+                noise_ramp=0.75, optimize_noise=True, seed=0, snapshots=0, lpips=None, lpips_weight=1.0):
+        """Returns (W+ ``[1, n_latent, D]``, image, mse per step, snapshot images).
+
+        ``lpips``: a perceptual distance (``ppgan_stylegan.perceptual.load_lpips``) added to the MSE with
+        ``lpips_weight``; images larger than 256 px are area-downsampled to 256 first (NVlabs).
+        """
         if space not in ("w", "w+"):
             raise UserError(f"--space must be w or w+, got {space!r}")
         gen = self.generator
@@ -94,7 +89,11 @@ class Projector(GeneratorPredictor):
             ws = ws.tile([1, self.n_latent // layers, 1]) if layers == 1 else ws
             img, _ = gen([ws], input_is_latent=True, noise=noises)
             mse = F.mse_loss(img, target)
-            loss = mse + noise_reg * noise_regularization(noises) if optimize_noise else mse
+            loss = mse
+            if lpips is not None:
+                loss = loss + lpips_weight * lpips(downsample256(img), downsample256(target)).mean()
+            if optimize_noise:
+                loss = loss + noise_reg * noise_regularization(noises)
             opt.clear_grad()
             loss.backward()
             opt.step()

@@ -1,3 +1,4 @@
+from .psp_model import PSPModel
 from .stylegan_model import StyleGANModel
 
-__all__ = ["StyleGANModel"]
+__all__ = ["StyleGANModel", "PSPModel"]

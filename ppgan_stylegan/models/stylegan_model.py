@@ -8,6 +8,7 @@ Lazy regularisation (StyleGAN2 paper, appendix B): the YAML states the paper's A
 net regularised every k steps the model uses ``lr * r`` and ``beta ** r`` with ``r = k / (k + 1)``.
 """
 import logging
+import math
 import random
 
 import numpy as np
@@ -18,14 +19,14 @@ from ppgan.models.discriminators.builder import build_discriminator
 from ppgan.models.generators.builder import build_generator
 from ppgan.solver import build_lr_scheduler, build_optimizer
 
+from ..config import check_kwargs
+from ..distributed import all_mean, all_sum, randn_local
 from ..losses import D_LOSSES, G_LOSSES, gradient_penalty, path_length_penalty, r1_penalty, r2_penalty
+from ..ops.augment import AdaptiveAugment
 from ..visual import grid
+from .guard import NonFiniteGuard, NonFiniteLossError  # noqa: F401
 
 logger = logging.getLogger(__name__)
-
-
-class NonFiniteLossError(RuntimeError):
-    """Raised after ``max_nonfinite`` consecutive iterations with a non-finite loss."""
 
 
 def bare(net):
@@ -39,14 +40,14 @@ def _check(cond, message):
 
 
 @MODELS.register()
-class StyleGANModel(BaseModel):
+class StyleGANModel(NonFiniteGuard, BaseModel):
     """StyleGAN2 (config F) training model; ``generator`` / ``discriminator`` are any registered classes."""
 
     def __init__(self, generator, discriminator=None, g_loss="nonsaturating", d_loss="logistic", wgan_epsilon=0.001,
                  gp_weight=10.0, gp_target=1.0, r1_gamma=10.0, r1_interval=16, r2_gamma=0.0, pl_weight=2.0,
                  pl_interval=4, pl_decay=0.01, pl_batch_shrink=2, mixing_prob=0.9, ema_kimg=10.0, ema_rampup=None,
                  w_avg_beta=0.995, visual_num=16, visual_seed=0, max_nonfinite=10, params=None,
-                 max_eval_steps=None):
+                 max_eval_steps=None, augment=None):
         super().__init__(params)
         _check(g_loss in G_LOSSES, f"model.g_loss: expected one of {sorted(G_LOSSES)}, got {g_loss!r}")
         _check(d_loss in D_LOSSES, f"model.d_loss: expected one of {sorted(D_LOSSES)}, got {d_loss!r}")
@@ -61,7 +62,7 @@ class StyleGANModel(BaseModel):
         _check(pl_batch_shrink >= 1, f"model.pl_batch_shrink: expected >= 1, got {pl_batch_shrink!r}")
         _check(isinstance(max_nonfinite, int) and max_nonfinite >= 1,
                f"model.max_nonfinite: expected an integer >= 1, got {max_nonfinite!r}")
-        self.max_nonfinite, self.nonfinite_streak, self.nonfinite_total = max_nonfinite, 0, 0
+        self.max_nonfinite = max_nonfinite
 
         self.g_loss_fn = G_LOSSES[g_loss]
         self.d_loss_fn, self.use_gp, takes_eps = D_LOSSES[d_loss]
@@ -72,6 +73,9 @@ class StyleGANModel(BaseModel):
         self.pl_batch_shrink = pl_batch_shrink
         self.mixing_prob, self.ema_kimg, self.ema_rampup = mixing_prob, ema_kimg, ema_rampup
         self.max_eval_steps = max_eval_steps
+        if augment is not None and not isinstance(augment, dict):
+            raise ValueError(f"model.augment: expected a mapping (policy, p, target, interval, kimg), got {augment!r}")
+        self.augment = AdaptiveAugment(**check_kwargs("model.augment", augment, AdaptiveAugment)) if augment else None
 
         self.nets["gen"] = build_generator(generator)
         missing = [m for m in ("get_latent", "update_w_avg", "style_affine") if not hasattr(self.nets["gen"], m)]
@@ -145,20 +149,26 @@ class StyleGANModel(BaseModel):
         pass
 
     def _latents(self, batch):
-        """One z, or two with probability ``mixing_prob`` (style mixing regularisation)."""
-        if self.mixing_prob > 0 and random.random() < self.mixing_prob:
-            return [paddle.randn([batch, self.style_dim]), paddle.randn([batch, self.style_dim])]
-        return [paddle.randn([batch, self.style_dim])]
+        """One z, or two with probability ``mixing_prob`` (style mixing regularisation).
+
+        Drawn for the global batch and sliced per rank (``distributed``), like the noise maps."""
+        n = 2 if self.mixing_prob > 0 and random.random() < self.mixing_prob else 1
+        return [randn_local([batch, self.style_dim], batch) for _ in range(n)]
 
     def _generate(self, batch, track_w_avg=False, return_latents=False):
         gen = self.nets["gen"]
         zs = self._latents(batch)
         ws = [bare(gen).get_latent(z) for z in zs]
         if track_w_avg:
-            bare(gen).update_w_avg(ws[0])
-        return gen(ws, input_is_latent=True, return_latents=return_latents)
+            bare(gen).update_w_avg(all_mean(ws[0].detach().mean(0, keepdim=True)))
+        noise = [randn_local(shape, batch) for shape in bare(gen).noise_shapes(batch)]
+        return gen(ws, input_is_latent=True, return_latents=return_latents, noise=noise)
 
     # ------------------------------------------------------------------ training
+    def _d(self, images):
+        """D on (augmented, when ``model.augment`` is set) images."""
+        return self.nets["disc"](self.augment(images) if self.augment is not None else images)
+
     def _set_trainable(self, name, flag):
         for p in self.nets[name].parameters():
             p.stop_gradient = not flag
@@ -176,7 +186,9 @@ class StyleGANModel(BaseModel):
         self._set_trainable("gen", False)
         with paddle.no_grad():
             fake, _ = self._generate(batch)
-        real_pred, fake_pred = disc(real), disc(fake)
+        real_pred, fake_pred = self._d(real), self._d(fake)
+        if self.augment is not None:
+            self.augment.accumulate(real_pred, batch * self.world_size)
         l_d = self.d_loss_fn(real_pred, fake_pred, **self.d_loss_kwargs)
         if self.use_gp:
             l_gp = gradient_penalty(disc, real, fake, self.gp_target, self.gp_weight)
@@ -195,7 +207,7 @@ class StyleGANModel(BaseModel):
                 if gamma > 0:
                     x = images.detach()
                     x.stop_gradient = False
-                    value = penalty_fn(disc(x), x)
+                    value = penalty_fn(self._d(x), x)
                     self.losses[key] = value.detach()
                     l_reg = l_reg + value * (gamma / 2 * self.r1_interval)
             self._step(opt_d, l_reg, "l_d_reg")
@@ -204,7 +216,7 @@ class StyleGANModel(BaseModel):
         self._set_trainable("disc", False)
         self._set_trainable("gen", True)
         fake, _ = self._generate(batch, track_w_avg=True)
-        l_g = self.g_loss_fn(disc(fake))
+        l_g = self.g_loss_fn(self._d(fake))
         self._step(opt_g, l_g, "l_g")
         self.losses["l_g"] = l_g.detach()
 
@@ -212,8 +224,9 @@ class StyleGANModel(BaseModel):
         if self.pl_weight > 0 and step % self.pl_interval == 0:
             pl_batch = max(1, int(batch // self.pl_batch_shrink))
             fake, latents = self._generate(pl_batch, return_latents=True)
+            pl_noise = randn_local(fake.shape, pl_batch) / math.sqrt(fake.shape[2] * fake.shape[3])
             penalty, lengths, self.mean_path_length = path_length_penalty(
-                fake, latents, self.mean_path_length, self.pl_decay)
+                fake, latents, self.mean_path_length, self.pl_decay, pl_noise, batch_mean=all_mean)
             self._step(opt_g, penalty * (self.pl_weight * self.pl_interval), "l_g_path")
             self.losses["l_g_path"] = penalty.detach()
             self.losses["path_length"] = lengths
@@ -222,32 +235,11 @@ class StyleGANModel(BaseModel):
         self._count_nonfinite()
         self.current_iter += 1
         self.cur_nimg += batch * self.world_size
+        if self.augment is not None:
+            self.augment.adjust(self.current_iter, all_sum)
+            self.losses["aug_p"] = paddle.to_tensor(self.augment.p)
         self.update_ema(batch * self.world_size)
         self.visual_items["real_img"] = real
-
-    def _step(self, optimizer, loss, name):
-        """backward + step, unless the loss is not finite: then no update, and the iteration is flagged."""
-        optimizer.clear_grad()
-        if not bool(paddle.isfinite(loss).all()):
-            self._nonfinite = getattr(self, "_nonfinite", []) + [name]
-            return
-        loss.backward()
-        optimizer.step()
-
-    def _count_nonfinite(self):
-        bad, self._nonfinite = getattr(self, "_nonfinite", []), []
-        if not bad:
-            self.nonfinite_streak = 0
-            return
-        self.nonfinite_streak += 1
-        self.nonfinite_total += 1
-        logger.warning(f"iteration {self.current_iter + 1}: non-finite {', '.join(bad)}: no update "
-                       f"({self.nonfinite_streak} in a row, {self.nonfinite_total} in all)")
-        if self.nonfinite_streak >= self.max_nonfinite:
-            raise NonFiniteLossError(
-                f"stopped: {self.nonfinite_streak} consecutive iterations with non-finite losses (last: "
-                f"iteration {self.current_iter + 1}, {', '.join(bad)}); the last checkpoint is untouched. "
-                "Lower the learning rate or check the data, then --resume from it")
 
     def ema_beta(self, global_batch):
         """``0.5 ** (batch / ema_nimg)``: the EMA half-life is ``ema_kimg`` thousand images."""
@@ -269,13 +261,18 @@ class StyleGANModel(BaseModel):
     # ------------------------------------------------------------------ resume state
     def get_extra_state(self):
         """What ppgan's Trainer does not save: the lazy-regularisation phase and path-length mean."""
-        return {"current_iter": int(self.current_iter), "cur_nimg": int(self.cur_nimg),
-                "mean_path_length": float(self.mean_path_length)}
+        state = {"current_iter": int(self.current_iter), "cur_nimg": int(self.cur_nimg),
+                 "mean_path_length": float(self.mean_path_length)}
+        if self.augment is not None:
+            state["augment"] = self.augment.state()
+        return state
 
     def set_extra_state(self, state):
         self.current_iter = int(state["current_iter"])
         self.cur_nimg = int(state.get("cur_nimg", 0))
         self.mean_path_length = paddle.full([], float(state["mean_path_length"]))
+        if self.augment is not None and "augment" in state:
+            self.augment.load(state["augment"])
 
     # ------------------------------------------------------------------ visuals / eval
     def compute_visuals(self):

@@ -1,0 +1,104 @@
+"""Data parallelism by explicit collectives (``paddle.distributed``, launched with ``paddle.distributed.launch``).
+
+The nets are not wrapped in ``paddle.DataParallel``: a StyleGAN2 iteration has four optimizer steps, each
+with its own set of trainable parameters (D main, D reg, G main, G reg), two of them through double
+backward (R1, path length). Instead every rank draws the *global* batch's latents and noise from the same
+seed and keeps its slice, gradients are averaged with one fused all-reduce per optimizer step, and the
+few statistics (w_avg, path-length mean, non-finite flags) are averaged across ranks, so every rank holds
+the same weights after every step and the run equals a one-process run over the global batch.
+"""
+import hashlib
+
+import numpy as np
+import paddle
+import paddle.distributed as dist
+
+
+def world_size():
+    return dist.get_world_size()
+
+
+def rank():
+    return dist.get_rank()
+
+
+def local_slice(tensor, batch):
+    """Rows ``[rank * batch, (rank + 1) * batch)`` of a tensor drawn for the global batch."""
+    if world_size() == 1:
+        return tensor
+    start = rank() * batch
+    return tensor[start:start + batch]
+
+
+def randn_local(shape, batch):
+    """``paddle.randn`` of the global batch (``shape[0] = batch * world``), this rank's rows."""
+    return local_slice(paddle.randn([batch * world_size()] + list(shape[1:])), batch)
+
+
+def all_mean(tensor):
+    """Mean of a tensor over ranks (identity with one process)."""
+    if world_size() == 1:
+        return tensor
+    out = tensor.clone()
+    dist.all_reduce(out)
+    return out / world_size()
+
+
+def all_true(flag):
+    """True on every rank iff ``flag`` is True on every rank (keeps ranks in step when one sees a NaN)."""
+    if world_size() == 1:
+        return bool(flag)
+    t = paddle.to_tensor([1.0 if flag else 0.0])
+    dist.all_reduce(t, op=dist.ReduceOp.MIN)
+    return bool(t.item() > 0.5)
+
+
+def average_gradients(parameters):
+    """Average the gradients of ``parameters`` over ranks with one fused all-reduce."""
+    if world_size() == 1:
+        return
+    params = [p for p in parameters if p.grad is not None]
+    if not params:
+        return
+    flat = paddle.concat([p.grad.reshape([-1]) for p in params])
+    dist.all_reduce(flat)
+    flat = flat / world_size()
+    offset = 0
+    for p in params:
+        n = int(np.prod(p.grad.shape))
+        p.grad.set_value(flat[offset:offset + n].reshape(p.grad.shape))
+        offset += n
+
+
+def broadcast_state(layer, src=0):
+    """Copy ``src``'s parameters and buffers to every rank."""
+    if world_size() == 1:
+        return
+    with paddle.no_grad():
+        for t in list(layer.parameters()) + list(layer.buffers()):
+            dist.broadcast(t, src=src)
+
+
+def digest(layers):
+    """sha256 over the bytes of every parameter and buffer (replica comparison)."""
+    h = hashlib.sha256()
+    for layer in layers:
+        for name, t in sorted(layer.state_dict().items()):
+            h.update(name.encode())
+            h.update(np.ascontiguousarray(t.numpy()).tobytes())
+    return h.hexdigest()
+
+
+def gather_strings(text):
+    """Every rank's ``text`` (same length on all ranks, e.g. a hex digest), in rank order."""
+    if world_size() == 1:
+        return [text]
+    codes = paddle.to_tensor(np.frombuffer(text.encode(), dtype=np.uint8).astype("int32"))
+    out = []
+    dist.all_gather(out, codes)
+    return [bytes(o.numpy().astype(np.uint8).tolist()).decode() for o in out]
+
+
+def all_sum(tensor):
+    """Sum of a tensor over ranks (identity with one process)."""
+    return all_mean(tensor) * world_size() if world_size() > 1 else tensor

@@ -1,0 +1,3 @@
+from .psp import GradualStyleEncoder, PSPEncoder
+
+__all__ = ["GradualStyleEncoder", "PSPEncoder"]

@@ -1,0 +1,182 @@
+"""PSPModel: trains a pSp encoder (``PSPEncoder``) against a frozen StyleGAN2 generator in ppgan's Trainer.
+
+Loss (pSp, Richardson et al. 2021, eq. 4, plus a latent term when the true latent is known):
+
+    l2_weight * MSE(G(E(x)), x) + lpips.weight * LPIPS(G(E(x)), x) + id_loss.weight * ID(G(E(x)), x)
+      + w_norm_weight * mean_n ||E(x)_n - latent_avg||_2 + latent_weight * MSE(E(x), w_true)
+
+Targets are dataset images (``{'A': ...}``, e.g. StyleGANImageFolder) or, with StyleGANLatentDataset
+(``{'z': ...}``), images the generator renders from z: then the true W+ is known and the model reports
+the latent error too. ``latent_avg`` is the generator's tracked average w. The generator is in
+``nets['gen']`` (saved with every checkpoint, never updated), so one file holds everything ``encode`` needs.
+"""
+import logging
+
+import paddle
+import paddle.nn.functional as F
+from ppgan.models.base_model import BaseModel
+from ppgan.models.builder import MODELS
+from ppgan.models.generators.builder import build_generator as build_registered
+
+from ..generators import StyleGAN2Generator
+from ..metrics.encoder import KINDS
+from ..perceptual import IDLoss, load_lpips
+from ..visual import grid
+from ..weights import generator_from_state, generator_state, load_state
+from .guard import NonFiniteGuard
+
+logger = logging.getLogger(__name__)
+
+
+def resize(images, size):
+    """Square resize: area average when shrinking by an integer factor, else bilinear."""
+    if size is None or images.shape[2] == size:
+        return images
+    if images.shape[2] > size and images.shape[2] % size == 0:
+        return F.adaptive_avg_pool2d(images, size)
+    return F.interpolate(images, size=[size, size], mode="bilinear", align_corners=False)
+
+
+def frozen_generator(generator=None, weights=None):
+    """The generator to invert: from a weight file (shape from ``generator`` or the weights), else random."""
+    if weights:
+        gstate, used = generator_state(load_state(weights), weights)
+        gen = generator_from_state(gstate, generator, weights)
+        logger.info(f"generator: {used} weights from {weights}")
+    elif generator:
+        cfg = dict(generator)
+        cfg.pop("name", None)
+        gen = StyleGAN2Generator(**cfg)
+        logger.warning("generator: no generator_weights given; inverting a randomly initialised generator")
+    else:
+        raise ValueError("model: give generator_weights (a checkpoint or generator .pdparams) and/or generator")
+    gen.eval()
+    for p in gen.parameters():
+        p.stop_gradient = True
+    return gen
+
+
+@MODELS.register()
+class PSPModel(NonFiniteGuard, BaseModel):
+    def __init__(self, encoder, generator=None, generator_weights=None, l2_weight=1.0, w_norm_weight=0.0,
+                 latent_weight=0.0, lpips=None, id_loss=None, noise_mode="const", sample_truncation=1.0,
+                 loss_size=None, visual_num=8, max_nonfinite=10, params=None):
+        super().__init__(params)
+        if noise_mode not in ("const", "random", "none"):
+            raise ValueError(f"model.noise_mode: expected const, random or none, got {noise_mode!r}")
+        for name, value in [("l2_weight", l2_weight), ("w_norm_weight", w_norm_weight),
+                            ("latent_weight", latent_weight)]:
+            if not isinstance(value, (int, float)) or value < 0:
+                raise ValueError(f"model.{name}: expected a number >= 0, got {value!r}")
+        gen = frozen_generator(generator, generator_weights)
+        enc_cfg = dict(encoder)
+        enc_cfg.setdefault("n_styles", gen.n_latent)
+        enc_cfg.setdefault("style_dim", gen.style_dim)
+        if (enc_cfg["n_styles"], enc_cfg["style_dim"]) != (gen.n_latent, gen.style_dim):
+            raise ValueError(f"model.encoder: n_styles / style_dim {enc_cfg['n_styles']} / {enc_cfg['style_dim']} "
+                             f"do not match the generator's {gen.n_latent} / {gen.style_dim}")
+        self.nets["encoder"] = build_registered(enc_cfg)
+        self.nets["encoder"].set_latent_avg(gen.truncation_mean())  # a resumed checkpoint overrides it
+        self.nets["gen"] = gen
+        self.weights = {"l2": float(l2_weight), "w_norm": float(w_norm_weight), "latent": float(latent_weight)}
+        self.lpips = self.id_loss = None
+        if lpips and lpips.get("weight", 0) > 0:
+            self.lpips = load_lpips(lpips.get("weights_dir"), "model.lpips.weights_dir")
+            self.weights["lpips"] = float(lpips["weight"])
+        if id_loss and id_loss.get("weight", 0) > 0:
+            kwargs = {k: v for k, v in id_loss.items() if k not in ("weight", "weights")}
+            self.id_loss = IDLoss(id_loss.get("weights"), **kwargs)
+            self.weights["id"] = float(id_loss["weight"])
+        self.noise_mode, self.sample_truncation = noise_mode, sample_truncation
+        self.loss_size, self.visual_num, self.max_nonfinite = loss_size, visual_num, max_nonfinite
+        self.current_iter = 0
+
+    @property
+    def encoder(self):
+        enc = self.nets["encoder"]
+        return enc._layers if isinstance(enc, paddle.DataParallel) else enc
+
+    def setup_train_mode(self, is_train):
+        super().setup_train_mode(is_train)
+        self.nets["encoder"].train() if is_train else self.nets["encoder"].eval()
+
+    # ------------------------------------------------------------------ inputs
+    def setup_input(self, input):
+        gen = self.nets["gen"]
+        if "z" in input:
+            with paddle.no_grad():
+                w = gen.get_latent(paddle.to_tensor(input["z"]))
+                wplus = gen.truncate(w.unsqueeze(1).tile([1, gen.n_latent, 1]), self.sample_truncation)
+                self.target, _ = gen([wplus], input_is_latent=True, noise=self.noise_mode)
+            self.w_true = wplus
+        else:
+            self.target = paddle.to_tensor(input["A"]) if not isinstance(input["A"], paddle.Tensor) else input["A"]
+            self.w_true = None
+            if self.target.shape[2] != gen.size:
+                self.target = resize(self.target, gen.size)
+        self.image_paths = input.get("A_path", [])
+
+    def encode(self, images):
+        """W+ codes ``[N, n_latent, D]`` for images at any resolution."""
+        return self.nets["encoder"](resize(images, self.encoder.input_size))
+
+    def reconstruct(self, codes):
+        image, _ = self.nets["gen"]([codes], input_is_latent=True, noise=self.noise_mode)
+        return image
+
+    def forward(self):
+        self.codes = self.encode(self.target)
+        self.recon = self.reconstruct(self.codes)
+
+    # ------------------------------------------------------------------ training
+    def loss_terms(self):
+        recon, target = resize(self.recon, self.loss_size), resize(self.target, self.loss_size)
+        terms = {}
+        if self.weights["l2"] > 0:
+            terms["l2"] = F.mse_loss(recon, target)
+        if self.weights["w_norm"] > 0:
+            terms["w_norm"] = (self.codes - self.encoder.latent_avg).square().sum(axis=[1, 2]).sqrt().mean()
+        if self.weights["latent"] > 0 and self.w_true is not None:
+            terms["latent"] = F.mse_loss(self.codes, self.w_true)
+        if self.lpips is not None:
+            terms["lpips"] = self.lpips(recon, target).mean()
+        if self.id_loss is not None:
+            terms["id"] = self.id_loss(self.recon, self.target)
+        return terms
+
+    def train_iter(self, optimizers=None):
+        self.losses.clear()
+        self.forward()
+        terms = self.loss_terms()
+        loss = sum(self.weights[k] * v for k, v in terms.items())
+        self._step(next(iter(optimizers.values())), loss, "loss")
+        for k, v in terms.items():
+            self.losses[f"loss_{k}"] = v.detach()
+        self.losses["loss"] = loss.detach()
+        self._count_nonfinite()
+        self.current_iter += 1
+        n = self.visual_num
+        self.visual_items["target_recon"] = grid(paddle.concat([self.target[:n], self.recon[:n].detach()]),
+                                                 nrow=min(n, self.target.shape[0]))
+
+    def get_extra_state(self):
+        return {"current_iter": int(self.current_iter)}
+
+    def set_extra_state(self, state):
+        self.current_iter = int(state.get("current_iter", 0))
+
+    # ------------------------------------------------------------------ evaluation
+    def test_iter(self, metrics=None):
+        with paddle.no_grad():
+            self.forward()
+            avg = self.encoder.latent_avg.unsqueeze(0).tile([self.target.shape[0], 1, 1])
+            pairs = {"image": (self.recon, self.target), "latent": (self.codes, self.w_true)}
+            if any(m.kind.endswith("baseline") for m in (metrics or {}).values() if hasattr(m, "kind")):
+                pairs["image_baseline"] = (self.reconstruct(avg), self.target)
+                pairs["latent_baseline"] = (avg, self.w_true)
+        for metric in (metrics or {}).values():
+            pred, truth = pairs[metric.kind if getattr(metric, "kind", None) in KINDS else "image"]
+            if truth is not None:
+                metric.update(pred.numpy(), truth.numpy())
+        self.visual_items["target_recon"] = grid(paddle.concat([self.target, self.recon]),
+                                                 nrow=self.target.shape[0])

@@ -1,0 +1,176 @@
+"""Bad input through the real CLIs (one line, exit 2, nothing on disk changed) and SIGKILL during checkpointing."""
+import glob
+import hashlib
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+
+import numpy as np
+import paddle
+import pytest
+from PIL import Image
+
+from conftest import ROOT
+from ppgan_stylegan import StyleGAN2Generator
+from ppgan_stylegan.weights import load_state
+
+DEMO = os.path.join(ROOT, "configs", "stylegan_v2_demo.yaml")
+MAIN = [sys.executable, os.path.join(ROOT, "tools", "main.py")]
+TINY = ["model.generator.size=8", "model.discriminator.size=8", "model.generator.style_dim=16",
+        "model.generator.n_mlp=2", "model.generator.channel_base=64", "model.generator.channel_max=16",
+        "model.discriminator.channel_base=64", "model.discriminator.channel_max=16", "model.r1_interval=2",
+        "model.pl_interval=2", "model.r1_gamma=1.0", "model.visual_num=4", "dataset.train.batch_size=4",
+        "log_config.interval=1", "log_config.visiual_interval=1000", "snapshot_config.interval=1",
+        "validate.interval=-1"]
+
+
+def images(folder, sizes, n=6):
+    os.makedirs(folder, exist_ok=True)
+    rng = np.random.RandomState(0)
+    for i in range(n):
+        size = sizes[i % len(sizes)]
+        Image.fromarray(rng.randint(0, 255, (size, size, 3)).astype("uint8")).save(os.path.join(folder, f"{i}.png"))
+    return str(folder)
+
+
+def snapshot(root):
+    """{path: sha256} of every file under root but logs (ppgan's logger appends to the run folder's log.txt)."""
+    out = {}
+    for path in glob.glob(os.path.join(root, "**", "*"), recursive=True):
+        if os.path.isfile(path) and os.path.basename(path) != "log.txt":
+            with open(path, "rb") as f:
+                out[path] = hashlib.sha256(f.read()).hexdigest()
+    return out
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory):
+    """Good data, a previous run's checkpoint, and the bad inputs the cases refer to."""
+    root = tmp_path_factory.mktemp("world")
+    good = images(root / "good", [8])
+    prev = root / "prev"
+    out = subprocess.run(MAIN + ["-c", DEMO, "-o", *TINY, f"dataset.train.dataroot={good}", "total_iters=2",
+                                 f"output_dir={prev}"], capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr[-2000:]
+    ckpt = glob.glob(str(prev / "*" / "iter_2_checkpoint.pdparams"))[0]
+    paddle.seed(0)
+    other = StyleGAN2Generator(8, style_dim=32, n_mlp=2, channel_base=64, channel_max=16)
+    paddle.save({"gen": other.state_dict(), "gen_ema": other.state_dict()}, str(root / "other_arch.pdparams"))
+    with open(ckpt, "rb") as f:
+        data = f.read()
+    (root / "truncated.pdparams").write_bytes(data[: len(data) // 3])
+    (root / "network-snapshot.pkl").write_bytes(b"\x80\x04not really a network")
+    (root / "notes.pdparams").write_text("these are my notes, not weights\n")
+    (root / "a_file").write_text("x")
+    os.makedirs(root / "empty")
+    bad = root / "unreadable"
+    os.makedirs(bad)
+    for i in range(3):
+        (bad / f"{i}.png").write_bytes(b"not a png at all")
+    images(root / "mixed", [8, 16])
+    images(root / "big", [16])
+    (root / "typo.yaml").write_text(open(DEMO).read().replace("total_iters: 1600", "total_iter: 1600"))
+    return {"root": root, "good": good, "ckpt": ckpt}
+
+
+CASES = [  # (extra -o options, extra CLI arguments, expected text in the one-line error)
+    (["model.r1_gama=5"], [], "model.r1_gama: unknown key (did you mean 'r1_gamma'?)"),
+    (["model.generator.chanel_max=16"], [], "model.generator.chanel_max: unknown key (did you mean 'channel_max'?)"),
+    (["model.generator.name=StyleGAN2Generatr"], [], "'StyleGAN2Generatr' is not registered (did you mean "
+                                                     "'StyleGAN2Generator'?)"),
+    (["dataset.train.hflp=true"], [], "dataset.train.hflp: unknown key (did you mean 'hflip'?)"),
+    (["model.generator.size=24"], [], "model.generator.size: expected a power of two between 8 and 1024, got 24"),
+    (["snapshot_config.interval=-5"], [], "snapshot_config.interval: expected an integer >= 1, got -5"),
+    (["model.r1_interval=0"], [], "model.r1_interval: expected an integer >= 1, got 0"),
+    (["model.mixing_prob=1.5"], [], "model.mixing_prob: expected a probability in [0, 1], got 1.5"),
+    (["dataset.train.dataroot={root}/missing"], [], "missing' is not a folder"),
+    (["dataset.train.dataroot={root}/empty"], [], "dataset.dataroot: no images"),
+    (["dataset.train.dataroot={root}/unreadable"], [], "none of the 3 images"),
+    (["dataset.train.dataroot={root}/mixed"], [], "images of mixed sizes"),
+    (["dataset.train.dataroot={root}/big"], [], "are 16x16, the config needs 8x8"),
+    ([], ["--load", "{root}/other_arch.pdparams"], "weights do not fit the model's 'gen'"),
+    ([], ["--load", "{root}/other_arch.pdparams"], "style.1.weight: file [32, 32] vs model [16, 16]"),
+    ([], ["--resume", "{root}/truncated.pdparams"], "truncated.pdparams: not a readable Paddle weight file"),
+    ([], ["--resume", "{root}/network-snapshot.pkl"], "looks like an NVIDIA StyleGAN .pkl"),
+    ([], ["--load", "{root}/notes.pdparams"], "notes.pdparams: not a readable Paddle weight file"),
+    ([], ["--load", "{root}/nothing.pdparams"], "nothing.pdparams: no such file"),
+    ([], ["--resume", "{root}/other_arch.pdparams"], "not a training checkpoint (missing 'epoch')"),
+    (["output_dir={root}/a_file/runs"], [], "not writable"),
+]
+
+
+@pytest.mark.parametrize("opts,args,message", CASES, ids=[c[2][:40] for c in CASES])
+def test_bad_input_is_one_line_exit_2_and_changes_nothing(world, opts, args, message):
+    root = str(world["root"])
+    before = snapshot(root)
+    opts = [o.format(root=root) for o in opts]
+    args = [a.format(root=root) for a in args]
+    cmd = MAIN + ["-c", DEMO, "-o", *TINY, f"dataset.train.dataroot={world['good']}",
+                  f"dataset.test.dataroot={world['good']}", "total_iters=2", f"output_dir={root}/runs", *opts] + args
+    out = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
+    assert out.returncode == 2, out.stdout[-1500:] + out.stderr[-1500:]
+    assert message in out.stderr, out.stderr[-1500:]
+    assert "Traceback" not in out.stderr and len(out.stderr.strip().splitlines()) == 1, out.stderr[-1500:]
+    after = snapshot(root)
+    assert {p: h for p, h in after.items() if p in before} == before  # nothing that existed was touched
+    assert not [p for p in after if p not in before and p.endswith(".pdparams")]  # and no weights written
+
+
+def test_misspelt_top_level_key_in_a_yaml_file(world):
+    out = subprocess.run(MAIN + ["-c", str(world["root"] / "typo.yaml")], capture_output=True, text=True, timeout=300)
+    assert out.returncode == 2 and "config.total_iter: unknown key (did you mean 'total_iters'?)" in out.stderr
+
+
+def test_resume_explains_a_changed_config(world, tmp_path):
+    ckpt = tmp_path / "iter_2_checkpoint.pdparams"
+    shutil.copy(world["ckpt"], ckpt)
+    out = subprocess.run(MAIN + ["-c", DEMO, "-o", *TINY, f"dataset.train.dataroot={world['good']}", "total_iters=3",
+                                 "model.r1_gamma=2.0", "--resume", str(ckpt)],
+                         capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr[-2000:]
+    log = open(tmp_path / "log.txt").read()
+    assert "model.r1_gamma was 1.0 when it was written, now 2.0" in log
+
+
+def newest_checkpoint(run_dir):
+    ckpts = glob.glob(os.path.join(run_dir, "iter_*_checkpoint.pdparams"))
+    return max(ckpts, key=lambda p: int(os.path.basename(p).split("_")[1])) if ckpts else None
+
+
+def test_sigkill_while_checkpointing_never_loses_the_newest_complete_checkpoint(world, tmp_path):
+    """A checkpoint every iteration; SIGKILL at varied moments, three times. Each time the newest
+    checkpoint on disk loads and the next run resumes from it; a final resume completes."""
+    out_dir = tmp_path / "killed"
+    common = MAIN + ["-c", DEMO, "-o", *TINY, f"dataset.train.dataroot={world['good']}", "total_iters=100000",
+                     f"output_dir={out_dir}"]
+    resume, iterations = [], []
+    for delay in (0.0, 0.37, 0.81):
+        proc = subprocess.Popen(common + resume, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        deadline, start_ckpt = time.time() + 300, resume[1] if resume else None
+        while time.time() < deadline:  # wait for a checkpoint newer than the one we started from
+            run_dirs = glob.glob(str(out_dir / "*"))
+            newest = newest_checkpoint(run_dirs[0]) if run_dirs else None
+            if newest and newest != start_ckpt:
+                break
+            assert proc.poll() is None, "training exited early"
+            time.sleep(0.05)
+        time.sleep(delay)
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(timeout=60)
+        (run_dir,) = glob.glob(str(out_dir / "*"))
+        newest = newest_checkpoint(run_dir)
+        state = load_state(newest)  # complete and readable
+        assert {"gen", "disc", "gen_ema", "optimG", "optimD", "epoch", "meta"} <= set(state)
+        iterations.append(int(state["epoch"]))
+        resume = ["--resume", newest]
+    assert iterations == sorted(iterations) and iterations[-1] > iterations[0]
+    k = iterations[-1]
+    out = subprocess.run(MAIN + ["-c", DEMO, "-o", *TINY, f"dataset.train.dataroot={world['good']}",
+                                 f"total_iters={k + 2}", f"output_dir={out_dir}"] + resume,
+                         capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert os.path.isfile(os.path.join(run_dir, f"iter_{k + 2}_checkpoint.pdparams"))
+    assert not [f for f in os.listdir(run_dir) if ".tmp-" in f]  # half-written files of killed runs are gone
