@@ -287,5 +287,7 @@ class StyleGANModel(NonFiniteGuard, BaseModel):
             fake, _ = gen_ema([paddle.randn([self.real_img.shape[0], self.style_dim])])
             if metrics is not None:
                 for metric in metrics.values():
+                    if hasattr(metric, "set_generator"):  # PPL samples the generator itself
+                        metric.set_generator(gen_ema)
                     metric.update(fake, self.real_img)
         self.visual_items["fake_img"] = fake

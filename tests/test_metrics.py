@@ -1,0 +1,126 @@
+"""FID / KID / PPL: formulas, a randomly initialised Inception of the real architecture, the CLI and YAML."""
+import glob
+import json
+import os
+import subprocess
+import sys
+
+import numpy as np
+import paddle
+import pytest
+from PIL import Image
+from ppgan.metrics.inception import InceptionV3
+
+from conftest import ROOT
+from ppgan_stylegan import StyleGAN2Generator
+from ppgan_stylegan.metrics import fid_from_features, kid_from_features, perceptual_path_length
+from ppgan_stylegan.metrics.inception import (frechet_distance, inception_features, load_inception,
+                                              polynomial_mmd_unbiased)
+from ppgan_stylegan.weights import UserError
+
+
+@pytest.fixture(scope="module")
+def inception_weights(tmp_path_factory):
+    """ppgan's InceptionV3 (first two blocks: 192-d features), random init, in its weight-file format."""
+    paddle.seed(0)
+    with paddle.utils.unique_name.guard():
+        net = InceptionV3([InceptionV3.BLOCK_INDEX_BY_DIM[192]], resize_input=False, normalize_input=False)
+    path = str(tmp_path_factory.mktemp("inception") / "InceptionV3.pdparams")
+    paddle.save(net.state_dict(), path)
+    return path
+
+
+def test_frechet_distance_closed_form_for_diagonal_covariances():
+    rng = np.random.RandomState(0)
+    mu1, mu2 = rng.standard_normal(5), rng.standard_normal(5)
+    a, b = rng.uniform(0.5, 2, 5), rng.uniform(0.5, 2, 5)
+    expected = ((mu1 - mu2) ** 2).sum() + ((np.sqrt(a) - np.sqrt(b)) ** 2).sum()
+    assert abs(frechet_distance(mu1, np.diag(a), mu2, np.diag(b)) - expected) < 1e-9
+
+
+def test_kid_unbiased_estimator_matches_a_hand_computation():
+    rng = np.random.RandomState(1)
+    x, y = rng.standard_normal([6, 4]), rng.standard_normal([5, 4]) + 0.3
+    k = lambda a, b: (a @ b / 4 + 1) ** 3  # noqa: E731
+    xx = sum(k(x[i], x[j]) for i in range(6) for j in range(6) if i != j) / (6 * 5)
+    yy = sum(k(y[i], y[j]) for i in range(5) for j in range(5) if i != j) / (5 * 4)
+    xy = sum(k(x[i], y[j]) for i in range(6) for j in range(5)) / 30
+    assert abs(polynomial_mmd_unbiased(x, y) - (xx + yy - 2 * xy)) < 1e-9
+    same = rng.standard_normal([400, 4])
+    assert abs(kid_from_features(same[:200], same[200:], subsets=5, subset_size=100)) < 0.05  # unbiased: ~0
+
+
+def test_fid_of_a_set_with_itself_is_zero_and_grows_with_noise(inception_weights):
+    model = load_inception(inception_weights, dims=192)
+    rng = np.random.RandomState(2)
+    yy, xx = np.mgrid[0:32, 0:32] / 32.0
+    base = np.stack([np.stack([np.sin(6 * xx * (1 + i % 5)), np.cos(5 * yy * (1 + i % 7)), xx * yy * 2 - 1])
+                     for i in range(96)]).astype("float32")
+    real = inception_features(model, base, input_size=75)
+    assert real.shape == (96, 192)
+    self_fid = fid_from_features(real, real)  # ~0 up to sqrtm round-off (96 samples, 192-d: singular)
+    fids = [fid_from_features(real, inception_features(
+        model, np.clip(base + sigma * rng.standard_normal(base.shape), -1, 1).astype("float32"), input_size=75))
+        for sigma in (0.05, 0.2, 0.5, 1.0)]
+    assert all(a < b for a, b in zip(fids, fids[1:])), fids
+    assert abs(self_fid) < 1e-4 and abs(self_fid) < 1e-3 * fids[0], (self_fid, fids)
+
+
+def test_missing_inception_weights_is_a_clear_error(tmp_path):
+    with pytest.raises(UserError, match="nothing is downloaded"):
+        load_inception(str(tmp_path / "InceptionV3.pdparams"))
+
+
+def test_ppl_is_positive_and_follows_the_generator():
+    paddle.seed(3)
+    g = StyleGAN2Generator(8, style_dim=16, n_mlp=2, channel_base=64, channel_max=16)
+    ppl = perceptual_path_length(g, num=32, batch=16)
+    assert np.isfinite(ppl) and ppl > 0
+    assert perceptual_path_length(g, num=32, batch=16) == ppl  # seeded
+    full = perceptual_path_length(g, num=32, batch=16, sampling="full")
+    assert np.isfinite(full) and full > 0
+
+
+def test_metrics_cli_with_cache_and_yaml_metrics(inception_weights, tmp_path):
+    paddle.seed(4)
+    g = StyleGAN2Generator(8, style_dim=16, n_mlp=2, channel_base=64, channel_max=16)
+    weights = str(tmp_path / "g.pdparams")
+    paddle.save({"gen_ema": g.state_dict()}, weights)
+    real = tmp_path / "real"
+    real.mkdir()
+    rng = np.random.RandomState(0)
+    for i in range(24):
+        Image.fromarray(rng.randint(0, 255, (8, 8, 3)).astype("uint8")).save(real / f"{i}.png")
+    cli = [sys.executable, os.path.join(ROOT, "tools", "metrics.py"), "--weights", weights, "--real", str(real),
+           "--num", "24", "--inception-weights", inception_weights, "--dims", "192", "--input-size", "75",
+           "--cache", str(tmp_path / "real.npz"), "--metrics", "fid,kid,swd,ppl", "--ppl-num", "16",
+           "--outdir", str(tmp_path / "m")]
+    first = subprocess.run(cli, capture_output=True, text=True, timeout=300)
+    assert first.returncode == 0, first.stderr[-2000:]
+    results = json.load(open(tmp_path / "m" / "metrics.json"))
+    assert set(results) == {"fid", "kid_x1e3", "swd_x1e3", "ppl_w_end_pixel"} and results["fid"] > 0
+    mtime = os.path.getmtime(tmp_path / "real.npz")
+    second = subprocess.run(cli, capture_output=True, text=True, timeout=300)
+    assert second.returncode == 0 and os.path.getmtime(tmp_path / "real.npz") == mtime  # read from the cache
+    assert json.load(open(tmp_path / "m" / "metrics.json"))["fid"] == pytest.approx(results["fid"], rel=1e-9)
+    missing = subprocess.run(cli[:8] + ["--metrics", "fid", "--outdir", str(tmp_path / "n")],
+                             capture_output=True, text=True, timeout=300)
+    assert missing.returncode == 2 and "nothing is downloaded" in missing.stderr and "Traceback" not in missing.stderr
+
+    # the same metrics from YAML during training (validate.metrics), PPL handed gen_ema by the model
+    out = subprocess.run([sys.executable, os.path.join(ROOT, "tools", "main.py"), "-c",
+                          os.path.join(ROOT, "configs", "stylegan_v2_demo.yaml"), "-o",
+                          "model.generator.size=8", "model.discriminator.size=8", "model.generator.style_dim=16",
+                          "model.generator.n_mlp=2", "model.generator.channel_base=64",
+                          "model.generator.channel_max=16", "model.discriminator.channel_base=64",
+                          "model.discriminator.channel_max=16", "dataset.train.batch_size=4",
+                          "dataset.test.batch_size=12", f"dataset.train.dataroot={real}",
+                          f"dataset.test.dataroot={real}", "total_iters=2", "validate.interval=2",
+                          "log_config.interval=1", f"output_dir={tmp_path / 'run'}",
+                          "validate.metrics={ppl: {name: PerceptualPathLength, num: 16}, "
+                          f"fid: {{name: FrechetInceptionDistance, inception_weights: {inception_weights}, "
+                          "dims: 192, input_size: 75}}"], capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr[-2000:]
+    (run,) = glob.glob(str(tmp_path / "run" / "*"))
+    metrics = [h["metrics"] for h in json.load(open(os.path.join(run, "history.json"))) if "metrics" in h][-1]
+    assert set(metrics) == {"ppl", "fid"} and metrics["ppl"] > 0 and metrics["fid"] > 0
