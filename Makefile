@@ -9,7 +9,7 @@ STAMP  := $(VENV)/.ppgan-stylegan-setup
 setup: $(STAMP)
 
 $(STAMP): setup.py requirements.txt tools/install_deps.py
-	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	test -x $(PY) || $(PYTHON) -m venv --system-site-packages $(VENV)
 	$(PY) tools/install_deps.py
 	touch $(STAMP)
 

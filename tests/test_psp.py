@@ -243,3 +243,10 @@ def test_id_loss_from_user_weights_and_psp_model_with_perceptual_losses(lpips_di
     assert all(np.isfinite(float(v)) for v in losses.values())
     assert max_diff(model.nets["encoder"].styles[0].linear.weight.numpy(), enc_before) > 0
     assert all(max_diff(v.numpy(), gen_before[k]) == 0 for k, v in model.nets["gen"].state_dict().items())
+
+
+@pytest.mark.parametrize("name", ["psp_demo.yaml", "psp_demo_faces.yaml"])
+def test_psp_configs_validate(name):
+    from ppgan_stylegan.config import load_config, validate_config
+    cfg = validate_config(load_config(os.path.join(ROOT, "configs", name)))
+    assert cfg.model.name == "PSPModel" and cfg.model.encoder.name == "PSPEncoder"

@@ -11,7 +11,7 @@ import pytest
 from PIL import Image
 
 from conftest import ROOT
-from ppgan_stylegan.config import load_config
+from ppgan_stylegan.config import load_config, validate_config
 
 DEMO = os.path.join(ROOT, "configs", "stylegan_v2_demo.yaml")
 TINY = ["model.generator.size=8", "model.discriminator.size=8", "model.generator.style_dim=16",
@@ -155,6 +155,7 @@ def test_configs_build_and_are_commented(name):
     cfg = load_config(path, ["model.generator.size=8", "model.discriminator.size=8"])
     full = load_config(path)
     assert full.model.generator.size == full.model.discriminator.size
+    validate_config(full)  # every key known to the class that reads it
     model = build_model(cfg.model)
     assert set(model.nets) == {"gen", "disc", "gen_ema"}
     assert cfg.optimizer.optimG.beta2 == 0.99 and cfg.lr_scheduler.learning_rate in (0.002, 0.0025)
@@ -334,3 +335,14 @@ def test_flips_depend_on_seed_epoch_and_index_only(tiny_data):
     assert [ds.flipped(i) for i in range(len(ds))] != many  # a new epoch, new flips
     counts = sum(ds.flipped(i) for e in range(50) for i in range(12) if not ds.set_epoch(e, 1))
     assert 0.4 < counts / 600 < 0.6
+
+
+def test_amp_switch_on_cpu_warns_and_trains_in_float32(tiny_data, tmp_path):
+    """model.amp is a GPU feature: on the CPU it says so and the run equals the float32 one."""
+    args = ["-c", DEMO, "-o", *TINY, f"dataset.train.dataroot={tiny_data}", "total_iters=2", "--seed", "1"]
+    _run(args + ["-o", "model.amp=true", f"output_dir={tmp_path / 'amp'}"], str(tmp_path))
+    _run(args + ["-o", f"output_dir={tmp_path / 'fp32'}"], str(tmp_path))
+    run_amp, run_fp32 = _only_run_dir(str(tmp_path / "amp")), _only_run_dir(str(tmp_path / "fp32"))
+    assert "model.amp: mixed precision needs a GPU; training in float32" in open(os.path.join(run_amp, "log.txt")).read()
+    h_amp, h_fp32 = (json.load(open(os.path.join(r, "history.json"))) for r in (run_amp, run_fp32))
+    assert [h["losses"] for h in h_amp] == [h["losses"] for h in h_fp32]

@@ -21,15 +21,24 @@ class NonFiniteGuard:
     nonfinite_streak = 0
     nonfinite_total = 0
 
-    def _step(self, optimizer, loss, name):
-        """backward + step, unless the loss is not finite: then no update, and the iteration is flagged."""
+    def _step(self, optimizer, loss, name, scaler=None):
+        """backward + step, unless the loss is not finite: then no update, and the iteration is flagged.
+
+        With a ``paddle.amp.GradScaler`` the loss is scaled and the scaler skips steps whose gradients
+        overflowed (dynamic loss scaling); gradients are averaged over ranks before either step."""
         optimizer.clear_grad()
         if not all_true(bool(paddle.isfinite(loss).all())):  # all ranks skip together
             self._nonfinite = getattr(self, "_nonfinite", []) + [name]
             return
-        loss.backward()
-        average_gradients(optimizer._parameter_list)
-        optimizer.step()
+        if scaler is None:
+            loss.backward()
+            average_gradients(optimizer._parameter_list)
+            optimizer.step()
+            return
+        scaler.scale(loss).backward()
+        average_gradients(optimizer._parameter_list)  # identical grads on every rank: identical overflow checks
+        scaler.step(optimizer)
+        scaler.update()
 
     def _count_nonfinite(self):
         bad, self._nonfinite = getattr(self, "_nonfinite", []), []

@@ -47,7 +47,7 @@ class StyleGANModel(NonFiniteGuard, BaseModel):
                  gp_weight=10.0, gp_target=1.0, r1_gamma=10.0, r1_interval=16, r2_gamma=0.0, pl_weight=2.0,
                  pl_interval=4, pl_decay=0.01, pl_batch_shrink=2, mixing_prob=0.9, ema_kimg=10.0, ema_rampup=None,
                  w_avg_beta=0.995, visual_num=16, visual_seed=0, max_nonfinite=10, params=None,
-                 max_eval_steps=None, augment=None):
+                 max_eval_steps=None, augment=None, amp=False):
         super().__init__(params)
         _check(g_loss in G_LOSSES, f"model.g_loss: expected one of {sorted(G_LOSSES)}, got {g_loss!r}")
         _check(d_loss in D_LOSSES, f"model.d_loss: expected one of {sorted(D_LOSSES)}, got {d_loss!r}")
@@ -75,6 +75,10 @@ class StyleGANModel(NonFiniteGuard, BaseModel):
         self.max_eval_steps = max_eval_steps
         if augment is not None and not isinstance(augment, dict):
             raise ValueError(f"model.augment: expected a mapping (policy, p, target, interval, kimg), got {augment!r}")
+        self.amp = bool(amp) and "gpu" in paddle.get_device()
+        if amp and not self.amp:
+            logger.warning(f"model.amp: mixed precision needs a GPU; training in float32 on {paddle.get_device()}")
+        self.scalers = {}
         self.augment = AdaptiveAugment(**check_kwargs("model.augment", augment, AdaptiveAugment)) if augment else None
 
         self.nets["gen"] = build_generator(generator)
@@ -119,6 +123,10 @@ class StyleGANModel(NonFiniteGuard, BaseModel):
             self.lr_scheduler[net] = build_lr_scheduler(net_cfg)
         return self.lr_scheduler
 
+    def autocast(self):
+        """float16 autocast (paddle.amp O1) for the GAN-loss phases when ``model.amp`` is on a GPU."""
+        return paddle.amp.auto_cast(enable=self.amp, level="O1")
+
     def setup_optimizers(self, lr, cfg):
         for opt_name, opt_cfg in cfg.items():
             opt_cfg = dict(opt_cfg)
@@ -132,6 +140,8 @@ class StyleGANModel(NonFiniteGuard, BaseModel):
             for net_name in net_names:
                 parameters += self.nets[net_name].parameters()
             self.optimizers[opt_name] = build_optimizer(opt_cfg, scheduler, parameters)
+            if self.amp:  # dynamic loss scaling for the main (GAN-loss) steps; penalties stay float32
+                self.scalers[opt_name] = paddle.amp.GradScaler(init_loss_scaling=2.0 ** 15)
             used = {"lr": float(scheduler.get_lr()), "ratio": ratio,
                     "beta1": opt_cfg.get("beta1"), "beta2": opt_cfg.get("beta2")}
             self.hparams[opt_name] = used
@@ -184,17 +194,19 @@ class StyleGANModel(NonFiniteGuard, BaseModel):
         # D main
         self._set_trainable("disc", True)
         self._set_trainable("gen", False)
-        with paddle.no_grad():
+        with paddle.no_grad(), self.autocast():
             fake, _ = self._generate(batch)
-        real_pred, fake_pred = self._d(real), self._d(fake)
+        with self.autocast():
+            real_pred, fake_pred = self._d(real), self._d(fake)
+        real_pred, fake_pred = real_pred.astype("float32"), fake_pred.astype("float32")
         if self.augment is not None:
             self.augment.accumulate(real_pred, batch * self.world_size)
         l_d = self.d_loss_fn(real_pred, fake_pred, **self.d_loss_kwargs)
         if self.use_gp:
-            l_gp = gradient_penalty(disc, real, fake, self.gp_target, self.gp_weight)
+            l_gp = gradient_penalty(disc, real, fake.astype("float32"), self.gp_target, self.gp_weight)
             self.losses["l_d_gp"] = l_gp.detach()
             l_d = l_d + l_gp
-        self._step(opt_d, l_d, "l_d")
+        self._step(opt_d, l_d, "l_d", self.scalers.get("optimD"))
         self.losses["l_d"] = l_d.detach()
         self.losses["real_score"] = real_pred.detach().mean()
         self.losses["fake_score"] = fake_pred.detach().mean()
@@ -215,9 +227,11 @@ class StyleGANModel(NonFiniteGuard, BaseModel):
         # G main
         self._set_trainable("disc", False)
         self._set_trainable("gen", True)
-        fake, _ = self._generate(batch, track_w_avg=True)
-        l_g = self.g_loss_fn(self._d(fake))
-        self._step(opt_g, l_g, "l_g")
+        with self.autocast():
+            fake, _ = self._generate(batch, track_w_avg=True)
+            fake_pred = self._d(fake)
+        l_g = self.g_loss_fn(fake_pred.astype("float32"))
+        self._step(opt_g, l_g, "l_g", self.scalers.get("optimG"))
         self.losses["l_g"] = l_g.detach()
 
         # G reg (lazy path length)
@@ -235,6 +249,8 @@ class StyleGANModel(NonFiniteGuard, BaseModel):
         self._count_nonfinite()
         self.current_iter += 1
         self.cur_nimg += batch * self.world_size
+        for name, scaler in self.scalers.items():
+            self.losses[f"loss_scale_{name}"] = paddle.to_tensor(float(scaler._scale))
         if self.augment is not None:
             self.augment.adjust(self.current_iter, all_sum)
             self.losses["aug_p"] = paddle.to_tensor(self.augment.p)
@@ -265,6 +281,9 @@ class StyleGANModel(NonFiniteGuard, BaseModel):
                  "mean_path_length": float(self.mean_path_length)}
         if self.augment is not None:
             state["augment"] = self.augment.state()
+        if self.scalers:
+            state["scalers"] = {name: {k: float(v) if isinstance(v, paddle.Tensor) else v
+                                       for k, v in scaler.state_dict().items()} for name, scaler in self.scalers.items()}
         return state
 
     def set_extra_state(self, state):
@@ -273,6 +292,9 @@ class StyleGANModel(NonFiniteGuard, BaseModel):
         self.mean_path_length = paddle.full([], float(state["mean_path_length"]))
         if self.augment is not None and "augment" in state:
             self.augment.load(state["augment"])
+        for name, scaler_state in state.get("scalers", {}).items():
+            if name in self.scalers:
+                self.scalers[name].load_state_dict(scaler_state)
 
     # ------------------------------------------------------------------ visuals / eval
     def compute_visuals(self):
