@@ -218,6 +218,8 @@ def test_export_reproduces_the_dynamic_graph(weights, tmp_path):
     out = subprocess.run([sys.executable, os.path.join(ROOT, "tools", "export.py"), "--weights", weights, "--out",
                           str(tmp_path / "inf" / "gen")], capture_output=True, text=True, timeout=600)
     assert out.returncode == 0, out.stdout[-2000:] + out.stderr[-2000:]
+    reported = float(out.stdout.split("max |diff| ")[1].split(" ")[0])
+    assert reported < 1e-4 and read(tmp_path / "inf" / "gen_check.png").shape == (2 * 17 + 1, 8 * 17 + 1, 3)
     loaded = paddle.jit.load(str(tmp_path / "inf" / "gen"))
     gen, _ = build_generator(weights)
     z = paddle.to_tensor(np.random.RandomState(0).standard_normal([3, 16]).astype("float32"))

@@ -9,7 +9,7 @@ import numpy as np
 import paddle
 import pytest
 
-from conftest import ROOT
+from conftest import DEMO, ROOT, tiny
 from ppgan_stylegan import StyleGAN2Discriminator
 from ppgan_stylegan.losses import r1_penalty
 from ppgan_stylegan.ops.augment import AdaptiveAugment, augment, translate, translate_reference
@@ -60,22 +60,17 @@ def test_ada_controller_moves_p_towards_the_target():
         AdaptiveAugment("flip")
 
 
-def test_augment_from_yaml_trains_logs_p_and_resumes(tmp_path):
+def test_augment_from_yaml_trains_logs_p_and_checkpoints_it(tmp_path):
     from PIL import Image
     data = tmp_path / "data"
     data.mkdir()
     rng = np.random.RandomState(0)
     for i in range(8):
         Image.fromarray(rng.randint(0, 255, (8, 8, 3)).astype("uint8")).save(data / f"{i}.png")
-    tiny = ["model.generator.size=8", "model.discriminator.size=8", "model.generator.style_dim=16",
-            "model.generator.n_mlp=2", "model.generator.channel_base=64", "model.generator.channel_max=16",
-            "model.discriminator.channel_base=64", "model.discriminator.channel_max=16", "model.r1_interval=2",
-            "model.pl_interval=2", "dataset.train.batch_size=4", "log_config.interval=1",
-            "log_config.visiual_interval=1000", "snapshot_config.interval=4", "validate.interval=-1",
-            f"dataset.train.dataroot={data}", "total_iters=4", f"output_dir={tmp_path / 'out'}",
-            "model.augment={policy: 'color,translation,cutout', p: 0.5, target: 0.6, interval: 2, kimg: 0.01}"]
-    out = subprocess.run([sys.executable, os.path.join(ROOT, "tools", "main.py"), "-c",
-                          os.path.join(ROOT, "configs", "stylegan_v2_demo.yaml"), "-o", *tiny],
+    overrides = tiny({"log_config.visiual_interval": 1000, "snapshot_config.interval": 4}) + [
+        f"dataset.train.dataroot={data}", "total_iters=4", f"output_dir={tmp_path / 'out'}",
+        "model.augment={policy: 'color,translation,cutout', p: 0.5, target: 0.6, interval: 2, kimg: 0.01}"]
+    out = subprocess.run([sys.executable, os.path.join(ROOT, "tools", "main.py"), "-c", DEMO, "-o", *overrides],
                          capture_output=True, text=True, timeout=300)
     assert out.returncode == 0, out.stderr[-2000:]
     (run,) = glob.glob(str(tmp_path / "out" / "*"))
@@ -84,7 +79,6 @@ def test_augment_from_yaml_trains_logs_p_and_resumes(tmp_path):
     assert ps[1] == ps[2] and all(0.0 <= p <= 1.0 for p in ps)
     state = load_state(os.path.join(run, "iter_4_checkpoint.pdparams"))["model_state"]["augment"]
     assert abs(state["p"] - ps[-1]) < 1e-6
-    bad = subprocess.run([sys.executable, os.path.join(ROOT, "tools", "main.py"), "-c",
-                          os.path.join(ROOT, "configs", "stylegan_v2_demo.yaml"), "-o", *tiny[:-1],
+    bad = subprocess.run([sys.executable, os.path.join(ROOT, "tools", "main.py"), "-c", DEMO, "-o", *overrides[:-1],
                           "model.augment={policy: color, trget: 0.6}"], capture_output=True, text=True, timeout=300)
     assert bad.returncode == 2 and "model.augment.trget: unknown key (did you mean 'target'?)" in bad.stderr

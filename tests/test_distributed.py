@@ -9,18 +9,13 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from conftest import ROOT
+from conftest import DEMO, ROOT, tiny
 from ppgan_stylegan.weights import load_state
 
-DEMO = os.path.join(ROOT, "configs", "stylegan_v2_demo.yaml")
 # minibatch-stddev groups never cross ranks (as on NVlabs' GPUs); group 1 makes D per-sample, so the
 # 2-rank and 1-process runs see the same function of the global batch
-TINY = ["model.generator.size=8", "model.discriminator.size=8", "model.generator.style_dim=16",
-        "model.generator.n_mlp=2", "model.generator.channel_base=64", "model.generator.channel_max=16",
-        "model.discriminator.channel_base=64", "model.discriminator.channel_max=16", "model.r1_interval=2",
-        "model.pl_interval=2", "model.r1_gamma=1.0", "model.mixing_prob=0.5", "model.visual_num=4",
-        "log_config.interval=1", "log_config.visiual_interval=1000", "snapshot_config.interval=1000",
-        "validate.interval=-1", "model.discriminator.stddev_group=1", "total_iters=6"]
+TINY = tiny({"model.mixing_prob": 0.5, "log_config.visiual_interval": 1000, "snapshot_config.interval": 1000,
+             "model.discriminator.stddev_group": 1, "total_iters": 6, "dataset.train.batch_size": None})
 
 
 @pytest.fixture(scope="module")

@@ -11,7 +11,7 @@ import pytest
 from PIL import Image
 from ppgan.metrics.inception import InceptionV3
 
-from conftest import ROOT
+from conftest import DEMO, ROOT, tiny
 from ppgan_stylegan import StyleGAN2Generator
 from ppgan_stylegan.metrics import fid_from_features, kid_from_features, perceptual_path_length
 from ppgan_stylegan.metrics.inception import (frechet_distance, inception_features, load_inception,
@@ -108,15 +108,10 @@ def test_metrics_cli_with_cache_and_yaml_metrics(inception_weights, tmp_path):
     assert missing.returncode == 2 and "nothing is downloaded" in missing.stderr and "Traceback" not in missing.stderr
 
     # the same metrics from YAML during training (validate.metrics), PPL handed gen_ema by the model
-    out = subprocess.run([sys.executable, os.path.join(ROOT, "tools", "main.py"), "-c",
-                          os.path.join(ROOT, "configs", "stylegan_v2_demo.yaml"), "-o",
-                          "model.generator.size=8", "model.discriminator.size=8", "model.generator.style_dim=16",
-                          "model.generator.n_mlp=2", "model.generator.channel_base=64",
-                          "model.generator.channel_max=16", "model.discriminator.channel_base=64",
-                          "model.discriminator.channel_max=16", "dataset.train.batch_size=4",
+    out = subprocess.run([sys.executable, os.path.join(ROOT, "tools", "main.py"), "-c", DEMO, "-o",
+                          *tiny({"log_config.visiual_interval": 1000, "validate.interval": 2}),
                           "dataset.test.batch_size=12", f"dataset.train.dataroot={real}",
-                          f"dataset.test.dataroot={real}", "total_iters=2", "validate.interval=2",
-                          "log_config.interval=1", f"output_dir={tmp_path / 'run'}",
+                          f"dataset.test.dataroot={real}", "total_iters=2", f"output_dir={tmp_path / 'run'}",
                           "validate.metrics={ppl: {name: PerceptualPathLength, num: 16}, "
                           f"fid: {{name: FrechetInceptionDistance, inception_weights: {inception_weights}, "
                           "dims: 192, input_size: 75}}"], capture_output=True, text=True, timeout=300)

@@ -2,7 +2,6 @@
 import glob
 import hashlib
 import os
-import shutil
 import signal
 import subprocess
 import sys
@@ -13,18 +12,12 @@ import paddle
 import pytest
 from PIL import Image
 
-from conftest import ROOT
+from conftest import DEMO, ROOT, tiny
 from ppgan_stylegan import StyleGAN2Generator
 from ppgan_stylegan.weights import load_state
 
-DEMO = os.path.join(ROOT, "configs", "stylegan_v2_demo.yaml")
 MAIN = [sys.executable, os.path.join(ROOT, "tools", "main.py")]
-TINY = ["model.generator.size=8", "model.discriminator.size=8", "model.generator.style_dim=16",
-        "model.generator.n_mlp=2", "model.generator.channel_base=64", "model.generator.channel_max=16",
-        "model.discriminator.channel_base=64", "model.discriminator.channel_max=16", "model.r1_interval=2",
-        "model.pl_interval=2", "model.r1_gamma=1.0", "model.visual_num=4", "dataset.train.batch_size=4",
-        "log_config.interval=1", "log_config.visiual_interval=1000", "snapshot_config.interval=1",
-        "validate.interval=-1"]
+TINY = tiny({"log_config.visiual_interval": 1000, "snapshot_config.interval": 1})
 
 
 def images(folder, sizes, n=6):
@@ -124,15 +117,19 @@ def test_misspelt_top_level_key_in_a_yaml_file(world):
     assert out.returncode == 2 and "config.total_iter: unknown key (did you mean 'total_iters'?)" in out.stderr
 
 
-def test_resume_explains_a_changed_config(world, tmp_path):
+def test_resume_explains_changed_config_and_versions(world, tmp_path):
+    from ppgan.utils.filesystem import load, save
     ckpt = tmp_path / "iter_2_checkpoint.pdparams"
-    shutil.copy(world["ckpt"], ckpt)
+    state = load(world["ckpt"])
+    state["meta"]["versions"]["paddle"] = "2.6.0"  # as if written on another Paddle
+    save(state, str(ckpt))
     out = subprocess.run(MAIN + ["-c", DEMO, "-o", *TINY, f"dataset.train.dataroot={world['good']}", "total_iters=3",
                                  "model.r1_gamma=2.0", "--resume", str(ckpt)],
                          capture_output=True, text=True, timeout=300)
     assert out.returncode == 0, out.stderr[-2000:]
     log = open(tmp_path / "log.txt").read()
     assert "model.r1_gamma was 1.0 when it was written, now 2.0" in log
+    assert f"written with paddle 2.6.0, running {paddle.__version__}" in log
 
 
 def newest_checkpoint(run_dir):

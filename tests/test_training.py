@@ -10,16 +10,10 @@ import paddle
 import pytest
 from PIL import Image
 
-from conftest import ROOT
+from conftest import DEMO, ROOT, tiny
 from ppgan_stylegan.config import load_config, validate_config
 
-DEMO = os.path.join(ROOT, "configs", "stylegan_v2_demo.yaml")
-TINY = ["model.generator.size=8", "model.discriminator.size=8", "model.generator.style_dim=16",
-        "model.generator.n_mlp=2", "model.generator.channel_base=64", "model.generator.channel_max=16",
-        "model.discriminator.channel_base=64", "model.discriminator.channel_max=16", "model.r1_interval=2",
-        "model.pl_interval=2", "model.r1_gamma=1.0", "model.visual_num=4", "dataset.train.batch_size=4",
-        "log_config.interval=1", "log_config.visiual_interval=2", "snapshot_config.interval=2",
-        "validate.interval=-1"]
+TINY = tiny()
 
 
 @pytest.fixture(scope="module")
@@ -232,7 +226,7 @@ def test_corrupt_image_is_skipped_and_counted(tiny_data, tmp_path):
     out = _run(["-c", DEMO, "-o", *TINY, f"dataset.train.dataroot={data}", f"dataset.test.dataroot={data}",
                 "total_iters=4", f"output_dir={tmp_path / 'run'}"], str(tmp_path))
     log = open(os.path.join(_only_run_dir(str(tmp_path / "run")), "log.txt")).read()
-    assert "skipping unreadable image" in log and "img_05.png" in log and "1 skipped so far" in log
+    assert "skipping unreadable image" in log and "img_05.png" in log and "1 of 12 images unreadable and skipped" in log
     assert "output:" in out.stdout
 
 

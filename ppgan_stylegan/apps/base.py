@@ -13,7 +13,7 @@ import paddle
 from PIL import Image
 
 from ..datasets import load_rgb, to_tensor_range
-from ..weights import UserError, build_generator, generator_state, infer_generator_kwargs, load_state  # noqa: F401
+from ..weights import UserError, build_generator, load_state  # noqa: F401  (UserError, build_generator: re-exported)
 
 
 def parse_seeds(text):

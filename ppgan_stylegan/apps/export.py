@@ -3,10 +3,12 @@
 Truncation uses the generator's tracked ``w_avg`` (or, for a file without one, a sampled mean
 computed once at export time and stored in the model), never a fresh random mean per call.
 """
+import numpy as np
 import paddle
 import paddle.nn as nn
 
-from .base import GeneratorPredictor
+from ..visual import grid, save_png
+from .base import GeneratorPredictor, z_from_seed
 
 
 class TruncatedGenerator(nn.Layer):
@@ -34,3 +36,15 @@ class Exporter(GeneratorPredictor):
                  paddle.static.InputSpec([None, 1], "float32", "psi")]
         paddle.jit.save(paddle.jit.to_static(model, input_spec=specs, full_graph=True), prefix)
         return model
+
+    def verify(self, prefix, model, seeds, psi=0.7):
+        """Run the saved model and the dynamic graph on ``seeds``; write ``<prefix>_check.png`` (dynamic row over
+        exported row) and return (max |difference|, png path)."""
+        z = paddle.to_tensor(np.stack([z_from_seed(s, self.style_dim) for s in seeds]))
+        psi_t = paddle.full([len(seeds), 1], psi, dtype="float32")
+        loaded = paddle.jit.load(prefix)
+        loaded.eval()
+        with paddle.no_grad():
+            dynamic, exported = model(z, psi_t).numpy(), loaded(z, psi_t).numpy()
+        path = save_png(grid(np.concatenate([dynamic, exported]), nrow=len(seeds)), f"{prefix}_check.png")
+        return float(np.abs(dynamic - exported).max()), path

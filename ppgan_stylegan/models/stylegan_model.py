@@ -24,7 +24,7 @@ from ..distributed import all_mean, all_sum, randn_local
 from ..losses import D_LOSSES, G_LOSSES, gradient_penalty, path_length_penalty, r1_penalty, r2_penalty
 from ..ops.augment import AdaptiveAugment
 from ..visual import grid
-from .guard import NonFiniteGuard, NonFiniteLossError  # noqa: F401
+from .guard import NonFiniteGuard
 
 logger = logging.getLogger(__name__)
 
