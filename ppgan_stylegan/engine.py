@@ -298,7 +298,10 @@ class StyleGANTrainer(Trainer):
             logger.warning(f"{path}: {key} was {then!r} when it was written, now {current!r}")
 
     def load(self, weight_path):
-        nets = self._load_nets(weight_path, load_state(weight_path), required=())
+        state = load_state(weight_path)
+        if not any(name in state for name in self.model.nets) and any(k.startswith("style.") for k in state):
+            state = {"gen": state, "gen_ema": state}  # a bare generator file (PaddleGAN's StyleGANv2Generator)
+        nets = self._load_nets(weight_path, state, required=())
         logger.info(f"loaded {', '.join(nets)} from {weight_path}")
 
     def resume(self, checkpoint_path):

@@ -171,3 +171,17 @@ def test_sigkill_while_checkpointing_never_loses_the_newest_complete_checkpoint(
     assert out.returncode == 0, out.stderr[-2000:]
     assert os.path.isfile(os.path.join(run_dir, f"iter_{k + 2}_checkpoint.pdparams"))
     assert not [f for f in os.listdir(run_dir) if ".tmp-" in f]  # half-written files of killed runs are gone
+
+
+def test_load_a_bare_generator_file_into_gen_and_gen_ema(world, tmp_path):
+    """--load of a PaddleGAN-style generator .pdparams (no 'gen' entry) initialises gen and gen_ema."""
+    paddle.seed(5)
+    g = StyleGAN2Generator(8, style_dim=16, n_mlp=2, channel_multiplier=1, channel_base=64, channel_max=16)
+    path = str(tmp_path / "stylegan2_generator.pdparams")
+    paddle.save({k: v for k, v in g.state_dict().items() if not k.startswith("w_avg")}, path)
+    out = subprocess.run(MAIN + ["-c", DEMO, "-o", *TINY, f"dataset.train.dataroot={world['good']}",
+                                 f"dataset.test.dataroot={world['good']}", f"output_dir={tmp_path / 'run'}",
+                                 "--evaluate-only", "--load", path], capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr[-2000:]
+    (run,) = glob.glob(str(tmp_path / "run" / "*"))
+    assert f"loaded gen, gen_ema from {path}" in open(os.path.join(run, "log.txt")).read()
