@@ -42,9 +42,11 @@ class GeneratorPredictor:
     def __init__(self, weights, config=None, device=None, output_dir="output", prefer=("gen_ema", "gen")):
         device = device or ("gpu" if paddle.is_compiled_with_cuda() and paddle.device.cuda.device_count() else "cpu")
         paddle.set_device(device)
-        self.weights_path, self.state = weights, load_state(weights)
-        self.check_state(self.state)
-        self.generator, self.source = build_generator(weights, config, prefer, state=self.state)
+        self.weights_path, self.config = weights, config
+        state = load_state(weights)  # read once; not kept (a training checkpoint also holds D and optimizers)
+        self.check_state(state)
+        self.generator, self.source = build_generator(weights, config, prefer, state=state)
+        self.build_extra(state)
         self.output_dir = output_dir
         try:
             os.makedirs(output_dir, exist_ok=True)
@@ -55,6 +57,9 @@ class GeneratorPredictor:
 
     def check_state(self, state):
         """Hook: subclasses reject a weight file that lacks what they need, before anything is built."""
+
+    def build_extra(self, state):
+        """Hook: subclasses build more networks from the same weight file (e.g. the pSp encoder)."""
 
     @property
     def n_latent(self):

@@ -20,15 +20,16 @@ class ImageEncoder(GeneratorPredictor):
 
     def __init__(self, weights, config=None, device=None, output_dir="output"):
         super().__init__(weights, config, device, output_dir, prefer=("gen",))
+
+    def build_extra(self, state):
         enc_cfg = None
-        if config:
+        if self.config:
             from ..config import load_config
-            enc_cfg = load_config(config).model.get("encoder")
-        self.encoder = encoder_from_state(self.state, weights, enc_cfg)
-        self.state = None
+            enc_cfg = load_config(self.config).model.get("encoder")
+        self.encoder = encoder_from_state(state, self.weights_path, enc_cfg)
         if (self.encoder.n_styles, self.encoder.style_dim) != (self.n_latent, self.style_dim):
-            raise UserError(f"{weights}: encoder gives {self.encoder.n_styles} x {self.encoder.style_dim} codes, "
-                            f"the generator takes {self.n_latent} x {self.style_dim}")
+            raise UserError(f"{self.weights_path}: encoder gives {self.encoder.n_styles} x {self.encoder.style_dim} "
+                            f"codes, the generator takes {self.n_latent} x {self.style_dim}")
 
     def check_state(self, state):
         encoder_state(state, self.weights_path)
