@@ -102,3 +102,15 @@ def gather_strings(text):
 def all_sum(tensor):
     """Sum of a tensor over ranks (identity with one process)."""
     return all_mean(tensor) * world_size() if world_size() > 1 else tensor
+
+
+def average_statistics(layer):
+    """Average every non-trainable float tensor of ``layer`` over ranks, in place: buffers and Paddle's
+    BatchNorm running mean / variance (non-trainable parameters)."""
+    if world_size() == 1:
+        return
+    trainable = {id(p) for p in layer.parameters() if not p.stop_gradient}
+    with paddle.no_grad():
+        for t in layer.state_dict().values():
+            if id(t) not in trainable and t.dtype in (paddle.float32, paddle.float64):
+                t.set_value(all_mean(t))

@@ -60,3 +60,26 @@ def test_two_ranks_stay_identical_and_equal_one_process(data, tmp_path):
     assert len(h_one) == len(h_two) == 6 and "l_d_r1" in h_one[0] and "l_g_path" in h_one[0]
     for x, y in zip(h_one, h_two):  # logged losses are global-batch means on both
         assert x.keys() == y.keys() and all(abs(x[k] - y[k]) <= 1e-5 for k in x), (x, y)
+
+
+def test_psp_two_ranks_keep_identical_replicas(tmp_path):
+    """pSp under 2 ranks: gradients and BatchNorm running statistics averaged, weights identical every step."""
+    import paddle
+    from ppgan_stylegan import StyleGAN2Generator
+    paddle.seed(1)
+    g = StyleGAN2Generator(16, style_dim=32, n_mlp=2, channel_multiplier=1, channel_base=1024, channel_max=64)
+    weights = str(tmp_path / "g.pdparams")
+    paddle.save({"gen_ema": g.state_dict()}, weights)
+    gen = {"size": 16, "style_dim": 32, "channel_base": 1024, "channel_max": 64}
+    out = subprocess.run([sys.executable, "-m", "paddle.distributed.launch", "--nproc_per_node", "2", "--log_dir",
+                          str(tmp_path / "launch"), os.path.join(ROOT, "tools", "main.py"), "-c",
+                          os.path.join(ROOT, "configs", "psp_demo.yaml"), "--device", "cpu", "--check-replicas", "1",
+                          "-o", f"model.generator_weights={weights}", "total_iters=4", "validate.interval=-1",
+                          "log_config.interval=1", "log_config.visiual_interval=1000", "snapshot_config.interval=4",
+                          "dataset.train.batch_size=4", "model.encoder.input_size=16", "dataset.train.style_dim=32",
+                          *[f"model.generator.{k}={v}" for k, v in gen.items()], f"output_dir={tmp_path / 'run'}"],
+                         capture_output=True, text=True, timeout=600, cwd=tmp_path)
+    log = open(tmp_path / "launch" / "workerlog.0").read()
+    assert out.returncode == 0, log[-3000:]
+    for it in range(1, 5):
+        assert f"iteration {it}: 2 replica(s) identical" in log

@@ -18,6 +18,7 @@ from ppgan.models.base_model import BaseModel
 from ppgan.models.builder import MODELS
 from ppgan.models.generators.builder import build_generator as build_registered
 
+from ..distributed import average_statistics
 from ..generators import StyleGAN2Generator
 from ..metrics.encoder import KINDS
 from ..perceptual import IDLoss, load_lpips
@@ -150,6 +151,7 @@ class PSPModel(NonFiniteGuard, BaseModel):
         terms = self.loss_terms()
         loss = sum(self.weights[k] * v for k, v in terms.items())
         self._step(next(iter(optimizers.values())), loss, "loss")
+        average_statistics(self.nets["encoder"])  # BatchNorm running statistics: the same on every rank
         for k, v in terms.items():
             self.losses[f"loss_{k}"] = v.detach()
         self.losses["loss"] = loss.detach()
