@@ -114,3 +114,22 @@ def average_statistics(layer):
         for t in layer.state_dict().values():
             if id(t) not in trainable and t.dtype in (paddle.float32, paddle.float64):
                 t.set_value(all_mean(t))
+
+
+def gather_rows(array):
+    """Concatenate every rank's ``array`` (same trailing shape, any number of rows) in rank order.
+
+    With ``DistributedBatchSampler`` (no shuffle) rank r's batch i is the r-th slice of the global batch i, so
+    gathering each batch gives the rows in the order one process with the global batch would see them."""
+    array = np.asarray(array)
+    if world_size() == 1:
+        return array
+    rows = paddle.to_tensor([array.shape[0]], dtype="int64")
+    counts = []
+    dist.all_gather(counts, rows)
+    counts = [int(c.item()) for c in counts]
+    padded = np.zeros((max(counts),) + array.shape[1:], dtype=array.dtype)
+    padded[:array.shape[0]] = array
+    parts = []
+    dist.all_gather(parts, paddle.to_tensor(padded))
+    return np.concatenate([p.numpy()[:n] for p, n in zip(parts, counts)])

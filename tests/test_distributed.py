@@ -30,12 +30,15 @@ def data(tmp_path_factory):
 def test_two_ranks_stay_identical_and_equal_one_process(data, tmp_path):
     main = [os.path.join(ROOT, "tools", "main.py"), "-c", DEMO, "--device", "cpu", "--seed", "3", "-o", *TINY,
             f"dataset.train.dataroot={data}"]
+    main += [f"dataset.test.dataroot={data}", "validate.interval=6"]  # SWD of gen_ema on the 16 images at the end
     two = subprocess.run([sys.executable, "-m", "paddle.distributed.launch", "--nproc_per_node", "2", "--log_dir",
-                          str(tmp_path / "launch"), *main, "dataset.train.batch_size=2", f"output_dir={tmp_path / 'two'}",
-                          "--check-replicas", "1"], capture_output=True, text=True, timeout=600, cwd=tmp_path)
+                          str(tmp_path / "launch"), *main, "dataset.train.batch_size=2", "dataset.test.batch_size=4",
+                          f"output_dir={tmp_path / 'two'}", "--check-replicas", "1"],
+                         capture_output=True, text=True, timeout=600, cwd=tmp_path)
     logs = [open(tmp_path / "launch" / f"workerlog.{r}").read() for r in (0, 1)]
     assert two.returncode == 0, two.stdout[-2000:] + logs[0][-2000:] + logs[1][-2000:]
-    one = subprocess.run([sys.executable, *main, "dataset.train.batch_size=4", f"output_dir={tmp_path / 'one'}"],
+    one = subprocess.run([sys.executable, *main, "dataset.train.batch_size=4", "dataset.test.batch_size=8",
+                          f"output_dir={tmp_path / 'one'}"],
                          capture_output=True, text=True, timeout=600, cwd=tmp_path)
     assert one.returncode == 0, one.stderr[-2000:]
 
@@ -55,8 +58,14 @@ def test_two_ranks_stay_identical_and_equal_one_process(data, tmp_path):
         for key in a[net]:
             assert np.abs(np.asarray(a[net][key]) - np.asarray(b[net][key])).max() <= 1e-5, (net, key)
     assert abs(a["model_state"]["mean_path_length"] - b["model_state"]["mean_path_length"]) <= 1e-5
-    h_one = [h["losses"] for h in json.load(open(os.path.join(run_one, "history.json")))]
-    h_two = [h["losses"] for h in json.load(open(os.path.join(run_two, "history.json")))]
+    hist_one, hist_two = (json.load(open(os.path.join(r, "history.json"))) for r in (run_one, run_two))
+    h_one = [h["losses"] for h in hist_one if "losses" in h]
+    h_two = [h["losses"] for h in hist_two if "losses" in h]
+    # validation: each rank evaluates its shard, batches are gathered, so the SWD covers all 16 images in the
+    # one-process order (fakes drawn for the global batch): the same value as one process
+    swd_one, swd_two = ([h["metrics"]["swd"] for h in hist if "metrics" in h] for hist in (hist_one, hist_two))
+    assert len(swd_one) == len(swd_two) == 1 and abs(swd_one[0] - swd_two[0]) <= 1e-3 * abs(swd_one[0]), \
+        (swd_one, swd_two)
     assert len(h_one) == len(h_two) == 6 and "l_d_r1" in h_one[0] and "l_g_path" in h_one[0]
     for x, y in zip(h_one, h_two):  # logged losses are global-batch means on both
         assert x.keys() == y.keys() and all(abs(x[k] - y[k]) <= 1e-5 for k in x), (x, y)

@@ -3,6 +3,8 @@ import numpy as np
 import paddle
 from ppgan.metrics.builder import METRICS
 
+from ..distributed import all_sum
+
 KINDS = ("image", "latent", "image_baseline", "latent_baseline")
 
 
@@ -30,7 +32,8 @@ class EncoderError(paddle.metric.Metric):
         self.count += diff.size
 
     def accumulate(self):
-        self.last = self.sum / self.count if self.count else float("nan")
+        total, count = all_sum(paddle.to_tensor([self.sum, float(self.count)], dtype="float64")).numpy()
+        self.last = float(total / count) if count else float("nan")
         self.reset()
         return self.last
 

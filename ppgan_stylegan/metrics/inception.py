@@ -16,6 +16,7 @@ import paddle.nn.functional as F
 from ppgan.metrics.builder import METRICS
 from scipy import linalg
 
+from ..distributed import gather_rows
 from ..weights import UserError, load_state
 
 FEATURE_DIMS = (64, 192, 768, 2048)
@@ -143,9 +144,10 @@ class _InceptionMetric(paddle.metric.Metric):
         self.fake, self.real = [], []
 
     def update(self, preds, gts):
-        self.fake.append(inception_features(self.model, preds, self.input_size))
+        """Features of this rank's batch; under several ranks every rank collects the gathered batch."""
+        self.fake.append(gather_rows(inception_features(self.model, preds, self.input_size)))
         if not self.real_stats:
-            self.real.append(inception_features(self.model, gts, self.input_size))
+            self.real.append(gather_rows(inception_features(self.model, gts, self.input_size)))
 
     def real_features(self):
         if self.real_stats:

@@ -11,6 +11,8 @@ import paddle
 from ppgan.metrics.builder import METRICS
 from scipy import ndimage
 
+from ..distributed import gather_rows
+
 GAUSS_1D = np.array([1, 4, 6, 4, 1], dtype=np.float64) / 16.0
 GAUSS_2D = np.outer(GAUSS_1D, GAUSS_1D)[None, None]
 
@@ -118,8 +120,9 @@ class SWD(paddle.metric.Metric):
         self.fakes, self.reals = [], []
 
     def update(self, preds, gts):
-        self.fakes.append(_as_numpy(preds))
-        self.reals.append(_as_numpy(gts))
+        """Under several ranks every rank collects the whole (gathered) batch."""
+        self.fakes.append(gather_rows(_as_numpy(preds)))
+        self.reals.append(gather_rows(_as_numpy(gts)))
 
     def accumulate(self):
         result = swd(np.concatenate(self.reals), np.concatenate(self.fakes), **self.kwargs)

@@ -306,7 +306,9 @@ class StyleGANModel(NonFiniteGuard, BaseModel):
     def test_iter(self, metrics=None):
         gen_ema = bare(self.nets["gen_ema"])
         with paddle.no_grad():
-            fake, _ = gen_ema([paddle.randn([self.real_img.shape[0], self.style_dim])])
+            batch = self.real_img.shape[0]
+            noise = [randn_local(shape, batch) for shape in gen_ema.noise_shapes(batch)]
+            fake, _ = gen_ema([randn_local([batch, self.style_dim], batch)], noise=noise)
             if metrics is not None:
                 for metric in metrics.values():
                     if hasattr(metric, "set_generator"):  # PPL samples the generator itself
