@@ -94,12 +94,15 @@ def init_keys(cls):
     return None
 
 
-def check_kwargs(where, kwargs, cls):
-    """``kwargs`` for ``cls(**kwargs)``, or a ConfigError naming the first unknown key (and the nearest)."""
+def check_kwargs(where, kwargs, cls, extra=()):
+    """``kwargs`` for ``cls(**kwargs)`` (plus ``extra`` keys read elsewhere), or a ConfigError naming the
+    first unknown key and the nearest known one."""
     allowed = init_keys(cls)
-    for key in kwargs:
-        if allowed is not None and key not in allowed:
-            raise _unknown(where, key, allowed)
+    if allowed is not None:
+        allowed = allowed | set(extra)
+        for key in kwargs:
+            if key not in allowed:
+                raise _unknown(where, key, allowed - {"params"})  # ppgan's catch-all, never a suggestion
     return kwargs
 
 
@@ -116,14 +119,8 @@ def check_block(where, block, registry, extra=()):
     if name and cls is None:
         near = difflib.get_close_matches(str(name), list(registry._obj_map), n=1, cutoff=0.6)
         raise ConfigError(f"{where}.name: {name!r} is not registered" + (f" (did you mean {near[0]!r}?)" if near else ""))
-    if cls is None or not _ours(cls):
-        return cls
-    allowed = init_keys(cls)
-    if allowed is not None:
-        allowed |= {"name"} | set(extra)
-        for key in block:
-            if key not in allowed:
-                raise _unknown(where, key, allowed - {"params"})
+    if cls is not None and _ours(cls):
+        check_kwargs(where, block, cls, extra={"name"} | set(extra))
     return cls
 
 
