@@ -66,9 +66,12 @@ def test_fid_of_a_set_with_itself_is_zero_and_grows_with_noise(inception_weights
     assert abs(self_fid) < 1e-4 and abs(self_fid) < 1e-3 * fids[0], (self_fid, fids)
 
 
-def test_missing_inception_weights_is_a_clear_error(tmp_path):
+def test_missing_or_wrong_inception_weights_is_a_clear_error(tmp_path):
     with pytest.raises(UserError, match="nothing is downloaded"):
         load_inception(str(tmp_path / "InceptionV3.pdparams"))
+    paddle.save({"Conv2d_1a_3x3.conv.weight": paddle.zeros([1])}, str(tmp_path / "other.pdparams"))
+    with pytest.raises(UserError, match=r"do not fit ppgan's InceptionV3 \(FID\) \(Conv2d_1a_3x3.conv.weight: file \[1\]"):
+        load_inception(str(tmp_path / "other.pdparams"), dims=64)
 
 
 def test_ppl_is_positive_and_follows_the_generator():

@@ -17,7 +17,7 @@ from ppgan.metrics.builder import METRICS
 from scipy import linalg
 
 from ..distributed import gather_rows
-from ..weights import UserError, load_state
+from ..weights import UserError, check_fit, load_state, to_tensors
 
 FEATURE_DIMS = (64, 192, 768, 2048)
 
@@ -33,12 +33,8 @@ def load_inception(weights, dims=2048, option="inception_weights"):
     with paddle.utils.unique_name.guard():  # ppgan names its parameters: a fresh namespace per instance
         model = InceptionV3([InceptionV3.BLOCK_INDEX_BY_DIM[dims]], resize_input=False, normalize_input=False)
     state = load_state(weights)
-    expected = model.state_dict()
-    missing = [k for k in expected if k not in state]
-    bad = [k for k in expected if k in state and list(np.shape(state[k])) != list(expected[k].shape)]
-    if missing or bad:
-        raise UserError(f"{weights}: not InceptionV3 weights for FID (missing {missing[:3]}, wrong shape {bad[:3]})")
-    model.set_state_dict({k: paddle.to_tensor(np.asarray(state[k])) for k in expected})
+    check_fit(model, state, weights, ignore=(), what="ppgan's InceptionV3 (FID)")
+    model.set_state_dict(to_tensors({k: state[k] for k in model.state_dict()}))
     model.eval()
     for p in model.parameters():
         p.stop_gradient = True
