@@ -35,13 +35,23 @@ def randn_local(shape, batch):
     return local_slice(paddle.randn([batch * world_size()] + list(shape[1:])), batch)
 
 
-def all_mean(tensor):
-    """Mean of a tensor over ranks (identity with one process)."""
+def rand_local(shape):
+    """``paddle.rand`` (uniform [0, 1)) of the global batch (``shape[0]`` rows per rank), this rank's rows."""
+    return local_slice(paddle.rand([shape[0] * world_size()] + list(shape[1:])), shape[0])
+
+
+def all_sum(tensor):
+    """Sum of a tensor over ranks (identity with one process)."""
     if world_size() == 1:
         return tensor
     out = tensor.clone()
     dist.all_reduce(out)
-    return out / world_size()
+    return out
+
+
+def all_mean(tensor):
+    """Mean of a tensor over ranks (identity with one process)."""
+    return all_sum(tensor) / world_size() if world_size() > 1 else tensor
 
 
 def all_true(flag):
@@ -97,11 +107,6 @@ def gather_strings(text):
     out = []
     dist.all_gather(out, codes)
     return [bytes(o.numpy().astype(np.uint8).tolist()).decode() for o in out]
-
-
-def all_sum(tensor):
-    """Sum of a tensor over ranks (identity with one process)."""
-    return all_mean(tensor) * world_size() if world_size() > 1 else tensor
 
 
 def average_statistics(layer):

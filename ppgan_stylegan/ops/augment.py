@@ -10,15 +10,9 @@ with one-hot shift matrices, cutout a multiplicative mask, colour transforms ele
 import numpy as np
 import paddle
 
-from ..distributed import local_slice, world_size
+from ..distributed import rand_local
 
 POLICIES = ("color", "translation", "cutout")
-
-
-def rand_local(shape):
-    """Uniform [0, 1) for the global batch (``shape[0]`` per rank), this rank's rows."""
-    n = shape[0]
-    return local_slice(paddle.rand([n * world_size()] + list(shape[1:])), n)
 
 
 def _apply_with_prob(x, augmented, p):
