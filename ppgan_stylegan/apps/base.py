@@ -89,15 +89,19 @@ class GeneratorPredictor:
                 outs.append(img)
         return paddle.concat(outs)
 
+    @staticmethod
+    def read_rgb(path):
+        """RGB uint8 ``[H, W, 3]`` of an image file, or a one-line UserError."""
+        try:
+            return load_rgb(path)
+        except FileNotFoundError:
+            raise UserError(f"{path}: no such file")
+        except Exception as e:
+            raise UserError(f"{path}: not a readable image ({type(e).__name__})")
+
     def load_image(self, path, rgb=None):
         """An image file (or its RGB array) -> ``[1, 3, size, size]`` in [-1, 1]: center crop, Lanczos resize."""
-        if rgb is None:
-            try:
-                rgb = load_rgb(path)
-            except FileNotFoundError:
-                raise UserError(f"{path}: no such file")
-            except Exception as e:
-                raise UserError(f"{path}: not a readable image ({type(e).__name__})")
+        rgb = self.read_rgb(path) if rgb is None else rgb
         h, w = rgb.shape[:2]
         side = min(h, w)
         top, left = (h - side) // 2, (w - side) // 2

@@ -6,7 +6,7 @@ import numpy as np
 import paddle
 from tqdm import tqdm
 
-from ..datasets import list_images, load_rgb
+from ..datasets import list_images
 from ..models.psp_model import resize
 from ..visual import grid, save_png, to_uint8
 from ..weights import encoder_from_state, encoder_state
@@ -51,10 +51,7 @@ class ImageEncoder(GeneratorPredictor):
             chunk = paths[i:i + batch]
             targets = []
             for path in chunk:
-                try:
-                    rgb = load_rgb(path)
-                except Exception as e:
-                    raise UserError(f"{path}: not a readable image ({type(e).__name__})")
+                rgb = self.read_rgb(path)
                 if align:
                     rgb = align_face(rgb, source(path, rgb), max(rgb.shape[:2]))
                 targets.append(self.load_image(path, rgb))
