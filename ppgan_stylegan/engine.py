@@ -186,7 +186,8 @@ class StyleGANTrainer(Trainer):
 
     def distributed_data_parallel(self):
         """Called by ppgan's Trainer when world_size > 1: same weights everywhere, no DataParallel wrapper."""
-        paddle.distributed.init_parallel_env()
+        if not paddle.distributed.is_initialized():  # tools/main.py initialises it before choosing the run folder
+            paddle.distributed.init_parallel_env()
         for net in self.model.nets.values():
             broadcast_state(net)
         logger.info(f"rank {self.local_rank}: data parallel over {self.world_size} ranks (weights from rank 0)")

@@ -50,6 +50,7 @@ def test_two_ranks_stay_identical_and_equal_one_process(data, tmp_path):
     (run_two,) = glob.glob(str(tmp_path / "two" / "*"))
     (run_one,) = glob.glob(str(tmp_path / "one" / "*"))
     assert "saved" in logs[0] and "saved" not in logs[1]
+    assert os.path.isfile(os.path.join(run_two, "log.txt.rank1"))  # rank 1 uses rank 0's run folder
 
     # equal to the one-process run over the same global batch
     a, b = load_state(os.path.join(run_one, "iter_6_checkpoint.pdparams")), \

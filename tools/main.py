@@ -19,6 +19,7 @@ import paddle  # noqa: E402
 from ppgan.utils.logger import setup_logger  # noqa: E402
 
 from ppgan_stylegan.config import load_config, validate_config  # noqa: E402
+from ppgan_stylegan.distributed import gather_strings  # noqa: E402
 from ppgan_stylegan.engine import StyleGANTrainer, seed_everything  # noqa: E402
 from ppgan_stylegan.models.guard import NonFiniteLossError  # noqa: E402
 from ppgan_stylegan.weights import UserError  # noqa: E402
@@ -44,7 +45,8 @@ def output_dir_for(cfg, args):
     if args.resume:
         return os.path.dirname(os.path.abspath(args.resume))
     name = os.path.splitext(os.path.basename(args.config_file))[0]
-    return os.path.join(cfg.get("output_dir", "output_dir"), name + time.strftime("-%Y-%m-%d-%H-%M-%S"))
+    stamp = gather_strings(time.strftime("-%Y-%m-%d-%H-%M-%S"))[0]  # rank 0's: one run folder for all ranks
+    return os.path.join(cfg.get("output_dir", "output_dir"), name + stamp)
 
 
 def fixed_image_size(cfg):
@@ -76,13 +78,15 @@ def main(argv=None):
     fixed_image_size(cfg)
     cfg.is_train = not args.evaluate_only
     cfg.profiler_options = None
-    cfg.output_dir = output_dir_for(cfg, args)
-    check_writable(cfg.output_dir)
     for option, path in [("--resume", args.resume), ("--load", args.load)]:
         if path and not os.path.isfile(path):
             raise UserError(f"{option} {path}: no such file")
     device = args.device or ("gpu" if paddle.is_compiled_with_cuda() and paddle.device.cuda.device_count() else "cpu")
     paddle.set_device(device)
+    if paddle.distributed.get_world_size() > 1:  # launched with several ranks: collectives from here on
+        paddle.distributed.init_parallel_env()
+    cfg.output_dir = output_dir_for(cfg, args)
+    check_writable(cfg.output_dir)
     logger = setup_logger(cfg.output_dir, name="ppgan")
     setup_logger(cfg.output_dir, name="ppgan_stylegan")
     logger.info(f"ppgan-stylegan {ppgan_stylegan.__version__}, paddle {paddle.__version__}, device {device}, "
