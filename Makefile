@@ -4,7 +4,7 @@ VENV   ?= .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.ppgan-stylegan-setup
 
-.PHONY: setup test demo benchmark clean
+.PHONY: setup test test-fast demo benchmark clean
 
 setup: $(STAMP)
 
@@ -16,11 +16,15 @@ $(STAMP): setup.py requirements.txt tools/install_deps.py
 test: setup
 	$(PY) -m pytest tests
 
+# the inner loop: everything but the tests marked slow (subprocess runs, training, several processes)
+test-fast: setup
+	$(PY) -m pytest tests -m "not slow"
+
 demo: setup
-	$(PY) tools/demo.py
+	$(VENV)/bin/ppgan-stylegan demo
 
 benchmark: setup
-	$(PY) tools/benchmark.py --out output/benchmark.json
+	$(VENV)/bin/ppgan-stylegan benchmark --out output/benchmark.json
 
 clean:
 	rm -rf output .pytest_cache

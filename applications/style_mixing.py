@@ -1,38 +1,5 @@
 #!/usr/bin/env python
-"""Style mixing: a grid of row seeds x column seeds, or the per-layer blend of two saved latents.
+"""Style mixing grids and latent blends. Same as `ppgan-stylegan mix`; see its --help."""
+from ppgan_stylegan.cli import run_script
 
-    python applications/style_mixing.py --weights w.pdparams --rows 0-3 --cols 10-13 --styles coarse
-    python applications/style_mixing.py --weights w.pdparams --blend a.npy b.npy --styles 4-7
-Cell (r, c) takes row r's latent and column c's styles at --styles: coarse, middle, fine (NVlabs'
-4-8 px / 16-32 px / 64+ px layers) or explicit W+ layer ranges like 0-3,6; n_styles comes from the generator.
-"""
-import os
-import sys
-
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-
-from ppgan_stylegan.apps import StyleMixer, parse_seeds, parse_styles, run_cli  # noqa: E402
-from ppgan_stylegan.apps.cli import add_truncation, common, parser  # noqa: E402
-
-
-def main(argv=None):
-    p = parser(__doc__.splitlines()[0])
-    p.add_argument("--rows", default="0-3", help="row seeds")
-    p.add_argument("--cols", default="10-13", help="column seeds")
-    p.add_argument("--styles", default="coarse", help="coarse | middle | fine | layer ranges, e.g. 0-3,6")
-    p.add_argument("--blend", nargs=2, metavar=("A.npy", "B.npy"), help="blend two saved latents instead")
-    add_truncation(p)
-    args = p.parse_args(argv)
-    app = StyleMixer(**common(args))
-    layers = parse_styles(args.styles, app.n_latent)
-    if args.blend:
-        _, path = app.blend(args.blend[0], args.blend[1], layers, args.noise_mode)
-    else:
-        path = app.grid(parse_seeds(args.rows), parse_seeds(args.cols), layers, args.trunc, args.trunc_cutoff,
-                        args.noise_mode)["file"]
-    print(f"style layers {layers} of {app.n_latent} -> {path}")
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(run_cli(main))
+run_script("mix")

@@ -1,22 +1,23 @@
 """ppgan-stylegan: StyleGAN2 / StyleGAN for PaddleGAN (ppgan 2.1.0) on current Paddle.
 
-Importing the package first makes ppgan importable on Paddle >= 2.6 (``compat``), then
-registers our classes in ppgan's registries:
+Importing the package first makes ppgan importable on Paddle >= 2.6 (``core.compat``), then registers our
+classes in ppgan's registries:
 
 * GENERATORS: ``StyleGAN2Generator``, ``PSPEncoder`` (pixel2style2pixel encoder)
 * DISCRIMINATORS: ``StyleGAN2Discriminator`` (residual, v2), ``StyleGANDiscriminator`` (v1 D_basic)
 * MODELS: ``StyleGANModel``, ``PSPModel``; DATASETS: ``StyleGANImageFolder``, ``StyleGANLatentDataset``;
-  METRICS: ``SWD``, ``EncoderError``
-"""
-from . import compat  # noqa: F401  (must run before anything imports ppgan)
-from .discriminators import StyleGAN2Discriminator, StyleGANDiscriminator
-from .generators import StyleGAN2Generator
-from .encoders import PSPEncoder
-from .models import PSPModel, StyleGANModel
-from .datasets import StyleGANImageFolder, StyleGANLatentDataset
-from .metrics import SWD, EncoderError
+  METRICS: ``SWD``, ``EncoderError``, ``FrechetInceptionDistance``, ``KernelInceptionDistance``,
+  ``PerceptualPathLength``
 
-__version__ = "0.1.0"
+The layers (imports go one way, ``docs/architecture.md``): core <- ops <- networks <- losses | metrics | data
+<- models | engine <- apps <- cli.
+"""
+from .core import compat  # noqa: F401  (must run before anything imports ppgan)
+from .core.versions import __version__
+from .data import StyleGANImageFolder, StyleGANLatentDataset
+from .metrics import SWD, EncoderError
+from .models import PSPModel, StyleGANModel
+from .networks import PSPEncoder, StyleGAN2Discriminator, StyleGAN2Generator, StyleGANDiscriminator
 
 __all__ = ["StyleGAN2Generator", "StyleGAN2Discriminator", "StyleGANDiscriminator", "StyleGANModel",
            "PSPEncoder", "PSPModel", "StyleGANImageFolder", "StyleGANLatentDataset", "SWD", "EncoderError",

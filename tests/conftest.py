@@ -1,17 +1,23 @@
+"""Shared test helpers: the repo paths, the tiny demo config, script runs in subprocesses, image folders.
+
+Tests that run our command lines in subprocesses, train, or start several processes are marked ``slow``
+(``make test-fast`` skips them; ``make test`` runs everything).
+"""
 import os
+import subprocess
 import sys
 
 import numpy as np
 import pytest
+from PIL import Image
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-if ROOT not in sys.path:
-    sys.path.insert(0, ROOT)
-
-import ppgan_stylegan  # noqa: E402,F401  (compat shim before ppgan)
+import ppgan_stylegan  # noqa: F401  (compat shim before ppgan)
 import paddle  # noqa: E402
 
 paddle.set_device("cpu")
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+MAIN = [sys.executable, os.path.join(ROOT, "tools", "main.py")]  # training command, for Popen (signals, kills)
 
 DEMO = os.path.join(ROOT, "configs", "stylegan_v2_demo.yaml")
 # the demo config shrunk to 8 px, 16-d styles, 16 channels: a training iteration takes milliseconds
@@ -47,3 +53,32 @@ def seeded():
     paddle.seed(1234)
     np.random.seed(1234)
     yield
+
+
+def run_script(script, *args, cwd=None, timeout=600, env=None):
+    """Run one of our scripts (``tools/main.py``, ``applications/generate.py``, ...) in a fresh interpreter;
+    a hung process fails the test after ``timeout`` seconds."""
+    return subprocess.run([sys.executable, os.path.join(ROOT, script), *map(str, args)], cwd=cwd, env=env,
+                          capture_output=True, text=True, timeout=timeout)
+
+
+def noise_images(folder, n=6, sizes=(8,), seed=0):
+    """``n`` random RGB PNGs in ``folder`` (sizes cycled), named ``0.png`` ...; returns the folder."""
+    os.makedirs(folder, exist_ok=True)
+    rng = np.random.RandomState(seed)
+    for i in range(n):
+        size = sizes[i % len(sizes)]
+        Image.fromarray(rng.randint(0, 255, (size, size, 3)).astype("uint8")).save(os.path.join(folder, f"{i}.png"))
+    return str(folder)
+
+
+def pattern_images(folder, n=12, size=8, seed=0):
+    """``n`` smooth coloured patterns (something a tiny GAN can learn), named ``img_NN.png``."""
+    os.makedirs(folder, exist_ok=True)
+    rng = np.random.RandomState(seed)
+    yy, xx = np.mgrid[0:size, 0:size]
+    for i in range(n):
+        base = np.sin(xx * (0.3 + 0.1 * i)) * 100 + yy * 10 + rng.randint(0, 40, (size, size))
+        img = np.clip(np.stack([base, base[::-1], base.T], -1), 0, 255).astype("uint8")
+        Image.fromarray(img).save(os.path.join(folder, f"img_{i:02d}.png"))
+    return str(folder)

@@ -1,7 +1,5 @@
 """Applications end to end (subprocess CLIs on a tiny generator) and the shared predictor base."""
 import os
-import subprocess
-import sys
 
 import numpy as np
 import paddle
@@ -9,9 +7,11 @@ import pytest
 from PIL import Image
 from ppgan.models.generators.generator_styleganv2 import StyleGANv2Generator
 
-from conftest import ROOT, max_diff, randomize
+from conftest import max_diff, randomize, run_script
 from ppgan_stylegan import StyleGAN2Generator
-from ppgan_stylegan.apps import StyleMixer, UserError, build_generator, parse_seeds, parse_styles
+from ppgan_stylegan.apps import StyleMixer, parse_seeds, parse_styles
+from ppgan_stylegan.core.errors import UserError
+from ppgan_stylegan.networks.loading import build_generator
 
 KW = dict(style_dim=16, n_mlp=2, channel_base=256, channel_max=32)
 
@@ -28,14 +28,15 @@ def weights(tmp_path_factory):
 
 
 def app(name, *args):
-    return subprocess.run([sys.executable, os.path.join(ROOT, "applications", f"{name}.py"), *args],
-                          capture_output=True, text=True, timeout=300)
+    """applications/<name>.py in a subprocess (the shared runner)."""
+    return run_script(f"applications/{name}.py", *args)
 
 
 def read(path):
     return np.asarray(Image.open(path)).astype(int)
 
 
+@pytest.mark.slow
 def test_generate_per_seed_psi_zero_is_the_w_avg_image(weights, tmp_path):
     out = app("generate", "--weights", weights, "--seeds", "0-3", "--trunc", "0", "--per-seed", "--outdir",
               str(tmp_path))
@@ -49,6 +50,7 @@ def test_generate_per_seed_psi_zero_is_the_w_avg_image(weights, tmp_path):
     assert np.allclose(lat, np.broadcast_to(g.w_avg.numpy(), lat.shape), atol=1e-5)
 
 
+@pytest.mark.slow
 def test_generate_grid_and_distinct_seeds(weights, tmp_path):
     out = app("generate", "--weights", weights, "--seeds", "0-3,9", "--outdir", str(tmp_path))
     assert out.returncode == 0, out.stderr
@@ -80,6 +82,7 @@ def test_style_mixing_columns_share_coarse_structure(weights, tmp_path):
     assert closer >= 8  # coarse layers come from the column source
 
 
+@pytest.mark.slow
 def test_style_mixing_cli_and_blend(weights, tmp_path):
     out = app("style_mixing", "--weights", weights, "--rows", "0-1", "--cols", "5-7", "--styles", "0-1,3",
               "--outdir", str(tmp_path))
@@ -128,6 +131,7 @@ def test_paddlegan_generator_file_loads_with_inferred_shapes(tmp_path):
     (lambda d: _write(d / "net.pkl", b"x"), "NVIDIA StyleGAN .pkl"),
     (lambda d: _write(d / "bad.pdparams", b"\x00garbage"), "not a readable Paddle weight file"),
 ])
+@pytest.mark.slow
 def test_bad_weights_give_one_line_and_exit_2(tmp_path, make, expect):
     out = app("generate", "--weights", make(tmp_path), "--outdir", str(tmp_path / "o"))
     assert out.returncode == 2
@@ -165,6 +169,7 @@ def test_edit_strength_zero_is_identity_latent_and_s_space(weights, tmp_path):
         editor.s_space_strip(w, layer=3, channel=10 ** 6, strengths=[1.0])
 
 
+@pytest.mark.slow
 def test_edit_cli_sefa_and_paddlegan_directions(weights, tmp_path):
     out = app("edit", "--weights", weights, "--seed", "1", "--sefa", "0", "--steps", "5", "--outdir", str(tmp_path))
     assert out.returncode == 0, out.stderr
@@ -186,9 +191,10 @@ def _mse_pair(stdout):
     return [float(v) for v in stdout.split("MSE ")[1].split(" after")[0].split(" -> ")]
 
 
+@pytest.mark.slow
 def test_project_a_generated_image_reaches_low_mse(weights, tmp_path):
     from ppgan_stylegan.apps.project import Projector
-    from ppgan_stylegan.visual import save_png, to_uint8
+    from ppgan_stylegan.core.images import save_png, to_uint8
     proj = Projector(weights, output_dir=str(tmp_path))
     target_img = proj.synthesize(proj.w_from_seeds([7]), noise_mode="const")
     target_path = save_png(to_uint8(target_img)[0], str(tmp_path / "target.png"))
@@ -214,9 +220,9 @@ def test_project_a_generated_image_reaches_low_mse(weights, tmp_path):
     assert out.returncode == 2 and "no such file" in out.stderr
 
 
+@pytest.mark.slow
 def test_export_reproduces_the_dynamic_graph(weights, tmp_path):
-    out = subprocess.run([sys.executable, os.path.join(ROOT, "tools", "export.py"), "--weights", weights, "--out",
-                          str(tmp_path / "inf" / "gen")], capture_output=True, text=True, timeout=600)
+    out = run_script("tools/export.py", "--weights", weights, "--out", tmp_path / "inf" / "gen")
     assert out.returncode == 0, out.stdout[-2000:] + out.stderr[-2000:]
     reported = float(out.stdout.split("max |diff| ")[1].split(" ")[0])
     assert reported < 1e-4 and read(tmp_path / "inf" / "gen_check.png").shape == (2 * 17 + 1, 8 * 17 + 1, 3)

@@ -2,18 +2,16 @@
 import glob
 import json
 import os
-import subprocess
-import sys
 
 import numpy as np
 import paddle
 import pytest
 
-from conftest import DEMO, ROOT, tiny
+from conftest import DEMO, noise_images, run_script, tiny
 from ppgan_stylegan import StyleGAN2Discriminator
 from ppgan_stylegan.losses import r1_penalty
-from ppgan_stylegan.ops.augment import AdaptiveAugment, augment, translate, translate_reference
-from ppgan_stylegan.weights import load_state
+from ppgan_stylegan.data.augment import AdaptiveAugment, augment, translate, translate_reference
+from ppgan_stylegan.core.state import load_state
 
 
 def test_translation_fast_path_matches_reference():
@@ -60,18 +58,13 @@ def test_ada_controller_moves_p_towards_the_target():
         AdaptiveAugment("flip")
 
 
+@pytest.mark.slow
 def test_augment_from_yaml_trains_logs_p_and_checkpoints_it(tmp_path):
-    from PIL import Image
-    data = tmp_path / "data"
-    data.mkdir()
-    rng = np.random.RandomState(0)
-    for i in range(8):
-        Image.fromarray(rng.randint(0, 255, (8, 8, 3)).astype("uint8")).save(data / f"{i}.png")
+    data = noise_images(tmp_path / "data", n=8)
     overrides = tiny({"log_config.visiual_interval": 1000, "snapshot_config.interval": 4}) + [
         f"dataset.train.dataroot={data}", "total_iters=4", f"output_dir={tmp_path / 'out'}",
         "model.augment={policy: 'color,translation,cutout', p: 0.5, target: 0.6, interval: 2, kimg: 0.01}"]
-    out = subprocess.run([sys.executable, os.path.join(ROOT, "tools", "main.py"), "-c", DEMO, "-o", *overrides],
-                         capture_output=True, text=True, timeout=300)
+    out = run_script("tools/main.py", "-c", DEMO, "-o", *overrides)
     assert out.returncode == 0, out.stderr[-2000:]
     (run,) = glob.glob(str(tmp_path / "out" / "*"))
     ps = [h["losses"]["aug_p"] for h in json.load(open(os.path.join(run, "history.json")))]
@@ -79,6 +72,5 @@ def test_augment_from_yaml_trains_logs_p_and_checkpoints_it(tmp_path):
     assert ps[1] == ps[2] and all(0.0 <= p <= 1.0 for p in ps)
     state = load_state(os.path.join(run, "iter_4_checkpoint.pdparams"))["model_state"]["augment"]
     assert abs(state["p"] - ps[-1]) < 1e-6
-    bad = subprocess.run([sys.executable, os.path.join(ROOT, "tools", "main.py"), "-c", DEMO, "-o", *overrides[:-1],
-                          "model.augment={policy: color, trget: 0.6}"], capture_output=True, text=True, timeout=300)
+    bad = run_script("tools/main.py", "-c", DEMO, "-o", *overrides[:-1], "model.augment={policy: color, trget: 0.6}")
     assert bad.returncode == 2 and "model.augment.trget: unknown key (did you mean 'target'?)" in bad.stderr

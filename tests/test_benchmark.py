@@ -1,17 +1,16 @@
 """tools/benchmark.py runs both implementations side by side and writes its JSON (no timing asserted)."""
 import json
-import os
-import subprocess
-import sys
 
-from conftest import ROOT
+import pytest
+
+from conftest import run_script
+
+pytestmark = pytest.mark.slow  # subprocess runs / training (make test-fast skips them)
 
 
 def test_benchmark_smoke_case(tmp_path):
     out = tmp_path / "bench.json"
-    proc = subprocess.run([sys.executable, os.path.join(ROOT, "tools", "benchmark.py"), "--cases", "smoke",
-                           "--repeat", "1", "--warmup", "0", "--out", str(out)], capture_output=True, text=True,
-                          timeout=600)
+    proc = run_script("tools/benchmark.py", "--cases", "smoke", "--repeat", "1", "--warmup", "0", "--out", out)
     assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
     data = json.loads(out.read_text())
     rows = {r["op"]: r for r in data["rows"]}

@@ -1,8 +1,5 @@
 """tools/convert_weights.py: PaddleGAN files, rosinality layouts (round trip), NVIDIA .pkl refusal."""
 import importlib.util
-import os
-import subprocess
-import sys
 
 import numpy as np
 import paddle
@@ -10,16 +7,14 @@ import pytest
 from ppgan.models.discriminators.discriminator_styleganv2 import StyleGANv2Discriminator
 from ppgan.models.generators.generator_styleganv2 import StyleGANv2Generator
 
-from conftest import ROOT, max_diff, randomize
+from conftest import max_diff, randomize, run_script
 from ppgan_stylegan import StyleGAN2Discriminator, StyleGAN2Generator
-from ppgan_stylegan.apps import build_generator
+from ppgan_stylegan.networks.loading import build_generator
 from ppgan_stylegan.apps.convert import paddle_to_rosinality, rosinality_to_paddle
-
-TOOL = os.path.join(ROOT, "tools", "convert_weights.py")
 
 
 def run(*args):
-    return subprocess.run([sys.executable, TOOL, *args], capture_output=True, text=True, timeout=300)
+    return run_script("tools/convert_weights.py", *args)
 
 
 def test_rosinality_layout_round_trip_reproduces_outputs():
@@ -48,6 +43,7 @@ def test_rosinality_layout_round_trip_reproduces_outputs():
         assert max_diff(d(a).numpy(), d2(a).numpy()) == 0.0
 
 
+@pytest.mark.slow
 def test_paddlegan_files_convert_and_load(tmp_path):
     paddle.seed(5)
     theirs = randomize(StyleGANv2Generator(16, 16, 1, channel_multiplier=1), 3)
@@ -67,6 +63,7 @@ def test_paddlegan_files_convert_and_load(tmp_path):
     assert out.returncode == 0 and "wrote disc" in out.stdout
 
 
+@pytest.mark.slow
 def test_bad_sources_are_refused_with_one_line(tmp_path):
     pkl = tmp_path / "network-snapshot.pkl"
     pkl.write_bytes(b"\x80\x04dnnlib")
@@ -82,6 +79,7 @@ def test_bad_sources_are_refused_with_one_line(tmp_path):
 
 
 @pytest.mark.skipif(importlib.util.find_spec("torch") is not None, reason="torch is installed here")
+@pytest.mark.slow
 def test_rosinality_pt_without_torch_says_what_to_do(tmp_path):
     pt = tmp_path / "550000.pt"
     pt.write_bytes(b"PK\x03\x04")

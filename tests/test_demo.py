@@ -1,18 +1,18 @@
 """tools/demo.py end to end (a few iterations): data prepared, grids, plot and summary written."""
 import json
 import os
-import subprocess
-import sys
 
+import pytest
 from PIL import Image
 
-from conftest import ROOT
+from conftest import run_script
+
+pytestmark = pytest.mark.slow  # subprocess runs / training (make test-fast skips them)
 
 
 def test_demo_script_runs_and_reports(tmp_path):
     data, out = tmp_path / "demo_data", tmp_path / "out"
-    proc = subprocess.run([sys.executable, os.path.join(ROOT, "tools", "demo.py"), "--iters", "4", "--data", str(data),
-                           "--out", str(out)], capture_output=True, text=True, timeout=600)
+    proc = run_script("tools/demo.py", "--iters", "4", "--data", data, "--out", out)
     assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
     assert len(os.listdir(data)) == 100  # prepared because it was missing
     (run,) = os.listdir(out)

@@ -7,10 +7,11 @@ import sys
 
 import numpy as np
 import pytest
-from PIL import Image
 
-from conftest import DEMO, ROOT, tiny
-from ppgan_stylegan.weights import load_state
+from conftest import DEMO, ROOT, noise_images, tiny
+from ppgan_stylegan.core.state import load_state
+
+pytestmark = pytest.mark.slow  # subprocess runs / training (make test-fast skips them)
 
 # minibatch-stddev groups never cross ranks (as on NVlabs' GPUs); group 1 makes D per-sample, so the
 # 2-rank and 1-process runs see the same function of the global batch
@@ -20,11 +21,7 @@ TINY = tiny({"model.mixing_prob": 0.5, "log_config.visiual_interval": 1000, "sna
 
 @pytest.fixture(scope="module")
 def data(tmp_path_factory):
-    folder = tmp_path_factory.mktemp("dp_data")
-    rng = np.random.RandomState(0)
-    for i in range(16):
-        Image.fromarray(rng.randint(0, 255, (8, 8, 3)).astype("uint8")).save(folder / f"{i}.png")
-    return str(folder)
+    return noise_images(tmp_path_factory.mktemp("dp_data"), n=16)
 
 
 def test_two_ranks_stay_identical_and_equal_one_process(data, tmp_path):

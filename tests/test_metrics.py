@@ -2,21 +2,18 @@
 import glob
 import json
 import os
-import subprocess
-import sys
 
 import numpy as np
 import paddle
 import pytest
-from PIL import Image
 from ppgan.metrics.inception import InceptionV3
 
-from conftest import DEMO, ROOT, tiny
+from conftest import DEMO, noise_images, run_script, tiny
 from ppgan_stylegan import StyleGAN2Generator
 from ppgan_stylegan.metrics import fid_from_features, kid_from_features, perceptual_path_length
 from ppgan_stylegan.metrics.inception import (frechet_distance, inception_features, load_inception,
                                               polynomial_mmd_unbiased)
-from ppgan_stylegan.weights import UserError
+from ppgan_stylegan.core.errors import UserError
 
 
 @pytest.fixture(scope="module")
@@ -84,40 +81,36 @@ def test_ppl_is_positive_and_follows_the_generator():
     assert np.isfinite(full) and full > 0
 
 
+@pytest.mark.slow
 def test_metrics_cli_with_cache_and_yaml_metrics(inception_weights, tmp_path):
     paddle.seed(4)
     g = StyleGAN2Generator(8, style_dim=16, n_mlp=2, channel_base=64, channel_max=16)
     weights = str(tmp_path / "g.pdparams")
     paddle.save({"gen_ema": g.state_dict()}, weights)
-    real = tmp_path / "real"
-    real.mkdir()
-    rng = np.random.RandomState(0)
-    for i in range(24):
-        Image.fromarray(rng.randint(0, 255, (8, 8, 3)).astype("uint8")).save(real / f"{i}.png")
-    cli = [sys.executable, os.path.join(ROOT, "tools", "metrics.py"), "--weights", weights, "--real", str(real),
+    real = noise_images(tmp_path / "real", n=24)
+    cli = ["--weights", weights, "--real", str(real),
            "--num", "24", "--inception-weights", inception_weights, "--dims", "192", "--input-size", "75",
            "--cache", str(tmp_path / "real.npz"), "--metrics", "fid,kid,swd,ppl", "--ppl-num", "16",
            "--outdir", str(tmp_path / "m")]
-    first = subprocess.run(cli, capture_output=True, text=True, timeout=300)
+    first = run_script("tools/metrics.py", *cli)
     assert first.returncode == 0, first.stderr[-2000:]
     results = json.load(open(tmp_path / "m" / "metrics.json"))
     assert set(results) == {"fid", "kid_x1e3", "swd_x1e3", "ppl_w_end_pixel"} and results["fid"] > 0
     mtime = os.path.getmtime(tmp_path / "real.npz")
-    second = subprocess.run(cli, capture_output=True, text=True, timeout=300)
+    second = run_script("tools/metrics.py", *cli)
     assert second.returncode == 0 and os.path.getmtime(tmp_path / "real.npz") == mtime  # read from the cache
     assert json.load(open(tmp_path / "m" / "metrics.json"))["fid"] == pytest.approx(results["fid"], rel=1e-9)
-    missing = subprocess.run(cli[:8] + ["--metrics", "fid", "--outdir", str(tmp_path / "n")],
-                             capture_output=True, text=True, timeout=300)
+    missing = run_script("tools/metrics.py", *cli[:6], "--metrics", "fid", "--outdir", tmp_path / "n")
     assert missing.returncode == 2 and "nothing is downloaded" in missing.stderr and "Traceback" not in missing.stderr
 
     # the same metrics from YAML during training (validate.metrics), PPL handed gen_ema by the model
-    out = subprocess.run([sys.executable, os.path.join(ROOT, "tools", "main.py"), "-c", DEMO, "-o",
-                          *tiny({"log_config.visiual_interval": 1000, "validate.interval": 2}),
-                          "dataset.test.batch_size=12", f"dataset.train.dataroot={real}",
-                          f"dataset.test.dataroot={real}", "total_iters=2", f"output_dir={tmp_path / 'run'}",
-                          "validate.metrics={ppl: {name: PerceptualPathLength, num: 16}, "
-                          f"fid: {{name: FrechetInceptionDistance, inception_weights: {inception_weights}, "
-                          "dims: 192, input_size: 75}}"], capture_output=True, text=True, timeout=300)
+    out = run_script("tools/main.py", "-c", DEMO, "-o",
+                     *tiny({"log_config.visiual_interval": 1000, "validate.interval": 2}),
+                     "dataset.test.batch_size=12", f"dataset.train.dataroot={real}",
+                     f"dataset.test.dataroot={real}", "total_iters=2", f"output_dir={tmp_path / 'run'}",
+                     "validate.metrics={ppl: {name: PerceptualPathLength, num: 16}, "
+                     f"fid: {{name: FrechetInceptionDistance, inception_weights: {inception_weights}, "
+                     "dims: 192, input_size: 75}}")
     assert out.returncode == 0, out.stderr[-2000:]
     (run,) = glob.glob(str(tmp_path / "run" / "*"))
     metrics = [h["metrics"] for h in json.load(open(os.path.join(run, "history.json"))) if "metrics" in h][-1]

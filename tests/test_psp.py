@@ -1,8 +1,6 @@
 """pSp: encoder parity with PaddleGAN's, PSPModel training on generator samples, the encode CLI, LPIPS / ID loss."""
 import json
 import os
-import subprocess
-import sys
 
 import numpy as np
 import paddle
@@ -10,24 +8,21 @@ import pytest
 from ppgan.metrics.lpips import NetLinLayer
 from ppgan.models.generators.generator_pixel2style2pixel import GradualStyleEncoder as PPGANEncoder
 
-from conftest import ROOT, max_diff, randomize
+from conftest import ROOT, max_diff, randomize, run_script
 from ppgan_stylegan import PSPEncoder, StyleGAN2Generator
 from ppgan_stylegan.apps.align import face_quad
 from ppgan_stylegan.apps.encode import ImageEncoder
-from ppgan_stylegan.encoders import GradualStyleEncoder
+from ppgan_stylegan.networks.encoders import GradualStyleEncoder
 from ppgan_stylegan.models import PSPModel
-from ppgan_stylegan.perceptual import ArcFaceBackbone, IDLoss, load_lpips
-from ppgan_stylegan.weights import UserError, infer_encoder_kwargs
+from ppgan_stylegan.losses.perceptual import IDLoss
+from ppgan_stylegan.networks.perceptual import ArcFaceBackbone, load_lpips
+from ppgan_stylegan.core.errors import UserError
+from ppgan_stylegan.networks.loading import infer_encoder_kwargs
 
 # the tiny generator the training test inverts: every style (32) fits in every layer's channels (>= 32),
 # so the image determines w and a latent error is meaningful
 G16 = dict(size=16, style_dim=32, n_mlp=2, channel_multiplier=1, channel_base=1024, channel_max=64)
 TINY_ENC = dict(input_size=16, units=[1, 1, 1, 1], widths=[8, 16, 24, 32])
-
-
-def run(script, *args, cwd=None, timeout=600):
-    return subprocess.run([sys.executable, os.path.join(ROOT, script), *map(str, args)], capture_output=True,
-                          text=True, timeout=timeout, cwd=cwd)
 
 
 @pytest.fixture(scope="module")
@@ -39,6 +34,7 @@ def g16_weights(tmp_path_factory):
     return path
 
 
+@pytest.mark.slow  # a full IR-SE-50 encoder at 256 px, in float64 and float32
 def test_encoder_matches_ppgan_pixel2style2pixel_encoder():
     """IR-SE-50 at 256 px, 18 styles: PaddleGAN's keys and shapes, and the same output for the same weights.
 
@@ -93,14 +89,15 @@ def test_encoder_shape_inference_round_trip():
         infer_encoder_kwargs(PSPEncoder(n_styles=6, style_dim=8, input_size=16, widths=[8, 16, 32, 32]).state_dict())
 
 
+@pytest.mark.slow
 def test_psp_trained_on_generator_samples_halves_image_and_latent_error(g16_weights, tmp_path):
     """800 iterations (about 3 minutes on 2 cores) of configs/psp_demo.yaml against a random 16 px generator:
     held-out reconstruction MSE and W+ error at most half of the latent_avg baseline's."""
-    out = run("tools/main.py", "-c", os.path.join(ROOT, "configs", "psp_demo.yaml"), "-o",
-              f"model.generator_weights={g16_weights}", "total_iters=800", "validate.interval=800",
-              "snapshot_config.interval=800", "log_config.interval=100", "log_config.visiual_interval=800",
-              "lr_scheduler.milestones=[600]", "model.encoder.input_size=16", "dataset.train.style_dim=32",
-              "dataset.test.style_dim=32", *[f"model.generator.{k}={v}" for k, v in G16.items()], cwd=tmp_path)
+    out = run_script("tools/main.py", "-c", os.path.join(ROOT, "configs", "psp_demo.yaml"), "-o",
+                     f"model.generator_weights={g16_weights}", "total_iters=800", "validate.interval=800",
+                     "snapshot_config.interval=800", "log_config.interval=100", "log_config.visiual_interval=800",
+                     "lr_scheduler.milestones=[600]", "model.encoder.input_size=16", "dataset.train.style_dim=32",
+                     "dataset.test.style_dim=32", *[f"model.generator.{k}={v}" for k, v in G16.items()], cwd=tmp_path)
     assert out.returncode == 0, out.stderr[-3000:]
     run_dir = next((tmp_path / "output_dir").iterdir())
     metrics = [h["metrics"] for h in json.load(open(run_dir / "history.json")) if "metrics" in h][-1]
@@ -117,12 +114,12 @@ def test_psp_trained_on_generator_samples_halves_image_and_latent_error(g16_weig
     with paddle.no_grad():
         w = app.generator.get_latent(z)
         images = app.synthesize(w.unsqueeze(1).tile([1, app.n_latent, 1]))
-    from ppgan_stylegan.visual import save_png, to_uint8
+    from ppgan_stylegan.core.images import save_png, to_uint8
     folder = tmp_path / "targets"
     for i, img in enumerate(to_uint8(images)):
         save_png(img, str(folder / f"s{i}.png"))
-    enc = run("applications/encode.py", "--weights", weights, "--images", folder, "--no-align", "--outdir",
-              tmp_path / "enc")
+    enc = run_script("applications/encode.py", "--weights", weights, "--images", folder, "--no-align", "--outdir",
+                     tmp_path / "enc")
     assert enc.returncode == 0, enc.stderr[-2000:]
     latent = np.load(tmp_path / "enc" / "s0.npy")
     assert latent.shape == (app.n_latent, 32)
@@ -151,6 +148,7 @@ def test_paddlegan_psp_file_layout_loads(g16_weights, tmp_path):
         assert max_diff(app.encode(x).numpy(), enc(x).numpy()) < 1e-5
 
 
+@pytest.mark.slow
 def test_encode_cli_errors_and_alignment(g16_weights, tmp_path):
     folder = tmp_path / "imgs"
     folder.mkdir()
@@ -158,11 +156,11 @@ def test_encode_cli_errors_and_alignment(g16_weights, tmp_path):
     from PIL import Image
     Image.fromarray(rgb).save(folder / "a.png")
     # a weight file without an encoder: one line, exit 2
-    out = run("applications/encode.py", "--weights", g16_weights, "--images", folder, "--no-align",
-              "--outdir", tmp_path / "o")
+    out = run_script("applications/encode.py", "--weights", g16_weights, "--images", folder, "--no-align",
+                     "--outdir", tmp_path / "o")
     assert out.returncode == 2 and "no pSp encoder weights" in out.stderr and "Traceback" not in out.stderr
     # alignment without landmarks: says what is needed
-    out = run("applications/encode.py", "--weights", g16_weights, "--images", folder, "--outdir", tmp_path / "o")
+    out = run_script("applications/encode.py", "--weights", g16_weights, "--images", folder, "--outdir", tmp_path / "o")
     assert out.returncode == 2 and "--no-align" in out.stderr and len(out.stderr.strip().splitlines()) == 1
 
 
@@ -205,15 +203,16 @@ def test_lpips_loads_offline_and_is_a_distance(lpips_dir, tmp_path):
     assert all(p.stop_gradient for p in lpips.parameters())
 
 
+@pytest.mark.slow
 def test_project_cli_with_lpips(lpips_dir, g16_weights, tmp_path):
     from PIL import Image
     Image.fromarray(np.random.RandomState(1).uniform(0, 255, [16, 16, 3]).astype("uint8")).save(tmp_path / "t.png")
-    out = run("applications/project.py", "--weights", g16_weights, "--target", tmp_path / "t.png", "--steps", 20,
-              "--lpips-weights", lpips_dir, "--outdir", tmp_path / "p")
+    out = run_script("applications/project.py", "--weights", g16_weights, "--target", tmp_path / "t.png", "--steps", 20,
+                     "--lpips-weights", lpips_dir, "--outdir", tmp_path / "p")
     assert out.returncode == 0, out.stderr[-2000:]
     assert np.load(tmp_path / "p" / "t_projected.npy").shape == (6, 32)
-    out = run("applications/project.py", "--weights", g16_weights, "--target", tmp_path / "t.png", "--steps", 2,
-              "--lpips-weights", tmp_path / "nowhere", "--outdir", tmp_path / "p2")
+    out = run_script("applications/project.py", "--weights", g16_weights, "--target", tmp_path / "t.png", "--steps", 2,
+                     "--lpips-weights", tmp_path / "nowhere", "--outdir", tmp_path / "p2")
     assert out.returncode == 2 and "--lpips-weights" in out.stderr and "Traceback" not in out.stderr
     assert not os.path.exists(tmp_path / "p2" / "t_projected.npy")
 
@@ -247,6 +246,6 @@ def test_id_loss_from_user_weights_and_psp_model_with_perceptual_losses(lpips_di
 
 @pytest.mark.parametrize("name", ["psp_demo.yaml", "psp_demo_faces.yaml"])
 def test_psp_configs_validate(name):
-    from ppgan_stylegan.config import load_config, validate_config
+    from ppgan_stylegan.core.config import load_config, validate_config
     cfg = validate_config(load_config(os.path.join(ROOT, "configs", name)))
     assert cfg.model.name == "PSPModel" and cfg.model.encoder.name == "PSPEncoder"

@@ -4,29 +4,18 @@ import hashlib
 import os
 import signal
 import subprocess
-import sys
 import time
 
-import numpy as np
 import paddle
 import pytest
-from PIL import Image
 
-from conftest import DEMO, ROOT, tiny
+from conftest import DEMO, MAIN, noise_images, run_script, tiny
 from ppgan_stylegan import StyleGAN2Generator
-from ppgan_stylegan.weights import load_state
+from ppgan_stylegan.core.state import load_state
 
-MAIN = [sys.executable, os.path.join(ROOT, "tools", "main.py")]
+pytestmark = pytest.mark.slow  # subprocess runs / training (make test-fast skips them)
+
 TINY = tiny({"log_config.visiual_interval": 1000, "snapshot_config.interval": 1})
-
-
-def images(folder, sizes, n=6):
-    os.makedirs(folder, exist_ok=True)
-    rng = np.random.RandomState(0)
-    for i in range(n):
-        size = sizes[i % len(sizes)]
-        Image.fromarray(rng.randint(0, 255, (size, size, 3)).astype("uint8")).save(os.path.join(folder, f"{i}.png"))
-    return str(folder)
 
 
 def snapshot(root):
@@ -43,10 +32,10 @@ def snapshot(root):
 def world(tmp_path_factory):
     """Good data, a previous run's checkpoint, and the bad inputs the cases refer to."""
     root = tmp_path_factory.mktemp("world")
-    good = images(root / "good", [8])
+    good = noise_images(root / "good", sizes=(8,))
     prev = root / "prev"
-    out = subprocess.run(MAIN + ["-c", DEMO, "-o", *TINY, f"dataset.train.dataroot={good}", "total_iters=2",
-                                 f"output_dir={prev}"], capture_output=True, text=True, timeout=300)
+    out = run_script("tools/main.py", "-c", DEMO, "-o", *TINY, f"dataset.train.dataroot={good}", "total_iters=2",
+                     f"output_dir={prev}")
     assert out.returncode == 0, out.stderr[-2000:]
     ckpt = glob.glob(str(prev / "*" / "iter_2_checkpoint.pdparams"))[0]
     paddle.seed(0)
@@ -63,8 +52,8 @@ def world(tmp_path_factory):
     os.makedirs(bad)
     for i in range(3):
         (bad / f"{i}.png").write_bytes(b"not a png at all")
-    images(root / "mixed", [8, 16])
-    images(root / "big", [16])
+    noise_images(root / "mixed", sizes=(8, 16))
+    noise_images(root / "big", sizes=(16,))
     (root / "typo.yaml").write_text(open(DEMO).read().replace("total_iters: 1600", "total_iter: 1600"))
     return {"root": root, "good": good, "ckpt": ckpt}
 
@@ -101,9 +90,8 @@ def test_bad_input_is_one_line_exit_2_and_changes_nothing(world, opts, args, mes
     before = snapshot(root)
     opts = [o.format(root=root) for o in opts]
     args = [a.format(root=root) for a in args]
-    cmd = MAIN + ["-c", DEMO, "-o", *TINY, f"dataset.train.dataroot={world['good']}",
-                  f"dataset.test.dataroot={world['good']}", "total_iters=2", f"output_dir={root}/runs", *opts] + args
-    out = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
+    out = run_script("tools/main.py", "-c", DEMO, "-o", *TINY, f"dataset.train.dataroot={world['good']}",
+                     f"dataset.test.dataroot={world['good']}", "total_iters=2", f"output_dir={root}/runs", *opts, *args)
     assert out.returncode == 2, out.stdout[-1500:] + out.stderr[-1500:]
     assert message in out.stderr, out.stderr[-1500:]
     assert "Traceback" not in out.stderr and len(out.stderr.strip().splitlines()) == 1, out.stderr[-1500:]
@@ -113,7 +101,7 @@ def test_bad_input_is_one_line_exit_2_and_changes_nothing(world, opts, args, mes
 
 
 def test_misspelt_top_level_key_in_a_yaml_file(world):
-    out = subprocess.run(MAIN + ["-c", str(world["root"] / "typo.yaml")], capture_output=True, text=True, timeout=300)
+    out = run_script("tools/main.py", "-c", str(world["root"] / "typo.yaml"))
     assert out.returncode == 2 and "config.total_iter: unknown key (did you mean 'total_iters'?)" in out.stderr
 
 
@@ -123,9 +111,8 @@ def test_resume_explains_changed_config_and_versions(world, tmp_path):
     state = load(world["ckpt"])
     state["meta"]["versions"]["paddle"] = "2.6.0"  # as if written on another Paddle
     save(state, str(ckpt))
-    out = subprocess.run(MAIN + ["-c", DEMO, "-o", *TINY, f"dataset.train.dataroot={world['good']}", "total_iters=3",
-                                 "model.r1_gamma=2.0", "--resume", str(ckpt)],
-                         capture_output=True, text=True, timeout=300)
+    out = run_script("tools/main.py", "-c", DEMO, "-o", *TINY, f"dataset.train.dataroot={world['good']}", "total_iters=3",
+                     "model.r1_gamma=2.0", "--resume", str(ckpt))
     assert out.returncode == 0, out.stderr[-2000:]
     log = open(tmp_path / "log.txt").read()
     assert "model.r1_gamma was 1.0 when it was written, now 2.0" in log
@@ -165,9 +152,8 @@ def test_sigkill_while_checkpointing_never_loses_the_newest_complete_checkpoint(
         resume = ["--resume", newest]
     assert iterations == sorted(iterations) and iterations[-1] > iterations[0]
     k = iterations[-1]
-    out = subprocess.run(MAIN + ["-c", DEMO, "-o", *TINY, f"dataset.train.dataroot={world['good']}",
-                                 f"total_iters={k + 2}", f"output_dir={out_dir}"] + resume,
-                         capture_output=True, text=True, timeout=300)
+    out = run_script("tools/main.py", "-c", DEMO, "-o", *TINY, f"dataset.train.dataroot={world['good']}",
+                     f"total_iters={k + 2}", f"output_dir={out_dir}", *resume)
     assert out.returncode == 0, out.stderr[-2000:]
     assert os.path.isfile(os.path.join(run_dir, f"iter_{k + 2}_checkpoint.pdparams"))
     assert not [f for f in os.listdir(run_dir) if ".tmp-" in f]  # half-written files of killed runs are gone
@@ -179,9 +165,9 @@ def test_load_a_bare_generator_file_into_gen_and_gen_ema(world, tmp_path):
     g = StyleGAN2Generator(8, style_dim=16, n_mlp=2, channel_multiplier=1, channel_base=64, channel_max=16)
     path = str(tmp_path / "stylegan2_generator.pdparams")
     paddle.save({k: v for k, v in g.state_dict().items() if not k.startswith("w_avg")}, path)
-    out = subprocess.run(MAIN + ["-c", DEMO, "-o", *TINY, f"dataset.train.dataroot={world['good']}",
-                                 f"dataset.test.dataroot={world['good']}", f"output_dir={tmp_path / 'run'}",
-                                 "--evaluate-only", "--load", path], capture_output=True, text=True, timeout=300)
+    out = run_script("tools/main.py", "-c", DEMO, "-o", *TINY, f"dataset.train.dataroot={world['good']}",
+                     f"dataset.test.dataroot={world['good']}", f"output_dir={tmp_path / 'run'}",
+                     "--evaluate-only", "--load", path)
     assert out.returncode == 0, out.stderr[-2000:]
     (run,) = glob.glob(str(tmp_path / "run" / "*"))
     assert f"loaded gen, gen_ema from {path}" in open(os.path.join(run, "log.txt")).read()

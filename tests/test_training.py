@@ -3,29 +3,22 @@ import glob
 import json
 import os
 import subprocess
-import sys
 
 import numpy as np
 import paddle
 import pytest
-from PIL import Image
 
-from conftest import DEMO, ROOT, tiny
-from ppgan_stylegan.config import load_config, validate_config
+from conftest import DEMO, MAIN, ROOT, pattern_images, run_script, tiny
+from ppgan_stylegan.core.config import load_config, validate_config
+
+pytestmark = pytest.mark.slow  # subprocess runs / training (make test-fast skips them)
 
 TINY = tiny()
 
 
 @pytest.fixture(scope="module")
 def tiny_data(tmp_path_factory):
-    folder = tmp_path_factory.mktemp("faces8")
-    rng = np.random.RandomState(0)
-    yy, xx = np.mgrid[0:8, 0:8]
-    for i in range(12):
-        base = np.sin(xx * (0.3 + 0.1 * i)) * 100 + yy * 10 + rng.randint(0, 40, (8, 8))
-        img = np.clip(np.stack([base, base[::-1], base.T], -1), 0, 255).astype("uint8")
-        Image.fromarray(img).save(folder / f"img_{i:02d}.png")
-    return str(folder)
+    return pattern_images(tmp_path_factory.mktemp("faces8"))
 
 
 def tiny_cfg(data, out, extra=()):
@@ -95,8 +88,7 @@ def test_ema_beta_formula_and_update(tiny_data, tmp_path):
 
 
 def _run(args, cwd):
-    out = subprocess.run([sys.executable, os.path.join(ROOT, "tools", "main.py"), *args], cwd=cwd,
-                         capture_output=True, text=True, timeout=600)
+    out = run_script("tools/main.py", *args, cwd=cwd)
     assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-3000:]
     return out
 
@@ -217,7 +209,7 @@ def test_corrupt_image_is_skipped_and_counted(tiny_data, tmp_path):
     data = tmp_path / "data"
     shutil.copytree(tiny_data, data)
     (data / "img_05.png").write_bytes(b"\x89PNG\r\n\x1a\n truncated")
-    from ppgan_stylegan.datasets import StyleGANImageFolder
+    from ppgan_stylegan.data.datasets import StyleGANImageFolder
     ds = StyleGANImageFolder(str(data), hflip=False)
     items = [ds[i] for i in range(len(ds))]
     assert len(ds.skipped) == 1 and str(data / "img_05.png") in ds.skipped
@@ -231,11 +223,9 @@ def test_corrupt_image_is_skipped_and_counted(tiny_data, tmp_path):
 
 
 def test_nonfinite_losses_stop_the_run_and_keep_the_last_checkpoint(tiny_data, tmp_path):
-    args = [sys.executable, os.path.join(ROOT, "tools", "main.py"), "-c", DEMO, "-o", *TINY,
-            f"dataset.train.dataroot={tiny_data}", f"dataset.test.dataroot={tiny_data}", "total_iters=20",
-            "snapshot_config.interval=1", "lr_scheduler.learning_rate=1e30", "model.max_nonfinite=2",
-            f"output_dir={tmp_path / 'run'}"]
-    out = subprocess.run(args, capture_output=True, text=True, timeout=600)
+    out = run_script("tools/main.py", "-c", DEMO, "-o", *TINY, f"dataset.train.dataroot={tiny_data}",
+                     f"dataset.test.dataroot={tiny_data}", "total_iters=20", "snapshot_config.interval=1",
+                     "lr_scheduler.learning_rate=1e30", "model.max_nonfinite=2", f"output_dir={tmp_path / 'run'}")
     assert out.returncode == 3, out.stdout[-2000:] + out.stderr[-2000:]
     err = out.stderr.strip().splitlines()[-1]
     assert err.startswith("error: stopped: 2 consecutive iterations with non-finite losses")
@@ -250,28 +240,16 @@ def test_nonfinite_losses_stop_the_run_and_keep_the_last_checkpoint(tiny_data, t
     assert state["model_state"]["current_iter"] == state["epoch"]
 
 
-def test_overrides_parse_numbers_lists_and_reject_unknown_paths():
-    from ppgan_stylegan.config import apply_override
-    cfg = load_config(DEMO, ["lr_scheduler.learning_rate=1e-4", "lr_scheduler.milestones=[10, 20]",
-                             "model.generator.n_mlp=3", "dataset.train.hflip=false", "output_dir=out dir"])
-    assert cfg.lr_scheduler.learning_rate == 1e-4 and cfg.lr_scheduler.milestones == [10, 20]
-    assert cfg.model.generator.n_mlp == 3 and cfg.dataset.train.hflip is False and cfg.output_dir == "out dir"
-    with pytest.raises(KeyError, match="'model.nope' is not in the config"):
-        apply_override(dict(cfg), "model.nope.x=1")
-
-
 def test_main_reports_config_errors_in_one_line(tiny_data, tmp_path):
-    base = [sys.executable, os.path.join(ROOT, "tools", "main.py"), "-c", DEMO, "-o", *TINY,
-            f"dataset.train.dataroot={tiny_data}", f"output_dir={tmp_path / 'run'}"]
+    base = ["-c", DEMO, "-o", *TINY, f"dataset.train.dataroot={tiny_data}", f"output_dir={tmp_path / 'run'}"]
     for extra, message in [(["model.mixing_prob=1.5"], "model.mixing_prob: expected a probability in [0, 1], got 1.5"),
                            (["model.nope.x=1"], "'model.nope' is not in the config")]:
-        out = subprocess.run(base + extra, capture_output=True, text=True, timeout=300)
+        out = run_script("tools/main.py", *base, *extra)
         assert out.returncode == 2 and message in out.stderr, out.stderr[-1500:]
         assert "Traceback" not in out.stderr and len(out.stderr.strip().splitlines()) == 1
-    out = subprocess.run(base + ["model.mixing_prob=1.5", "--debug"], capture_output=True, text=True, timeout=300)
+    out = run_script("tools/main.py", *base, "model.mixing_prob=1.5", "--debug")
     assert out.returncode == 2 and "Traceback" in out.stderr
-    out = subprocess.run([sys.executable, os.path.join(ROOT, "tools", "main.py"), "-c", str(tmp_path / "none.yaml")],
-                         capture_output=True, text=True, timeout=300)
+    out = run_script("tools/main.py", "-c", tmp_path / "none.yaml")
     assert out.returncode == 2 and "does not exist" in out.stderr
 
 
@@ -280,9 +258,8 @@ def test_sigterm_saves_and_resume_matches_an_uninterrupted_run(tiny_data, tmp_pa
     import time
     common = ["-c", DEMO, "-o", *TINY, f"dataset.train.dataroot={tiny_data}", f"dataset.test.dataroot={tiny_data}",
               "snapshot_config.interval=1000", "--seed", "5"]
-    main = [sys.executable, os.path.join(ROOT, "tools", "main.py")]
     out_dir = tmp_path / "interrupted"
-    proc = subprocess.Popen(main + common + ["-o", "total_iters=500", f"output_dir={out_dir}"], stdout=subprocess.PIPE,
+    proc = subprocess.Popen(MAIN + common + ["-o", "total_iters=500", f"output_dir={out_dir}"], stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True)
     deadline = time.time() + 300
     while time.time() < deadline:  # wait until a few iterations are logged
@@ -316,7 +293,7 @@ def test_sigterm_saves_and_resume_matches_an_uninterrupted_run(tiny_data, tmp_pa
 
 
 def test_flips_depend_on_seed_epoch_and_index_only(tiny_data):
-    from ppgan_stylegan.datasets import StyleGANImageFolder
+    from ppgan_stylegan.data.datasets import StyleGANImageFolder
     ds = StyleGANImageFolder(tiny_data, hflip=True)
     ds.set_epoch(3, seed=9)
     first = [ds.flipped(i) for i in range(len(ds))]

@@ -1,6 +1,7 @@
-"""Applications: one predictor base (``GeneratorPredictor``) shared by all of them."""
-from .base import GeneratorPredictor, UserError, build_generator, parse_seeds, run_cli
-from .generate import ImageGenerator, StyleMixer, parse_styles
+"""Applications: the logic of every tool, on one predictor base (``GeneratorPredictor``) where a generator is
+used. Command lines (``ppgan_stylegan.cli``) only parse arguments and call these."""
+from .base import GeneratorPredictor, parse_seeds
+from .generate import ImageGenerator
+from .mixing import StyleMixer, parse_styles
 
-__all__ = ["GeneratorPredictor", "UserError", "build_generator", "parse_seeds", "run_cli", "ImageGenerator",
-           "StyleMixer", "parse_styles"]
+__all__ = ["GeneratorPredictor", "parse_seeds", "ImageGenerator", "StyleMixer", "parse_styles"]

@@ -11,7 +11,7 @@ import os
 import numpy as np
 from PIL import Image
 
-from .base import UserError
+from ..core.errors import UserError
 
 
 def face_quad(landmarks):

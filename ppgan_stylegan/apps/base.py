@@ -1,47 +1,32 @@
 """The one predictor base every application uses: load a generator, pick a device, seeds, outputs.
 
-Weight files are read by ``ppgan_stylegan.weights`` (checkpoints, weight files, PaddleGAN files);
-the generator's shape comes from a config or from the shapes found in the weights.
+Weight files are read by ``core.state`` and ``networks.loading`` (checkpoints, weight files, PaddleGAN
+files); the generator's shape comes from a config or from the shapes found in the weights.
 """
 import os
-import re
-import sys
-import traceback
 
 import numpy as np
 import paddle
-from PIL import Image
 
-from ..datasets import load_rgb, to_tensor_range
-from ..weights import UserError, build_generator, load_state  # noqa: F401  (UserError, build_generator: re-exported)
+from ..core.device import use_device
+from ..core.errors import UserError
+from ..core.images import center_crop_resize, read_rgb, to_tensor_range
+from ..core.ranges import parse_ranges
+from ..core.state import load_state
+from ..data.datasets import z_from_seed
+from ..networks.loading import build_generator
 
 
-def parse_seeds(text):
+def parse_seeds(text, option="--seeds"):
     """'0-3,7,10-11' -> [0, 1, 2, 3, 7, 10, 11]."""
-    seeds = []
-    for part in str(text).split(","):
-        part = part.strip()
-        m = re.fullmatch(r"(\d+)(?:-(\d+))?", part)
-        if not m:
-            raise UserError(f"--seeds: cannot read {part!r} (use e.g. 0-15,20)")
-        lo, hi = int(m.group(1)), int(m.group(2) or m.group(1))
-        if hi < lo:
-            raise UserError(f"--seeds: empty range {part!r}")
-        seeds += list(range(lo, hi + 1))
-    return seeds
-
-
-def z_from_seed(seed, style_dim):
-    """NVlabs' convention: z = RandomState(seed).randn(style_dim)."""
-    return np.random.RandomState(seed).standard_normal(style_dim).astype("float32")
+    return parse_ranges(text, option)
 
 
 class GeneratorPredictor:
     """Base of all applications: a generator plus device, output folder and latent helpers."""
 
     def __init__(self, weights, config=None, device=None, output_dir="output", prefer=("gen_ema", "gen")):
-        device = device or ("gpu" if paddle.is_compiled_with_cuda() and paddle.device.cuda.device_count() else "cpu")
-        paddle.set_device(device)
+        use_device(device)
         self.weights_path, self.config = weights, config
         state = load_state(weights)  # read once; not kept (a training checkpoint also holds D and optimizers)
         self.check_state(state)
@@ -89,25 +74,10 @@ class GeneratorPredictor:
                 outs.append(img)
         return paddle.concat(outs)
 
-    @staticmethod
-    def read_rgb(path):
-        """RGB uint8 ``[H, W, 3]`` of an image file, or a one-line UserError."""
-        try:
-            return load_rgb(path)
-        except FileNotFoundError:
-            raise UserError(f"{path}: no such file")
-        except Exception as e:
-            raise UserError(f"{path}: not a readable image ({type(e).__name__})")
-
     def load_image(self, path, rgb=None):
         """An image file (or its RGB array) -> ``[1, 3, size, size]`` in [-1, 1]: center crop, Lanczos resize."""
-        rgb = self.read_rgb(path) if rgb is None else rgb
-        h, w = rgb.shape[:2]
-        side = min(h, w)
-        top, left = (h - side) // 2, (w - side) // 2
-        img = Image.fromarray(np.ascontiguousarray(rgb[top:top + side, left:left + side]))
-        size = self.generator.size
-        img = img.resize((size, size), Image.LANCZOS) if side != size else img
+        rgb = read_rgb(path) if rgb is None else rgb
+        img = center_crop_resize(rgb, self.generator.size)
         return paddle.to_tensor(to_tensor_range(np.asarray(img))[None])
 
     def load_latent(self, path):
@@ -125,15 +95,3 @@ class GeneratorPredictor:
         if arr.shape[0] == 1:
             arr = np.repeat(arr, self.n_latent, axis=0)
         return paddle.to_tensor(arr[None])
-
-
-def run_cli(main, argv=None, user_errors=(UserError,)):
-    """Run a command-line main: user errors become one line on stderr and exit code 2 (--debug: traceback)."""
-    debug = "--debug" in (argv if argv is not None else sys.argv)
-    try:
-        return main(argv)
-    except user_errors as e:
-        if debug:
-            traceback.print_exc()
-        print(f"error: {e}", file=sys.stderr)
-        return 2

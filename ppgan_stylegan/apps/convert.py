@@ -9,8 +9,12 @@ NVIDIA's code: we say so and point to the conversion route.
 import os
 
 import numpy as np
+import paddle
 
-from .base import UserError
+from ..core.errors import UserError
+from ..core.files import atomic_write
+from ..core.state import load_state
+from ..networks.loading import build_generator
 
 LINEAR_SUFFIXES = ("modulation.weight",)
 
@@ -84,7 +88,6 @@ def convert_checkpoint(path):
         if not result:
             raise UserError(f"{path}: no rosinality generator / discriminator found (keys: {sorted(ckpt)[:8]})")
         return result
-    from ..weights import load_state
     state = load_state(path)
     if any(k.startswith("style.") for k in state):  # a PaddleGAN generator file
         return {"gen_ema": {k: np.asarray(v) for k, v in state.items()}}
@@ -94,3 +97,18 @@ def convert_checkpoint(path):
     if not picked:
         raise UserError(f"{path}: not a StyleGAN2 generator, discriminator or checkpoint (keys: {sorted(state)[:8]})")
     return picked
+
+
+def convert_file(src, dst):
+    """Convert ``src`` and write ``dst`` (never over the source); returns (what was written, generator summary)."""
+    if os.path.abspath(src) == os.path.abspath(dst):
+        raise UserError("--dst must differ from --src (the source is never overwritten)")
+    result = convert_checkpoint(src)
+    out = {k: ({n: paddle.to_tensor(v) for n, v in d.items()} if isinstance(d, dict) else paddle.to_tensor(d))
+           for k, d in result.items()}
+    atomic_write(dst, lambda tmp: paddle.save(out, tmp))
+    summary = None
+    if "gen_ema" in result or "gen" in result:
+        gen, used = build_generator(dst)  # checks that the weights fit a generator
+        summary = f"{used}: {gen.size}px, style_dim {gen.style_dim}, n_mlp {len(gen.style) - 1}"
+    return sorted(result), summary

@@ -4,8 +4,9 @@ import os
 import numpy as np
 import paddle
 
-from ..visual import save_grid
-from .base import GeneratorPredictor, UserError
+from ..core.errors import UserError
+from ..core.images import save_grid
+from .base import GeneratorPredictor
 
 
 class LatentEditor(GeneratorPredictor):

@@ -6,12 +6,12 @@ import numpy as np
 import paddle
 from tqdm import tqdm
 
-from ..datasets import list_images
-from ..models.psp_model import resize
-from ..visual import grid, save_png, to_uint8
-from ..weights import encoder_from_state, encoder_state
+from ..core.config import load_config
+from ..core.errors import UserError
+from ..core.images import grid, list_images, read_rgb, resize_batch, save_png, to_uint8
+from ..networks.loading import encoder_from_state, encoder_state
 from .align import LandmarkSource, align_face
-from .base import GeneratorPredictor, UserError
+from .base import GeneratorPredictor
 
 
 class ImageEncoder(GeneratorPredictor):
@@ -24,7 +24,6 @@ class ImageEncoder(GeneratorPredictor):
     def build_extra(self, state):
         enc_cfg = None
         if self.config:
-            from ..config import load_config
             enc_cfg = load_config(self.config).model.get("encoder")
         self.encoder = encoder_from_state(state, self.weights_path, enc_cfg)
         if (self.encoder.n_styles, self.encoder.style_dim) != (self.n_latent, self.style_dim):
@@ -37,7 +36,7 @@ class ImageEncoder(GeneratorPredictor):
     def encode(self, images):
         """``[N, 3, S, S]`` in [-1, 1] -> W+ ``[N, n_latent, D]``."""
         with paddle.no_grad():
-            return self.encoder(resize(images, self.encoder.input_size))
+            return self.encoder(resize_batch(images, self.encoder.input_size))
 
     def encode_folder(self, folder, align=False, landmarks=None, batch=16):
         """Encode every image under ``folder``; writes ``<name>.npy``, ``<name>_recon.png``, a grid, a summary."""
@@ -51,7 +50,7 @@ class ImageEncoder(GeneratorPredictor):
             chunk = paths[i:i + batch]
             targets = []
             for path in chunk:
-                rgb = self.read_rgb(path)
+                rgb = read_rgb(path)
                 if align:
                     rgb = align_face(rgb, source(path, rgb), max(rgb.shape[:2]))
                 targets.append(self.load_image(path, rgb))

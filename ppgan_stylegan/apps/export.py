@@ -7,8 +7,9 @@ import numpy as np
 import paddle
 import paddle.nn as nn
 
-from ..visual import grid, save_png
-from .base import GeneratorPredictor, z_from_seed
+from ..core.images import grid, save_png
+from ..data.datasets import z_from_seed
+from .base import GeneratorPredictor
 
 
 class TruncatedGenerator(nn.Layer):

@@ -12,8 +12,10 @@ import paddle
 import paddle.nn.functional as F
 from tqdm import tqdm
 
-from ..visual import grid, save_png, to_uint8
-from .base import GeneratorPredictor, UserError
+from ..core.errors import UserError
+from ..core.images import grid, save_png, to_uint8
+from ..core.nets import set_trainable
+from .base import GeneratorPredictor
 
 
 def noise_regularization(noises):
@@ -77,8 +79,7 @@ class Projector(GeneratorPredictor):
         for n in noises:
             n.stop_gradient = not optimize_noise
         opt = paddle.optimizer.Adam(learning_rate=lr, beta1=0.9, beta2=0.999, parameters=params)
-        for p in gen.parameters():
-            p.stop_gradient = True
+        set_trainable(gen, False)
         losses, shots = [], []
         every = max(1, steps // snapshots) if snapshots else 0
         for step in tqdm(range(steps), desc="projecting", unit="step"):

@@ -3,7 +3,8 @@ import numpy as np
 import paddle
 from ppgan.metrics.builder import METRICS
 
-from ..distributed import all_sum
+from ..core.distributed import all_sum
+from ..core.errors import ConfigError
 
 KINDS = ("image", "latent", "image_baseline", "latent_baseline")
 
@@ -19,7 +20,7 @@ class EncoderError(paddle.metric.Metric):
     def __init__(self, kind="image"):
         super().__init__()
         if kind not in KINDS:
-            raise ValueError(f"EncoderError.kind: expected one of {KINDS}, got {kind!r}")
+            raise ConfigError(f"EncoderError.kind: expected one of {KINDS}, got {kind!r}")
         self.kind, self.last = kind, None
         self.reset()
 

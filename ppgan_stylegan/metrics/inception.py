@@ -14,17 +14,21 @@ import numpy as np
 import paddle
 import paddle.nn.functional as F
 from ppgan.metrics.builder import METRICS
+from ppgan.metrics.inception import InceptionV3
 from scipy import linalg
 
-from ..distributed import gather_rows
-from ..weights import UserError, check_fit, load_state, to_tensors
+from ..core.distributed import gather_rows
+from ..core.errors import UserError
+from ..core.files import atomic_write
+from ..core.nets import freeze
+from ..core.state import load_into, load_state
+from ..networks.perceptual import load_lpips
 
 FEATURE_DIMS = (64, 192, 768, 2048)
 
 
 def load_inception(weights, dims=2048, option="inception_weights"):
     """ppgan's InceptionV3 (eval, frozen) returning ``dims``-d pooled features; weights from a file."""
-    from ppgan.metrics.inception import InceptionV3
     if dims not in FEATURE_DIMS:
         raise UserError(f"{option}: dims must be one of {FEATURE_DIMS}, got {dims!r}")
     if not weights or not os.path.isfile(str(weights)):
@@ -33,12 +37,9 @@ def load_inception(weights, dims=2048, option="inception_weights"):
     with paddle.utils.unique_name.guard():  # ppgan names its parameters: a fresh namespace per instance
         model = InceptionV3([InceptionV3.BLOCK_INDEX_BY_DIM[dims]], resize_input=False, normalize_input=False)
     state = load_state(weights)
-    check_fit(model, state, weights, ignore=(), what="ppgan's InceptionV3 (FID)")
-    model.set_state_dict(to_tensors({k: state[k] for k in model.state_dict()}))
-    model.eval()
-    for p in model.parameters():
-        p.stop_gradient = True
-    return model
+    load_into(model, {k: state[k] for k in model.state_dict() if k in state}, weights, ignore=(),
+              what="ppgan's InceptionV3 (FID)")
+    return freeze(model)
 
 
 def inception_features(model, images, input_size=299, batch=32):
@@ -118,10 +119,12 @@ def cached_real_features(paths, model, weights, dims, input_size, cache=None, lo
         feats.append(inception_features(model, np.stack([load(p) for p in paths[i:i + batch]]), input_size, batch))
     feats = np.concatenate(feats)
     if cache:
-        tmp = f"{cache}.tmp-{os.getpid()}.npz"
         mu, sigma = stats(feats)
-        np.savez(tmp, key=key, features=feats, mu=mu, sigma=sigma)
-        os.replace(tmp, cache)
+
+        def write(tmp):
+            with open(tmp, "wb") as f:
+                np.savez(f, key=key, features=feats, mu=mu, sigma=sigma)
+        atomic_write(cache, write)
     return feats
 
 
@@ -219,7 +222,6 @@ class PerceptualPathLength(paddle.metric.Metric):
         self.kwargs = dict(num=num, epsilon=epsilon, sampling=sampling, batch=batch)
         self.distance = None
         if lpips_weights:
-            from ..perceptual import load_lpips
             lpips = load_lpips(lpips_weights, "lpips_weights")
             self.distance = lambda a, b: lpips(a, b).reshape([-1])
         self.generator, self.last = None, None

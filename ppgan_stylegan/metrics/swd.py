@@ -11,7 +11,7 @@ import paddle
 from ppgan.metrics.builder import METRICS
 from scipy import ndimage
 
-from ..distributed import gather_rows
+from ..core.distributed import gather_rows
 
 GAUSS_1D = np.array([1, 4, 6, 4, 1], dtype=np.float64) / 16.0
 GAUSS_2D = np.outer(GAUSS_1D, GAUSS_1D)[None, None]

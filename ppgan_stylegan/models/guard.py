@@ -3,7 +3,7 @@ import logging
 
 import paddle
 
-from ..distributed import all_true, average_gradients
+from ..core.distributed import all_true, average_gradients
 
 logger = logging.getLogger("ppgan_stylegan.models")
 

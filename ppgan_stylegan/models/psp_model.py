@@ -18,24 +18,20 @@ from ppgan.models.base_model import BaseModel
 from ppgan.models.builder import MODELS
 from ppgan.models.generators.builder import build_generator as build_registered
 
-from ..distributed import average_statistics
-from ..generators import StyleGAN2Generator
+from ..core.checks import check_choice, check_number
+from ..core.distributed import average_statistics
+from ..core.errors import ConfigError
+from ..core.images import grid, resize_batch
+from ..core.nets import freeze
+from ..core.state import load_state
+from ..losses.perceptual import IDLoss
 from ..metrics.encoder import KINDS
-from ..perceptual import IDLoss, load_lpips
-from ..visual import grid
-from ..weights import generator_from_state, generator_state, load_state
+from ..networks import StyleGAN2Generator
+from ..networks.loading import generator_from_state, generator_state
+from ..networks.perceptual import load_lpips
 from .guard import NonFiniteGuard
 
 logger = logging.getLogger(__name__)
-
-
-def resize(images, size):
-    """Square resize: area average when shrinking by an integer factor, else bilinear."""
-    if size is None or images.shape[2] == size:
-        return images
-    if images.shape[2] > size and images.shape[2] % size == 0:
-        return F.adaptive_avg_pool2d(images, size)
-    return F.interpolate(images, size=[size, size], mode="bilinear", align_corners=False)
 
 
 def frozen_generator(generator=None, weights=None):
@@ -50,11 +46,8 @@ def frozen_generator(generator=None, weights=None):
         gen = StyleGAN2Generator(**cfg)
         logger.warning("generator: no generator_weights given; inverting a randomly initialised generator")
     else:
-        raise ValueError("model: give generator_weights (a checkpoint or generator .pdparams) and/or generator")
-    gen.eval()
-    for p in gen.parameters():
-        p.stop_gradient = True
-    return gen
+        raise ConfigError("model: give generator_weights (a checkpoint or generator .pdparams) and/or generator")
+    return freeze(gen)
 
 
 @MODELS.register()
@@ -63,39 +56,36 @@ class PSPModel(NonFiniteGuard, BaseModel):
                  latent_weight=0.0, lpips=None, id_loss=None, noise_mode="const", sample_truncation=1.0,
                  loss_size=None, visual_num=8, max_nonfinite=10, params=None):
         super().__init__(params)
-        if noise_mode not in ("const", "random", "none"):
-            raise ValueError(f"model.noise_mode: expected const, random or none, got {noise_mode!r}")
+        check_choice("model.noise_mode", noise_mode, ("const", "random", "none"))
         for name, value in [("l2_weight", l2_weight), ("w_norm_weight", w_norm_weight),
                             ("latent_weight", latent_weight)]:
-            if not isinstance(value, (int, float)) or value < 0:
-                raise ValueError(f"model.{name}: expected a number >= 0, got {value!r}")
+            check_number(f"model.{name}", value)
         gen = frozen_generator(generator, generator_weights)
         enc_cfg = dict(encoder)
         enc_cfg.setdefault("n_styles", gen.n_latent)
         enc_cfg.setdefault("style_dim", gen.style_dim)
         if (enc_cfg["n_styles"], enc_cfg["style_dim"]) != (gen.n_latent, gen.style_dim):
-            raise ValueError(f"model.encoder: n_styles / style_dim {enc_cfg['n_styles']} / {enc_cfg['style_dim']} "
-                             f"do not match the generator's {gen.n_latent} / {gen.style_dim}")
+            raise ConfigError(f"model.encoder: n_styles / style_dim {enc_cfg['n_styles']} / {enc_cfg['style_dim']} "
+                              f"do not match the generator's {gen.n_latent} / {gen.style_dim}")
         self.nets["encoder"] = build_registered(enc_cfg)
         self.nets["encoder"].set_latent_avg(gen.truncation_mean())  # a resumed checkpoint overrides it
         self.nets["gen"] = gen
-        self.weights = {"l2": float(l2_weight), "w_norm": float(w_norm_weight), "latent": float(latent_weight)}
+        self.loss_weights = {"l2": float(l2_weight), "w_norm": float(w_norm_weight), "latent": float(latent_weight)}
         self.lpips = self.id_loss = None
         if lpips and lpips.get("weight", 0) > 0:
             self.lpips = load_lpips(lpips.get("weights_dir"), "model.lpips.weights_dir")
-            self.weights["lpips"] = float(lpips["weight"])
+            self.loss_weights["lpips"] = float(lpips["weight"])
         if id_loss and id_loss.get("weight", 0) > 0:
             kwargs = {k: v for k, v in id_loss.items() if k not in ("weight", "weights")}
             self.id_loss = IDLoss(id_loss.get("weights"), **kwargs)
-            self.weights["id"] = float(id_loss["weight"])
+            self.loss_weights["id"] = float(id_loss["weight"])
         self.noise_mode, self.sample_truncation = noise_mode, sample_truncation
         self.loss_size, self.visual_num, self.max_nonfinite = loss_size, visual_num, max_nonfinite
         self.current_iter = 0
 
     @property
     def encoder(self):
-        enc = self.nets["encoder"]
-        return enc._layers if isinstance(enc, paddle.DataParallel) else enc
+        return self.nets["encoder"]
 
     def setup_train_mode(self, is_train):
         super().setup_train_mode(is_train)
@@ -114,12 +104,12 @@ class PSPModel(NonFiniteGuard, BaseModel):
             self.target = paddle.to_tensor(input["A"]) if not isinstance(input["A"], paddle.Tensor) else input["A"]
             self.w_true = None
             if self.target.shape[2] != gen.size:
-                self.target = resize(self.target, gen.size)
+                self.target = resize_batch(self.target, gen.size)
         self.image_paths = input.get("A_path", [])
 
     def encode(self, images):
         """W+ codes ``[N, n_latent, D]`` for images at any resolution."""
-        return self.nets["encoder"](resize(images, self.encoder.input_size))
+        return self.nets["encoder"](resize_batch(images, self.encoder.input_size))
 
     def reconstruct(self, codes):
         image, _ = self.nets["gen"]([codes], input_is_latent=True, noise=self.noise_mode)
@@ -131,13 +121,13 @@ class PSPModel(NonFiniteGuard, BaseModel):
 
     # ------------------------------------------------------------------ training
     def loss_terms(self):
-        recon, target = resize(self.recon, self.loss_size), resize(self.target, self.loss_size)
+        recon, target = resize_batch(self.recon, self.loss_size), resize_batch(self.target, self.loss_size)
         terms = {}
-        if self.weights["l2"] > 0:
+        if self.loss_weights["l2"] > 0:
             terms["l2"] = F.mse_loss(recon, target)
-        if self.weights["w_norm"] > 0:
+        if self.loss_weights["w_norm"] > 0:
             terms["w_norm"] = (self.codes - self.encoder.latent_avg).square().sum(axis=[1, 2]).sqrt().mean()
-        if self.weights["latent"] > 0 and self.w_true is not None:
+        if self.loss_weights["latent"] > 0 and self.w_true is not None:
             terms["latent"] = F.mse_loss(self.codes, self.w_true)
         if self.lpips is not None:
             terms["lpips"] = self.lpips(recon, target).mean()
@@ -149,7 +139,7 @@ class PSPModel(NonFiniteGuard, BaseModel):
         self.losses.clear()
         self.forward()
         terms = self.loss_terms()
-        loss = sum(self.weights[k] * v for k, v in terms.items())
+        loss = sum(self.loss_weights[k] * v for k, v in terms.items())
         self._step(next(iter(optimizers.values())), loss, "loss")
         average_statistics(self.nets["encoder"])  # BatchNorm running statistics: the same on every rank
         for k, v in terms.items():

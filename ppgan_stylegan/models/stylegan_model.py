@@ -1,8 +1,9 @@
 """StyleGANModel: StyleGAN2 training (losses, lazy regularisation, mixing, EMA, w_avg) for ppgan's Trainer.
 
-One ``train_iter`` = the four phases of NVlabs' loop, each with its own optimizer step:
+One ``train_iter`` runs the phases of NVlabs' loop that are due at this iteration, each a small method with
+its own optimizer step (the phases are data, ``Phase``, as NVlabs' ``accumulate_gradients(phase)``):
 D main (GAN loss), D reg every ``r1_interval`` iterations (R1 / R2), G main (GAN loss), G reg every
-``pl_interval`` iterations (path length), then the EMA update of ``gen_ema``.
+``pl_interval`` iterations (path length); then the bookkeeping and the EMA update of ``gen_ema``.
 
 Lazy regularisation (StyleGAN2 paper, appendix B): the YAML states the paper's Adam settings; for a
 net regularised every k steps the model uses ``lr * r`` and ``beta ** r`` with ``r = k / (k + 1)``.
@@ -10,6 +11,7 @@ net regularised every k steps the model uses ``lr * r`` and ``beta ** r`` with `
 import logging
 import math
 import random
+from typing import NamedTuple
 
 import numpy as np
 import paddle
@@ -19,24 +21,30 @@ from ppgan.models.discriminators.builder import build_discriminator
 from ppgan.models.generators.builder import build_generator
 from ppgan.solver import build_lr_scheduler, build_optimizer
 
-from ..config import check_kwargs
-from ..distributed import all_mean, all_sum, randn_local
+from ..core.checks import check_choice, check_int, check_number, check_probability, require
+from ..core.config import check_kwargs
+from ..core.distributed import all_mean, all_sum, randn_local
+from ..core.errors import ConfigError
+from ..core.images import grid
+from ..core.nets import freeze, set_trainable
+from ..data.augment import AdaptiveAugment
 from ..losses import D_LOSSES, G_LOSSES, gradient_penalty, path_length_penalty, r1_penalty, r2_penalty
-from ..ops.augment import AdaptiveAugment
-from ..visual import grid
 from .guard import NonFiniteGuard
 
 logger = logging.getLogger(__name__)
 
 
-def bare(net):
-    """The layer inside a DataParallel wrapper (or the layer itself)."""
-    return net._layers if isinstance(net, paddle.DataParallel) else net
+class Phase(NamedTuple):
+    """One optimizer step of an iteration: method ``run`` trains ``net`` with ``optimizer`` every
+    ``interval`` iterations (lazy regularisation: ``interval > 1``)."""
+    name: str
+    run: str
+    net: str
+    optimizer: str
+    interval: int = 1
 
-
-def _check(cond, message):
-    if not cond:
-        raise ValueError(message)
+    def due(self, step):
+        return step % self.interval == 0
 
 
 @MODELS.register()
@@ -49,24 +57,22 @@ class StyleGANModel(NonFiniteGuard, BaseModel):
                  w_avg_beta=0.995, visual_num=16, visual_seed=0, max_nonfinite=10, params=None,
                  max_eval_steps=None, augment=None, amp=False):
         super().__init__(params)
-        _check(g_loss in G_LOSSES, f"model.g_loss: expected one of {sorted(G_LOSSES)}, got {g_loss!r}")
-        _check(d_loss in D_LOSSES, f"model.d_loss: expected one of {sorted(D_LOSSES)}, got {d_loss!r}")
-        for name, value in [("r1_interval", r1_interval), ("pl_interval", pl_interval)]:
-            _check(isinstance(value, int) and value >= 1, f"model.{name}: expected an integer >= 1, got {value!r}")
+        check_choice("model.g_loss", g_loss, G_LOSSES)
+        check_choice("model.d_loss", d_loss, D_LOSSES)
+        for name, value in [("r1_interval", r1_interval), ("pl_interval", pl_interval),
+                            ("max_nonfinite", max_nonfinite)]:
+            check_int(f"model.{name}", value)
         for name, value in [("r1_gamma", r1_gamma), ("r2_gamma", r2_gamma), ("pl_weight", pl_weight),
                             ("ema_kimg", ema_kimg), ("gp_weight", gp_weight)]:
-            _check(isinstance(value, (int, float)) and value >= 0, f"model.{name}: expected a number >= 0, got {value!r}")
+            check_number(f"model.{name}", value)
         for name, value in [("mixing_prob", mixing_prob), ("pl_decay", pl_decay), ("w_avg_beta", w_avg_beta)]:
-            _check(isinstance(value, (int, float)) and 0 <= value <= 1,
-                   f"model.{name}: expected a probability in [0, 1], got {value!r}")
-        _check(pl_batch_shrink >= 1, f"model.pl_batch_shrink: expected >= 1, got {pl_batch_shrink!r}")
-        _check(isinstance(max_nonfinite, int) and max_nonfinite >= 1,
-               f"model.max_nonfinite: expected an integer >= 1, got {max_nonfinite!r}")
+            check_probability(f"model.{name}", value)
+        check_number("model.pl_batch_shrink", pl_batch_shrink, low=1)
         self.max_nonfinite = max_nonfinite
 
         self.g_loss_fn = G_LOSSES[g_loss]
-        self.d_loss_fn, self.use_gp, takes_eps = D_LOSSES[d_loss]
-        self.d_loss_kwargs = {"wgan_epsilon": wgan_epsilon} if takes_eps else {}
+        self.d_loss = D_LOSSES[d_loss]
+        self.d_loss_kwargs = {"wgan_epsilon": wgan_epsilon} if self.d_loss.takes_epsilon else {}
         self.gp_weight, self.gp_target = gp_weight, gp_target
         self.r1_gamma, self.r2_gamma, self.r1_interval = float(r1_gamma), float(r2_gamma), r1_interval
         self.pl_weight, self.pl_interval, self.pl_decay = float(pl_weight), pl_interval, pl_decay
@@ -74,7 +80,7 @@ class StyleGANModel(NonFiniteGuard, BaseModel):
         self.mixing_prob, self.ema_kimg, self.ema_rampup = mixing_prob, ema_kimg, ema_rampup
         self.max_eval_steps = max_eval_steps
         if augment is not None and not isinstance(augment, dict):
-            raise ValueError(f"model.augment: expected a mapping (policy, p, target, interval, kimg), got {augment!r}")
+            raise ConfigError(f"model.augment: expected a mapping (policy, p, target, interval, kimg), got {augment!r}")
         self.amp = bool(amp) and "gpu" in paddle.get_device()
         if amp and not self.amp:
             logger.warning(f"model.amp: mixed precision needs a GPU; training in float32 on {paddle.get_device()}")
@@ -83,17 +89,15 @@ class StyleGANModel(NonFiniteGuard, BaseModel):
 
         self.nets["gen"] = build_generator(generator)
         missing = [m for m in ("get_latent", "update_w_avg", "style_affine") if not hasattr(self.nets["gen"], m)]
-        _check(not missing, f"model.generator: {generator.get('name')!r} lacks {', '.join(missing)}; "
-                            "StyleGANModel trains StyleGAN2Generator (ppgan weights load into it unchanged)")
+        require(not missing, f"model.generator: {generator.get('name')!r} lacks {', '.join(missing)}; "
+                "StyleGANModel trains StyleGAN2Generator (ppgan weights load into it unchanged)")
         self.style_dim = self.nets["gen"].style_dim
         self.nets["gen"].w_avg_beta = w_avg_beta
         if discriminator:
             self.nets["disc"] = build_discriminator(discriminator)
         self.nets["gen_ema"] = build_generator(generator)
         self.nets["gen_ema"].set_state_dict(self.nets["gen"].state_dict())
-        self.nets["gen_ema"].eval()
-        for p in self.nets["gen_ema"].parameters():
-            p.stop_gradient = True
+        freeze(self.nets["gen_ema"])
 
         self.current_iter = 0  # completed training iterations (drives the lazy-regularisation phase)
         self.mean_path_length = paddle.zeros([])
@@ -168,84 +172,95 @@ class StyleGANModel(NonFiniteGuard, BaseModel):
     def _generate(self, batch, track_w_avg=False, return_latents=False):
         gen = self.nets["gen"]
         zs = self._latents(batch)
-        ws = [bare(gen).get_latent(z) for z in zs]
+        ws = [gen.get_latent(z) for z in zs]
         if track_w_avg:
-            bare(gen).update_w_avg(all_mean(ws[0].detach().mean(0, keepdim=True)))
-        noise = [randn_local(shape, batch) for shape in bare(gen).noise_shapes(batch)]
+            gen.update_w_avg(all_mean(ws[0].detach().mean(0, keepdim=True)))
+        noise = [randn_local(shape, batch) for shape in gen.noise_shapes(batch)]
         return gen(ws, input_is_latent=True, return_latents=return_latents, noise=noise)
 
-    # ------------------------------------------------------------------ training
+    # ------------------------------------------------------------------ training phases
+    @property
+    def phases(self):
+        """The phases of an iteration, in order (regularisation phases only when their weight is > 0)."""
+        phases = [Phase("D main", "d_main", "disc", "optimD")]
+        if self.r1_gamma > 0 or self.r2_gamma > 0:
+            phases.append(Phase("D reg", "d_reg", "disc", "optimD", self.r1_interval))
+        phases.append(Phase("G main", "g_main", "gen", "optimG"))
+        if self.pl_weight > 0:
+            phases.append(Phase("G reg", "g_reg", "gen", "optimG", self.pl_interval))
+        return phases
+
+    def train_iter(self, optimizers=None):
+        self.losses.clear()  # only this iteration's values (regularisers appear on their iterations)
+        batch = self.real_img.shape[0]
+        for phase in self.phases:
+            if phase.due(self.current_iter):
+                set_trainable(self.nets["disc"], phase.net == "disc")
+                set_trainable(self.nets["gen"], phase.net == "gen")
+                getattr(self, phase.run)(optimizers[phase.optimizer], batch)
+        set_trainable(self.nets["disc"], True)
+        self.end_iteration(batch)
+
     def _d(self, images):
         """D on (augmented, when ``model.augment`` is set) images."""
         return self.nets["disc"](self.augment(images) if self.augment is not None else images)
 
-    def _set_trainable(self, name, flag):
-        for p in self.nets[name].parameters():
-            p.stop_gradient = not flag
-
-    def train_iter(self, optimizers=None):
-        disc = self.nets["disc"]
-        opt_g, opt_d = optimizers["optimG"], optimizers["optimD"]
+    def d_main(self, opt, batch):
+        """GAN loss of D on reals and fakes (plus the WGAN-GP penalty for the ``*_gp`` losses)."""
         real = self.real_img
-        batch = real.shape[0]
-        step = self.current_iter
-        self.losses.clear()  # only this iteration's values (regularisers appear on their iterations)
-
-        # D main
-        self._set_trainable("disc", True)
-        self._set_trainable("gen", False)
         with paddle.no_grad(), self.autocast():
-            fake, _ = self._generate(batch)
+            self.fake_img, _ = self._generate(batch)
         with self.autocast():
-            real_pred, fake_pred = self._d(real), self._d(fake)
+            real_pred, fake_pred = self._d(real), self._d(self.fake_img)
         real_pred, fake_pred = real_pred.astype("float32"), fake_pred.astype("float32")
         if self.augment is not None:
             self.augment.accumulate(real_pred, batch * self.world_size)
-        l_d = self.d_loss_fn(real_pred, fake_pred, **self.d_loss_kwargs)
-        if self.use_gp:
-            l_gp = gradient_penalty(disc, real, fake.astype("float32"), self.gp_target, self.gp_weight)
+        loss = self.d_loss.fn(real_pred, fake_pred, **self.d_loss_kwargs)
+        if self.d_loss.gradient_penalty:
+            l_gp = gradient_penalty(self.nets["disc"], real, self.fake_img.astype("float32"), self.gp_target,
+                                    self.gp_weight)
             self.losses["l_d_gp"] = l_gp.detach()
-            l_d = l_d + l_gp
-        self._step(opt_d, l_d, "l_d", self.scalers.get("optimD"))
-        self.losses["l_d"] = l_d.detach()
+            loss = loss + l_gp
+        self._step(opt, loss, "l_d", self.scalers.get("optimD"))
+        self.losses["l_d"] = loss.detach()
         self.losses["real_score"] = real_pred.detach().mean()
         self.losses["fake_score"] = fake_pred.detach().mean()
 
-        # D reg (lazy R1 / R2)
-        if (self.r1_gamma > 0 or self.r2_gamma > 0) and step % self.r1_interval == 0:
-            l_reg = 0.0
-            for gamma, images, penalty_fn, key in [(self.r1_gamma, real, r1_penalty, "l_d_r1"),
-                                                   (self.r2_gamma, fake, r2_penalty, "l_d_r2")]:
-                if gamma > 0:
-                    x = images.detach()
-                    x.stop_gradient = False
-                    value = penalty_fn(self._d(x), x)
-                    self.losses[key] = value.detach()
-                    l_reg = l_reg + value * (gamma / 2 * self.r1_interval)
-            self._step(opt_d, l_reg, "l_d_reg")
+    def d_reg(self, opt, batch):
+        """Lazy R1 (reals) / R2 (this iteration's fakes), scaled by gamma / 2 and the interval."""
+        loss = 0.0
+        for gamma, images, penalty_fn, key in [(self.r1_gamma, self.real_img, r1_penalty, "l_d_r1"),
+                                               (self.r2_gamma, self.fake_img, r2_penalty, "l_d_r2")]:
+            if gamma > 0:
+                x = images.detach()
+                x.stop_gradient = False
+                value = penalty_fn(self._d(x), x)
+                self.losses[key] = value.detach()
+                loss = loss + value * (gamma / 2 * self.r1_interval)
+        self._step(opt, loss, "l_d_reg")
 
-        # G main
-        self._set_trainable("disc", False)
-        self._set_trainable("gen", True)
+    def g_main(self, opt, batch):
+        """GAN loss of G (this step also tracks w_avg)."""
         with self.autocast():
             fake, _ = self._generate(batch, track_w_avg=True)
             fake_pred = self._d(fake)
-        l_g = self.g_loss_fn(fake_pred.astype("float32"))
-        self._step(opt_g, l_g, "l_g", self.scalers.get("optimG"))
-        self.losses["l_g"] = l_g.detach()
+        loss = self.g_loss_fn(fake_pred.astype("float32"))
+        self._step(opt, loss, "l_g", self.scalers.get("optimG"))
+        self.losses["l_g"] = loss.detach()
 
-        # G reg (lazy path length)
-        if self.pl_weight > 0 and step % self.pl_interval == 0:
-            pl_batch = max(1, int(batch // self.pl_batch_shrink))
-            fake, latents = self._generate(pl_batch, return_latents=True)
-            pl_noise = randn_local(fake.shape, pl_batch) / math.sqrt(fake.shape[2] * fake.shape[3])
-            penalty, lengths, self.mean_path_length = path_length_penalty(
-                fake, latents, self.mean_path_length, self.pl_decay, pl_noise, batch_mean=all_mean)
-            self._step(opt_g, penalty * (self.pl_weight * self.pl_interval), "l_g_path")
-            self.losses["l_g_path"] = penalty.detach()
-            self.losses["path_length"] = lengths
+    def g_reg(self, opt, batch):
+        """Lazy path-length regularisation on a batch shrunk by ``pl_batch_shrink``."""
+        pl_batch = max(1, int(batch // self.pl_batch_shrink))
+        fake, latents = self._generate(pl_batch, return_latents=True)
+        pl_noise = randn_local(fake.shape, pl_batch) / math.sqrt(fake.shape[2] * fake.shape[3])
+        penalty, lengths, self.mean_path_length = path_length_penalty(
+            fake, latents, self.mean_path_length, self.pl_decay, pl_noise, batch_mean=all_mean)
+        self._step(opt, penalty * (self.pl_weight * self.pl_interval), "l_g_path")
+        self.losses["l_g_path"] = penalty.detach()
+        self.losses["path_length"] = lengths
 
-        self._set_trainable("disc", True)
+    def end_iteration(self, batch):
+        """Non-finite bookkeeping, counters, loss scales, the ADA update and the EMA of G."""
         self._count_nonfinite()
         self.current_iter += 1
         self.cur_nimg += batch * self.world_size
@@ -255,7 +270,7 @@ class StyleGANModel(NonFiniteGuard, BaseModel):
             self.augment.adjust(self.current_iter, all_sum)
             self.losses["aug_p"] = paddle.to_tensor(self.augment.p)
         self.update_ema(batch * self.world_size)
-        self.visual_items["real_img"] = real
+        self.visual_items["real_img"] = self.real_img
 
     def ema_beta(self, global_batch):
         """``0.5 ** (batch / ema_nimg)``: the EMA half-life is ``ema_kimg`` thousand images."""
@@ -268,7 +283,7 @@ class StyleGANModel(NonFiniteGuard, BaseModel):
     def update_ema(self, global_batch):
         """gen_ema <- lerp(gen, gen_ema, beta) for parameters; buffers (noise, w_avg) are copied."""
         beta = self.ema_beta(global_batch)
-        src, dst = bare(self.nets["gen"]), bare(self.nets["gen_ema"])
+        src, dst = self.nets["gen"], self.nets["gen_ema"]
         for p, p_ema in zip(src.parameters(), dst.parameters()):
             p_ema.set_value(p + (p_ema - p) * beta)
         for b, b_ema in zip(src.buffers(), dst.buffers()):
@@ -298,13 +313,13 @@ class StyleGANModel(NonFiniteGuard, BaseModel):
 
     # ------------------------------------------------------------------ visuals / eval
     def compute_visuals(self):
-        gen_ema = bare(self.nets["gen_ema"])
+        gen_ema = self.nets["gen_ema"]
         with paddle.no_grad():
             samples, _ = gen_ema([self.visual_z], noise="const")
         self.visual_items["samples_ema"] = grid(samples)  # uint8 HWC: ppgan's tensor2img passes it through
 
     def test_iter(self, metrics=None):
-        gen_ema = bare(self.nets["gen_ema"])
+        gen_ema = self.nets["gen_ema"]
         with paddle.no_grad():
             batch = self.real_img.shape[0]
             noise = [randn_local(shape, batch) for shape in gen_ema.noise_shapes(batch)]

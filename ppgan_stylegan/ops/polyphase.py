@@ -13,8 +13,6 @@ import numpy as np
 import paddle
 import paddle.nn.functional as F
 
-FORCE_POLYPHASE = False  # tests set this to exercise the polyphase path everywhere
-
 
 def _phase_taps(k, p):
     """Kernel indices used by output phase p, in correlation order."""
@@ -70,7 +68,7 @@ def conv_transpose2x_polyphase(x, weight, groups=1):
 
 def conv_transpose2x(x, weight, groups=1):
     """Stride-2 transposed conv (conv-layout weight ``[G*O, I, k, k]``): fastest safe implementation."""
-    if FORCE_POLYPHASE or (paddle.in_dynamic_mode() and paddle.is_grad_enabled() and "cpu" in str(x.place).lower()):
+    if paddle.in_dynamic_mode() and paddle.is_grad_enabled() and "cpu" in str(x.place).lower():
         return conv_transpose2x_polyphase(x, weight, groups)
     go, cin, k, _ = weight.shape
     wt = weight.reshape([groups, go // groups, cin, k, k]).transpose([0, 2, 1, 3, 4])

@@ -1,0 +1,288 @@
+"""Speed of ppgan 2.1.0's StyleGAN2 vs ours, side by side in ONE process, with the same weights.
+
+    ppgan-stylegan benchmark --out output/benchmark.json                 # CPU cases (or tools/benchmark.py)
+    ppgan-stylegan benchmark --cases cpu32 --repeat 5 --out bench.json
+    ppgan-stylegan benchmark --cases gpu256,gpu1024,gpu1024amp --out bench_gpu.json   # needs a GPU
+
+For every case both implementations are built, ours loads ppgan's state dict, then the two are
+timed alternately (warm-up, then ``--repeat`` runs each, median) on: G forward (no grad), G
+forward+backward, D forward+backward, an R1 step, a path-length step, and one training iteration
+through each model's ``train_iter`` on the same batch (path length off in both, R1 amortised over
+its interval as in training; ours is also timed with path length on). "floor" is the time of plain
+F.conv2d / conv2d_transpose calls with the shapes of the generator's convolutions (no grad).
+Prints a table and writes JSON rows (case, op, ppgan_s, ours_s, ratio, peak_mem_mb).
+"""
+import os
+import platform
+import statistics
+import time
+
+import paddle
+import paddle.nn.functional as F
+from ppgan.models.discriminators.discriminator_styleganv2 import StyleGANv2Discriminator
+from ppgan.models.generators.generator_styleganv2 import StyleGANv2Generator
+from ppgan.models.styleganv2_model import StyleGAN2Model, g_path_regularize
+from ppgan.models.styleganv2_model import r1_penalty as ppgan_r1
+
+from ..core.device import use_device
+from ..core.errors import UserError
+from ..core.files import write_json
+from ..losses import path_length_penalty, r1_penalty
+from ..models import StyleGANModel
+from ..networks import StyleGAN2Discriminator, StyleGAN2Generator
+
+CASES = {
+    "smoke": dict(device="cpu", size=8, cm=1, batch=2, style_dim=32, n_mlp=1, amp=False),  # tests only
+    "cpu32": dict(device="cpu", size=32, cm=1, batch=4, style_dim=512, n_mlp=2, amp=False),
+    "cpu64": dict(device="cpu", size=64, cm=1, batch=4, style_dim=512, n_mlp=2, amp=False),
+    "gpu256": dict(device="gpu", size=256, cm=2, batch=8, style_dim=512, n_mlp=8, amp=False),
+    "gpu1024": dict(device="gpu", size=1024, cm=2, batch=4, style_dim=512, n_mlp=8, amp=False),
+    "gpu1024amp": dict(device="gpu", size=1024, cm=2, batch=4, style_dim=512, n_mlp=8, amp=True),
+}
+
+
+def sync():
+    if paddle.device.get_device().startswith("gpu"):
+        paddle.device.cuda.synchronize()
+
+
+def peak_mb():
+    if paddle.device.get_device().startswith("gpu"):
+        return round(paddle.device.cuda.max_memory_allocated() / 2 ** 20, 1)
+    return None
+
+
+def reset_peak():
+    if paddle.device.get_device().startswith("gpu"):
+        paddle.device.cuda.reset_max_memory_allocated()
+
+
+def timed(fn, amp=False):
+    """Seconds for one call (None + message if it raises)."""
+    reset_peak()
+    sync()
+    start = time.perf_counter()
+    try:
+        with paddle.amp.auto_cast(enable=amp, level="O1"):
+            fn()
+        sync()
+    except Exception as e:  # ppgan's path-length step crashes on CPU (no conv2d_transpose double grad)
+        return None, f"crash: {str(e).splitlines()[0][:100]}"
+    return time.perf_counter() - start, peak_mb()
+
+
+def measure(pairs, warmup, repeat, amp):
+    """pairs: {op: (ppgan_fn or None, ours_fn)}; alternate the two implementations run by run."""
+    rows = {}
+    for op, (theirs, ours) in pairs.items():
+        results = {"ppgan": [], "ours": []}
+        info = {"ppgan": None, "ours": None}
+        for i in range(warmup + repeat):
+            for name, fn in (("ppgan", theirs), ("ours", ours)):
+                if fn is None or (info[name] or "").startswith("crash"):
+                    continue
+                seconds, extra = timed(fn, amp)
+                if seconds is None:
+                    info[name] = extra
+                    continue
+                info[name] = extra
+                if i >= warmup:
+                    results[name].append(seconds)
+        row = {}
+        for name in ("ppgan", "ours"):
+            if results[name]:
+                row[f"{name}_s"] = statistics.median(results[name])
+                row[f"{name}_peak_mem_mb"] = info[name]
+            else:
+                row[f"{name}_s"] = info[name] if isinstance(info[name], str) else ("n/a" if pairs[op][0 if name == "ppgan" else 1] is None else None)
+        rows[op] = row
+        print(f"  {op:<26} ppgan {fmt(row['ppgan_s']):>12}   ours {fmt(row['ours_s']):>10}", flush=True)
+    return rows
+
+
+def fmt(v):
+    return f"{v:.3f}s" if isinstance(v, float) else str(v)
+
+
+def build_case(c, seed=0):
+    paddle.seed(seed)
+    g_theirs = StyleGANv2Generator(c["size"], c["style_dim"], c["n_mlp"], channel_multiplier=c["cm"])
+    d_theirs = StyleGANv2Discriminator(c["size"], channel_multiplier=c["cm"])
+    g_ours = StyleGAN2Generator(c["size"], c["style_dim"], c["n_mlp"], channel_multiplier=c["cm"])
+    d_ours = StyleGAN2Discriminator(c["size"], channel_multiplier=c["cm"])
+    g_ours.set_state_dict(g_theirs.state_dict())
+    d_ours.set_state_dict(d_theirs.state_dict())
+    return g_theirs, d_theirs, g_ours, d_ours
+
+
+def conv_floor(gen, batch):
+    """Plain convs with the generator's shapes: conv2d, or conv2d_transpose for the upsampling ones."""
+    calls = []
+    res = 4
+    for layer, _ in gen._modulated_layers():
+        w = paddle.randn([layer.out_channel, layer.in_channel, layer.kernel_size, layer.kernel_size])
+        if layer.upsample:
+            x = paddle.randn([batch, layer.in_channel, res, res])
+            wt = w.transpose([1, 0, 2, 3])
+            calls.append(lambda x=x, wt=wt: F.conv2d_transpose(x, wt, stride=2))
+            res *= 2
+        else:
+            x = paddle.randn([batch, layer.in_channel, res, res])
+            calls.append(lambda x=x, w=w, p=layer.padding: F.conv2d(x, w, padding=p))
+
+    def run():
+        with paddle.no_grad():
+            for call in calls:
+                call()
+    return run
+
+
+def model_pair(c, g_theirs, d_theirs, g_ours, d_ours, real):
+    gcfg = dict(name="StyleGAN2Generator", size=c["size"], style_dim=c["style_dim"], n_mlp=c["n_mlp"],
+                channel_multiplier=c["cm"])
+    dcfg = dict(name="StyleGAN2Discriminator", size=c["size"], channel_multiplier=c["cm"])
+    theirs = StyleGAN2Model(dict(name="StyleGANv2Generator", size=c["size"], style_dim=c["style_dim"],
+                                 n_mlp=c["n_mlp"], channel_multiplier=c["cm"]),
+                            dict(name="StyleGANv2Discriminator", size=c["size"], channel_multiplier=c["cm"]),
+                            gan_criterion=dict(name="GANLoss", gan_mode="logistic"),
+                            num_style_feat=c["style_dim"], params=dict(gen_iters=10 ** 9, disc_iters=16))
+    theirs.nets["gen"].set_state_dict(g_theirs.state_dict())
+    theirs.nets["disc"].set_state_dict(d_theirs.state_dict())
+    models = {}
+    for name, pl in (("pl_off", 0.0), ("pl_on", 2.0)):
+        m = StyleGANModel(gcfg, dcfg, pl_weight=pl, r1_gamma=10.0)
+        m.nets["gen"].set_state_dict(g_ours.state_dict())
+        m.nets["disc"].set_state_dict(d_ours.state_dict())
+        models[name] = m
+    optims = {}
+    for key, m in [("ppgan", theirs)] + list(models.items()):
+        optims[key] = {"optimG": paddle.optimizer.Adam(2e-3, beta1=0.0, beta2=0.99,
+                                                       parameters=m.nets["gen"].parameters()),
+                       "optimD": paddle.optimizer.Adam(2e-3, beta1=0.0, beta2=0.99,
+                                                       parameters=m.nets["disc"].parameters())}
+        m.setup_input({"A": real})
+
+    def ppgan_iter(r1):
+        theirs.current_iter = 16 if r1 else 1
+        theirs.train_iter(optims["ppgan"])
+
+    def ours_iter(key, r1):
+        m = models[key]
+        m.current_iter = 0 if r1 else 1  # R1 at step % 16 == 0; path length at step % 4 == 0 (with r1)
+        m.train_iter(optims[key])
+
+    return ppgan_iter, ours_iter
+
+
+def run_case(name, c, warmup, repeat):
+    if c["device"] == "gpu" and not paddle.is_compiled_with_cuda():
+        print(f"{name}: skipped (Paddle has no CUDA)")
+        return []
+    use_device(c["device"])
+    print(f"\n== {name}: {c}", flush=True)
+    g_theirs, d_theirs, g_ours, d_ours = build_case(c)
+    b, s = c["batch"], c["style_dim"]
+    z = [paddle.randn([b, s])]
+    real = paddle.randn([b, 3, c["size"], c["size"]])
+
+    def g_fwd(g):
+        def run():
+            with paddle.no_grad():
+                g(z)
+        return run
+
+    def g_fwd_bwd(g):
+        return lambda: g(z)[0].mean().backward()
+
+    def d_fwd_bwd(d):
+        return lambda: d(real).mean().backward()
+
+    def r1(d, fn):
+        def run():
+            x = real.detach()
+            x.stop_gradient = False
+            fn(d(x), x).backward()
+        return run
+
+    def pl_theirs():
+        img, lat = g_theirs([paddle.randn([max(1, b // 2), s])], return_latents=True)
+        g_path_regularize(img, lat, 0.0)[0].backward()
+
+    def pl_ours():
+        img, lat = g_ours([paddle.randn([max(1, b // 2), s])], return_latents=True)
+        path_length_penalty(img, lat, 0.0)[0].backward()
+
+    ppgan_iter, ours_iter = model_pair(c, g_theirs, d_theirs, g_ours, d_ours, real)
+    g_fused = StyleGAN2Generator(c["size"], c["style_dim"], c["n_mlp"], channel_multiplier=c["cm"], fused_modconv=True)
+    g_fused.set_state_dict(g_ours.state_dict())
+    g_nonfused = StyleGAN2Generator(c["size"], c["style_dim"], c["n_mlp"], channel_multiplier=c["cm"],
+                                    fused_modconv=False)
+    g_nonfused.set_state_dict(g_ours.state_dict())
+    pairs = {
+        "G forward (no grad)": (g_fwd(g_theirs), g_fwd(g_ours)),
+        "G forward, fused modconv": (None, g_fwd(g_fused)),
+        "G forward, non-fused modconv": (None, g_fwd(g_nonfused)),
+        "G forward+backward": (g_fwd_bwd(g_theirs), g_fwd_bwd(g_ours)),
+        "D forward+backward": (d_fwd_bwd(d_theirs), d_fwd_bwd(d_ours)),
+        "R1 step": (r1(d_theirs, ppgan_r1), r1(d_ours, r1_penalty)),
+        "path-length step": (pl_theirs, pl_ours),
+        "train iter (no reg)": (lambda: ppgan_iter(False), lambda: ours_iter("pl_off", False)),
+        "train iter (with R1)": (lambda: ppgan_iter(True), lambda: ours_iter("pl_off", True)),
+        "train iter (R1+PL, ours)": (None, lambda: ours_iter("pl_on", True)),
+        "floor (plain convs)": (None, conv_floor(g_ours, b)),
+    }
+    rows = measure(pairs, warmup, repeat, c["amp"])
+    # R1 amortised over its interval (16), path length off in both
+    amort = {}
+    for impl in ("ppgan", "ours"):
+        plain, with_r1 = rows["train iter (no reg)"][f"{impl}_s"], rows["train iter (with R1)"][f"{impl}_s"]
+        if isinstance(plain, float) and isinstance(with_r1, float):
+            amort[f"{impl}_s"] = plain + (with_r1 - plain) / 16
+    rows["train iter (R1 amortised)"] = amort
+    out = []
+    for op, row in rows.items():
+        theirs, ours = row.get("ppgan_s"), row.get("ours_s")
+        ratio = theirs / ours if isinstance(theirs, float) and isinstance(ours, float) else None
+        out.append({"case": name, "op": op, "ppgan_s": theirs, "ours_s": ours, "ratio": ratio,
+                    "ppgan_peak_mem_mb": row.get("ppgan_peak_mem_mb"), "ours_peak_mem_mb": row.get("ours_peak_mem_mb"),
+                    "device": paddle.device.get_device(), "config": c})
+    floor = rows["floor (plain convs)"]["ours_s"]
+    g = rows["G forward (no grad)"]["ours_s"]
+    out.append({"case": name, "op": "G forward / floor (ours)", "ppgan_s": None, "ours_s": None,
+                "ratio": g / floor if isinstance(g, float) and isinstance(floor, float) else None,
+                "device": paddle.device.get_device(), "config": c})
+    return out
+
+
+def table(rows):
+    lines = ["| case | op | ppgan (s) | ours (s) | ppgan / ours |", "|---|---|---|---|---|"]
+    for r in rows:
+        def f(v):
+            return f"{v:.3f}" if isinstance(v, float) else ("" if v is None else str(v))
+        ratio = f"{r['ratio']:.2f}x" if isinstance(r["ratio"], float) else ""
+        lines.append(f"| {r['case']} | {r['op']} | {f(r['ppgan_s'])} | {f(r['ours_s'])} | {ratio} |")
+    return "\n".join(lines)
+
+
+def run_benchmark(cases, warmup=1, repeat=3, out=None, markdown=None, command="ppgan-stylegan benchmark"):
+    """Run the named cases; print the table; write the JSON rows to ``out`` and the table to ``markdown``."""
+    unknown = [name for name in cases if name not in CASES]
+    if unknown:
+        raise UserError(f"--cases: unknown case {unknown[0]!r}; choose from {', '.join(CASES)}")
+    rows = []
+    for name in cases:
+        rows += run_case(name, CASES[name], warmup, repeat)
+    md = table(rows)
+    print("\n" + md)
+    if out:
+        write_json({"paddle": paddle.__version__, "date": time.strftime("%Y-%m-%d"), "command": command,
+                    "rows": rows}, out, indent=2, default=str)
+        print(f"\nwrote {out}")
+    if markdown:
+        header = (f"Measured {time.strftime('%Y-%m-%d')} on {platform.processor() or platform.machine()} "
+                  f"({os.cpu_count()} cores), Paddle {paddle.__version__}, device(s): "
+                  f"{', '.join(sorted({r['device'] for r in rows}))}.\n\nReproduce with:\n\n```bash\n{command}\n```\n\n")
+        with open(markdown, "w") as f:
+            f.write(header + md + "\n")
+        print(f"wrote {markdown}")
+    return rows

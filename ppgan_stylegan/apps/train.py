@@ -1,0 +1,91 @@
+"""Training (and evaluation) from a PaddleGAN-schema YAML config: the run folder, checks before any work,
+the resumable trainer, and what a run reports when it ends."""
+import os
+import sys
+import time
+
+import paddle
+from ppgan.utils.logger import setup_logger
+
+from ..core.config import load_config, validate_config
+from ..core.device import use_device
+from ..core.distributed import gather_strings
+from ..core.errors import UserError
+from ..core.versions import __version__
+from ..engine import ResumableTrainer, seed_everything
+from ..models.guard import NonFiniteLossError
+
+EXIT_NONFINITE = 3
+
+
+def run_folder(cfg, config_file, resume=None):
+    """A resumed run continues in its checkpoint's folder; a new one gets ``<output_dir>/<config>-<time>``
+    (rank 0's time: one folder for all ranks)."""
+    if resume:
+        return os.path.dirname(os.path.abspath(resume))
+    name = os.path.splitext(os.path.basename(config_file))[0]
+    stamp = gather_strings(time.strftime("-%Y-%m-%d-%H-%M-%S"))[0]
+    return os.path.join(cfg.get("output_dir", "output_dir"), name + stamp)
+
+
+def fixed_image_size(cfg):
+    """StyleGANModel trains on images of the generator's size: the image folder checks them up front."""
+    gen = (cfg.model.get("generator") or {})
+    for split in ("train", "test"):
+        block = (cfg.get("dataset") or {}).get(split)
+        if cfg.model.get("name") == "StyleGANModel" and block and block.get("name") == "StyleGANImageFolder" \
+                and "size" in gen:
+            block.setdefault("size", gen["size"])
+
+
+def check_writable(folder):
+    """Create ``folder`` and write a probe file in it, or fail with one line before any work."""
+    try:
+        os.makedirs(folder, exist_ok=True)
+        probe = os.path.join(folder, f".write-test-{os.getpid()}")
+        with open(probe, "w") as f:
+            f.write("ok")
+        os.remove(probe)
+    except OSError as e:
+        raise UserError(f"output_dir {folder!r}: not writable ({e.strerror})")
+
+
+def train(config_file, overrides=(), resume=None, load=None, evaluate_only=False, seed=0, device=None,
+          check_replicas=0):
+    """Validate the config, prepare the run folder, then train (or evaluate). Returns the exit code."""
+    cfg = validate_config(load_config(config_file, overrides))
+    fixed_image_size(cfg)
+    cfg.is_train = not evaluate_only
+    cfg.profiler_options = None
+    for option, path in [("--resume", resume), ("--load", load)]:
+        if path and not os.path.isfile(path):
+            raise UserError(f"{option} {path}: no such file")
+    device = use_device(device)
+    if paddle.distributed.get_world_size() > 1:  # launched with several ranks: collectives from here on
+        paddle.distributed.init_parallel_env()
+    cfg.output_dir = run_folder(cfg, config_file, resume)
+    check_writable(cfg.output_dir)
+    logger = setup_logger(cfg.output_dir, name="ppgan")
+    setup_logger(cfg.output_dir, name="ppgan_stylegan")
+    logger.info(f"ppgan-stylegan {__version__}, paddle {paddle.__version__}, device {device}, "
+                f"output {cfg.output_dir}")
+    seed_everything(seed)  # every rank builds the same initial weights (rank 0's are broadcast anyway)
+    trainer = ResumableTrainer(cfg, seed=seed, replica_interval=check_replicas)
+    if resume:
+        trainer.resume(resume)
+    elif load:
+        trainer.load(load)
+    if evaluate_only:
+        trainer.test()
+    else:
+        try:
+            trainer.train()
+        except NonFiniteLossError as e:
+            logger.error(str(e))
+            print(f"error: {e}", file=sys.stderr)
+            return EXIT_NONFINITE
+        if trainer.stopped_by:
+            print(f"stopped by {trainer.stopped_by} after iteration {trainer.current_iter}; checkpoint: "
+                  f"{trainer.checkpoint_path(trainer.current_iter)}")
+    print(f"output: {cfg.output_dir}")
+    return 0

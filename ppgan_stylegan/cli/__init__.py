@@ -1,0 +1,47 @@
+"""The ppgan-stylegan command: one subcommand per tool.
+
+Each subcommand is a module of this package with ``HELP`` (one line), ``add_arguments(parser)`` and
+``run(args) -> exit code``; the logic lives in ``ppgan_stylegan.apps`` (and ``data.prepare``). The
+PaddleGAN-style scripts (``tools/main.py``, ``applications/*.py``) call ``main`` with their subcommand.
+Errors the user caused (``UserError``) are printed in one line with exit code 2 (``--debug`` adds the
+traceback); any other exception is a bug and keeps its traceback.
+"""
+import argparse
+import sys
+import traceback
+
+from ..core.errors import UserError
+from . import benchmark, convert, demo, edit, encode, export, generate, metrics, mix, prepare, project, train
+
+COMMANDS = {"train": train, "generate": generate, "mix": mix, "project": project, "edit": edit, "encode": encode,
+            "convert": convert, "export": export, "metrics": metrics, "prepare": prepare, "demo": demo,
+            "benchmark": benchmark}
+EXIT_USER_ERROR = 2
+
+
+def build_parser():
+    parser = argparse.ArgumentParser(prog="ppgan-stylegan", description=__doc__.splitlines()[0])
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    for name, module in COMMANDS.items():
+        p = sub.add_parser(name, help=module.HELP, description=module.__doc__,
+                           formatter_class=argparse.RawDescriptionHelpFormatter)
+        module.add_arguments(p)
+        p.add_argument("--debug", action="store_true", help="show tracebacks for errors")
+        p.set_defaults(run=module.run)
+    return parser
+
+
+def main(argv=None):
+    args = build_parser().parse_args(sys.argv[1:] if argv is None else argv)
+    try:
+        return args.run(args) or 0
+    except UserError as e:
+        if args.debug:
+            traceback.print_exc()
+        print(f"error: {e}", file=sys.stderr)
+        return EXIT_USER_ERROR
+
+
+def run_script(command):
+    """Entry of the PaddleGAN-style scripts: ``tools/main.py ARGS`` is ``ppgan-stylegan train ARGS``."""
+    sys.exit(main([command, *sys.argv[1:]]))

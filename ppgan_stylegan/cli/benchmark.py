@@ -1,0 +1,25 @@
+"""Speed of ppgan 2.1.0's StyleGAN2 vs ours, side by side in ONE process, with the same weights.
+
+    ppgan-stylegan benchmark --out output/benchmark.json                 # CPU cases (or tools/benchmark.py)
+    ppgan-stylegan benchmark --cases cpu32 --repeat 5 --out bench.json
+    ppgan-stylegan benchmark --cases gpu256,gpu1024,gpu1024amp --out bench_gpu.json   # needs a GPU
+"""
+import sys
+
+from ..apps.benchmark import CASES, run_benchmark
+
+HELP = "ppgan vs ours, side by side (tools/benchmark.py)"
+
+
+def add_arguments(p):
+    p.add_argument("--cases", default="cpu32,cpu64", help=f"comma list of {','.join(CASES)}")
+    p.add_argument("--repeat", type=int, default=3)
+    p.add_argument("--warmup", type=int, default=1)
+    p.add_argument("--out", required=True, help="JSON file to write")
+    p.add_argument("--markdown", help="also write the table with device, Paddle version, date and command here")
+
+
+def run(args):
+    run_benchmark(args.cases.split(","), args.warmup, args.repeat, args.out, args.markdown,
+                  command="python tools/benchmark.py " + " ".join(sys.argv[1:]))
+    return 0

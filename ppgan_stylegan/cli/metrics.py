@@ -1,0 +1,37 @@
+"""Quality metrics of a generator against a folder of real images: FID, KID, PPL, SWD (JSON + one line each).
+
+    ppgan-stylegan metrics --weights output/demo/<run>/iter_1600_weight.pdparams --real data/demo --metrics swd,ppl
+    ppgan-stylegan metrics --weights w.pdparams --real data/ffhq256 --metrics fid,kid --num 50000 \\
+        --inception-weights InceptionV3.pdparams --cache data/ffhq256_inception.npz
+
+FID / KID use ppgan's InceptionV3 with --inception-weights (nothing is downloaded); --cache keeps the real
+set's features. PPL uses LPIPS with --lpips-weights, else the pixel MSE (not comparable to published PPL).
+"""
+from ..apps.metrics import KNOWN, MetricsRunner
+from .common import add_generator_args, predictor_args
+
+HELP = "FID, KID, PPL, SWD of a generator (tools/metrics.py)"
+
+
+def add_arguments(p):
+    add_generator_args(p)
+    p.add_argument("--real", help="folder of real images (FID, KID, SWD)")
+    p.add_argument("--metrics", default="fid,kid", help=f"comma-separated: {', '.join(KNOWN)}")
+    p.add_argument("--num", type=int, default=10000, help="generated images (and at most this many reals)")
+    p.add_argument("--trunc", type=float, default=1.0, help="truncation psi of the generated images")
+    p.add_argument("--inception-weights", help="ppgan's InceptionV3.pdparams (FID / KID)")
+    p.add_argument("--dims", type=int, default=2048, help="Inception feature layer: 64, 192, 768 or 2048")
+    p.add_argument("--input-size", type=int, default=299, help="Inception input resolution")
+    p.add_argument("--cache", help=".npz for the real set's Inception features")
+    p.add_argument("--lpips-weights", help="LPIPS folder for PPL (else pixel MSE)")
+    p.add_argument("--ppl-num", type=int, default=1000)
+
+
+def run(args):
+    wanted = [m.strip() for m in args.metrics.split(",") if m.strip()]
+    app = MetricsRunner(**predictor_args(args))
+    results = app.run(wanted, args.real, args.num, args.trunc, args.inception_weights, args.dims, args.input_size,
+                      args.cache, args.lpips_weights, args.ppl_num)
+    for name, value in results.items():
+        print(f"{name}: {value:.4f}")
+    return 0

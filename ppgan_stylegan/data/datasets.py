@@ -1,0 +1,131 @@
+"""Image-folder dataset for unconditional GAN training (ppgan DATASETS: ``StyleGANImageFolder``).
+
+Yields ``{'A': float32 [3, H, W] in [-1, 1], 'A_path': str}`` like ppgan's ``SingleDataset``, so
+models written for that dataset work unchanged. Grayscale / RGBA / palette images are converted to RGB.
+"""
+import logging
+import os
+import zlib
+from collections import Counter
+
+import numpy as np
+from paddle.io import Dataset
+from PIL import Image
+from ppgan.datasets.builder import DATASETS
+
+from ..core.errors import ConfigError
+from ..core.images import IMAGE_EXTENSIONS, list_images, load_rgb, to_tensor_range
+
+logger = logging.getLogger(__name__)
+
+
+def z_from_seed(seed, style_dim):
+    """NVlabs' convention: z = RandomState(seed).randn(style_dim), float32."""
+    return np.random.RandomState(seed).standard_normal(style_dim).astype("float32")
+
+
+@DATASETS.register()
+class StyleGANImageFolder(Dataset):
+    """All images under ``dataroot``; ``hflip`` doubles the data with random horizontal flips.
+
+    An unreadable or corrupt file is logged with its path, counted (``skipped``) and replaced by the
+    next readable image, so a long run never stops on one bad file.
+
+    Flips are a function of (seed, epoch, index) (``set_epoch``), not of a random generator's state at
+    loading time, so a resumed run flips exactly as an uninterrupted one, with or without prefetching.
+    """
+
+    def __init__(self, dataroot, hflip=True, size=None, verify=True):
+        super().__init__()
+        if not os.path.isdir(dataroot):
+            raise ConfigError(f"dataset.dataroot: {dataroot!r} is not a folder")
+        self.dataroot, self.hflip, self.size = dataroot, hflip, size
+        self.paths = list_images(dataroot)
+        self.skipped = set()
+        self.epoch, self.flip_seed = 0, 0
+        if not self.paths:
+            raise ConfigError(f"dataset.dataroot: no images ({', '.join(IMAGE_EXTENSIONS)}) in {dataroot!r}")
+        if verify:
+            self.verify()
+
+    def verify(self):
+        """Read every header before training: unreadable files are skipped (logged); no readable image, or
+        images of different sizes / not ``size`` x ``size``, is an error naming an offending file."""
+        sizes = {}
+        for path in self.paths:
+            try:
+                with Image.open(path) as img:
+                    sizes[path] = img.size
+            except Exception as e:
+                self.skipped.add(path)
+                logger.warning(f"skipping unreadable image {path} ({type(e).__name__})")
+        if not sizes:
+            raise ConfigError(f"dataset.dataroot: none of the {len(self.paths)} images in {self.dataroot!r} is "
+                              f"readable (e.g. {self.paths[0]})")
+        counts = Counter(sizes.values())
+        (w, h), _ = counts.most_common(1)[0]
+        if len(counts) > 1:
+            odd = next(p for p, s in sizes.items() if s != (w, h))
+            raise ConfigError(f"dataset.dataroot: images of mixed sizes in {self.dataroot!r}: "
+                              f"{len(sizes) - counts[(w, h)]} of {len(sizes)} are not {w}x{h}, e.g. {odd} is "
+                              f"{sizes[odd][0]}x{sizes[odd][1]} (run tools/prepare_dataset.py)")
+        if self.size is not None and (w, h) != (self.size, self.size):
+            raise ConfigError(f"dataset.dataroot: images in {self.dataroot!r} are {w}x{h}, the config needs "
+                              f"{self.size}x{self.size} (run tools/prepare_dataset.py --size {self.size})")
+        if self.skipped:
+            logger.warning(f"{len(self.skipped)} of {len(self.paths)} images unreadable and skipped")
+
+    def __len__(self):
+        return len(self.paths)
+
+    def set_epoch(self, epoch, seed=0):
+        self.epoch, self.flip_seed = int(epoch), int(seed)
+
+    def flipped(self, idx):
+        """Whether item ``idx`` is mirrored in the current epoch (a fair coin per (seed, epoch, idx))."""
+        return self.hflip and zlib.crc32(f"{self.flip_seed}:{self.epoch}:{idx}".encode()) % 2 == 1
+
+    def _read(self, idx):
+        """(path, RGB array) of item ``idx`` or, if it is unreadable, of the next readable one."""
+        for step in range(len(self.paths)):
+            path = self.paths[(idx + step) % len(self.paths)]
+            if path in self.skipped:
+                continue
+            try:
+                return path, load_rgb(path)
+            except Exception as e:  # corrupt / truncated / not an image
+                self.skipped.add(path)
+                logger.warning(f"skipping unreadable image {path} ({type(e).__name__}: {str(e)[:80]}); "
+                               f"{len(self.skipped)} skipped so far")
+        raise RuntimeError(f"dataset.dataroot: none of the {len(self.paths)} images in {self.dataroot!r} is readable")
+
+    def __getitem__(self, idx):
+        path, rgb = self._read(idx)
+        if self.size is not None and rgb.shape[:2] != (self.size, self.size):
+            raise ConfigError(f"{path}: image is {rgb.shape[1]}x{rgb.shape[0]}, the config needs "
+                              f"{self.size}x{self.size} (run tools/prepare_dataset.py)")
+        if self.flipped(idx):
+            rgb = rgb[:, ::-1]
+        return {"A": to_tensor_range(np.ascontiguousarray(rgb)), "A_path": path}
+
+
+@DATASETS.register()
+class StyleGANLatentDataset(Dataset):
+    """``num`` latent codes ``{'z': float32 [style_dim], 'seed': int}``; item i is z of seed ``first_seed + i``.
+
+    For models that render their own targets with a generator (pSp trained on generator samples, where
+    the true latent of every image is known). z follows NVlabs' ``RandomState(seed).randn(style_dim)``.
+    """
+
+    def __init__(self, num, style_dim, first_seed=0):
+        super().__init__()
+        if int(num) < 1 or int(style_dim) < 1:
+            raise ConfigError(f"dataset: num and style_dim must be >= 1, got {num!r} / {style_dim!r}")
+        self.num, self.style_dim, self.first_seed = int(num), int(style_dim), int(first_seed)
+
+    def __len__(self):
+        return self.num
+
+    def __getitem__(self, idx):
+        seed = self.first_seed + idx
+        return {"z": z_from_seed(seed, self.style_dim), "seed": seed}

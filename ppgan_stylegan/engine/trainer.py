@@ -1,0 +1,240 @@
+"""Training engine: ppgan's Trainer with exact resume, per-iteration seeding and atomic checkpoints.
+
+Model-neutral: it trains any ppgan model (``StyleGANModel``, ``PSPModel``) through ``setup_input`` /
+``train_iter`` and saves what the model exposes (``nets``, ``optimizers``, ``get_extra_state``).
+
+* Every iteration reseeds Paddle, NumPy and ``random`` from ``(seed, iteration)``, so a run resumed at
+  iteration k draws the same latents, noise, mixing decisions and flips as a straight run. All ranks
+  share the seed: they draw the global batch's randoms and keep their slice (``distributed``).
+* Several processes (``python -m paddle.distributed.launch``): nets are not wrapped in DataParallel;
+  rank 0's weights are broadcast at start, gradients averaged per optimizer step, and
+  ``check_replicas`` (every N iterations) compares a digest of every rank's weights.
+* Checkpoints also hold the model's extra state (lazy-regularisation phase, path-length mean, images
+  seen), the LR schedulers (inside the optimizer states), the config and the versions.
+* Checkpoint files: ``checkpoint`` (atomic writes; the previous checkpoint is removed only after the new
+  one is complete).
+* After a resume the data loader continues at the same batch of the same epoch.
+* SIGINT / SIGTERM: the current iteration finishes, a checkpoint is written, and ``train`` returns
+  (``stopped_by`` names the signal); a second signal stops at once.
+"""
+import hashlib
+import json
+import logging
+import os
+import random
+import signal
+import time
+
+import numpy as np
+import paddle
+from ppgan.engine.trainer import Trainer
+from ppgan.utils.timer import TimeAverager
+
+from ..core.distributed import all_mean, broadcast_state, digest, gather_strings
+from ..core.errors import ConfigError
+from ..core.files import write_json
+from . import checkpoint
+
+logger = logging.getLogger("ppgan_stylegan")
+
+
+def seed_everything(seed, iteration=0, rank=0):
+    """Seed Paddle, NumPy and Python's ``random`` from (seed, iteration, rank)."""
+    digest = hashlib.sha256(f"{seed}:{iteration}:{rank}".encode()).digest()
+    value = int.from_bytes(digest[:4], "little") & 0x7FFFFFFF
+    paddle.seed(value)
+    np.random.seed(value)
+    random.seed(value)
+    return value
+
+
+class ResumableLoader:
+    """Infinite iterator over a DataLoader that can start at any global iteration.
+
+    Epoch ``e`` uses ``batch_sampler.set_epoch(e)`` (a new shuffle every epoch, reproducible); starting
+    at iteration ``i`` (1-based) skips the batches of the current epoch already consumed.
+    """
+
+    def __init__(self, dataloader, start_iter=1, seed=0):
+        self.dataloader, self.seed = dataloader, seed
+        self.per_epoch = len(dataloader)
+        if self.per_epoch == 0:
+            raise ConfigError("dataset: fewer images than one batch (batch_size too large for the dataset)")
+        self.epoch = (start_iter - 1) // self.per_epoch
+        self._start(skip=(start_iter - 1) % self.per_epoch)
+
+    def _start(self, skip=0):
+        sampler = getattr(self.dataloader, "batch_sampler", None)
+        if hasattr(sampler, "set_epoch"):
+            sampler.set_epoch(self.epoch)
+        dataset = getattr(self.dataloader, "dataset", None)
+        if hasattr(dataset, "set_epoch"):  # epoch-dependent augmentation (our dataset's flips)
+            dataset.set_epoch(self.epoch, self.seed)
+        self.iterator = iter(self.dataloader)
+        for _ in range(skip):
+            next(self.iterator)
+
+    def __next__(self):
+        try:
+            return next(self.iterator)
+        except StopIteration:
+            self.epoch += 1
+            self._start()
+            return next(self.iterator)
+
+
+class ResumableTrainer(Trainer):
+    """ppgan's Trainer (same config schema, logging and outputs) with exact, crash-safe resume, for any model."""
+
+    def __init__(self, cfg, seed=0, replica_interval=0):
+        self.seed, self.replica_interval = seed, replica_interval
+        self.stopped_by = None
+        self._signal = None
+        self.history = []  # [{'iter': i, 'losses': {...}} | {'iter': i, 'metrics': {...}}]
+        super().__init__(cfg)
+
+    # ------------------------------------------------------------------ history (history.json, full precision)
+    @property
+    def history_path(self):
+        return os.path.join(self.output_dir, "history.json")
+
+    def _record(self, entry):
+        self.history.append(entry)
+        if self.local_rank == 0:
+            write_json(self.history, self.history_path)
+
+    def print_log(self):
+        if self.world_size > 1:  # log the global batch's losses (every rank reaches this at the same iteration)
+            losses = self.model.losses
+            for key in sorted(losses):
+                losses[key] = all_mean(paddle.to_tensor(losses[key]).astype("float32"))
+        super().print_log()
+        losses = {k: float(v) for k, v in self.model.get_current_losses().items()}
+        self._record({"iter": self.current_iter, "losses": losses, "ips": float(getattr(self, "ips", 0.0) or 0.0)})
+
+    def test(self):
+        super().test()
+        values = {name: m.last for name, m in (self.metrics or {}).items() if getattr(m, "last", None) is not None}
+        if values:
+            self._record({"iter": self.current_iter, "metrics": values})
+        self.model.setup_train_mode(is_train=True)
+
+    # ------------------------------------------------------------------ signals
+    def _on_signal(self, signum, frame):
+        if self._signal is not None:  # second signal: stop now
+            signal.signal(signum, signal.SIG_DFL)
+            os.kill(os.getpid(), signum)
+            return
+        self._signal = signum
+        logger.warning(f"received {signal.Signals(signum).name}: finishing iteration {self.current_iter}, "
+                       "then writing a checkpoint")
+
+    def _install_signal_handlers(self):
+        try:
+            return {s: signal.signal(s, self._on_signal) for s in (signal.SIGINT, signal.SIGTERM)}
+        except ValueError:  # not the main thread: leave signals alone
+            return {}
+
+    # ------------------------------------------------------------------ loop
+    def train(self):
+        previous = self._install_signal_handlers()
+        try:
+            self._train_loop()
+        finally:
+            for signum, handler in previous.items():
+                signal.signal(signum, handler)
+
+    def distributed_data_parallel(self):
+        """Called by ppgan's Trainer when world_size > 1: same weights everywhere, no DataParallel wrapper."""
+        if not paddle.distributed.is_initialized():  # apps.train initialises it before choosing the run folder
+            paddle.distributed.init_parallel_env()
+        for net in self.model.nets.values():
+            broadcast_state(net)
+        logger.info(f"rank {self.local_rank}: data parallel over {self.world_size} ranks (weights from rank 0)")
+
+    def check_replicas(self):
+        """Raise if any rank's weights (all nets, buffers included) differ from rank 0's."""
+        digests = gather_strings(digest(self.model.nets.values()))
+        if len(set(digests)) != 1:
+            raise RuntimeError(f"iteration {self.current_iter}: replicas differ (digests {digests})")
+        if self.local_rank == 0:
+            logger.info(f"iteration {self.current_iter}: {len(digests)} replica(s) identical ({digests[0][:16]})")
+
+    def _train_loop(self):
+        if self.local_rank == 0:
+            checkpoint.remove_stale_temporaries(self.output_dir)
+        reader_cost, batch_cost = TimeAverager(), TimeAverager()
+        loader = ResumableLoader(self.train_dataloader, self.current_iter, self.seed)
+        self.model.setup_train_mode(is_train=True)
+        batch_size = self.cfg["dataset"]["train"].get("batch_size", 1)
+        logger.info(f"training iterations {self.current_iter}..{self.total_iters}, batch {batch_size} per rank x "
+                    f"{self.world_size} rank(s) = global batch {batch_size * self.world_size}")
+        while self.current_iter <= self.total_iters:
+            seed_everything(self.seed, self.current_iter)
+            self.current_epoch = loader.epoch + 1
+            self.inner_iter = self.current_iter % self.iters_per_epoch
+            start = time.time()
+            data = next(loader)
+            reader_cost.record(time.time() - start)
+            self.model.setup_input(data)
+            self.model.train_iter(self.optimizers)
+            batch_cost.record(time.time() - start, num_samples=batch_size)
+
+            if self.current_iter % self.log_interval == 0:
+                self.data_time = reader_cost.get_average()
+                self.step_time = batch_cost.get_average()
+                self.ips = batch_cost.get_ips_average()
+                self.print_log()
+                reader_cost.reset()
+                batch_cost.reset()
+            if self.current_iter % self.visual_interval == 0 and self.local_rank == 0:
+                self.visual("visual_train")
+            if self.replica_interval and self.current_iter % self.replica_interval == 0:
+                self.check_replicas()
+            self.learning_rate_scheduler_step()
+            if self.validate_interval > -1 and self.current_iter % self.validate_interval == 0:
+                self.test()
+            if (self.current_iter % self.weight_interval == 0 or self.current_iter == self.total_iters
+                    or self._signal is not None):
+                self.save(self.current_iter, "weight", keep=-1)
+                self.save(self.current_iter)
+            if self._signal is not None:
+                self.stopped_by = signal.Signals(self._signal).name
+                logger.info(f"stopped by {self.stopped_by} after iteration {self.current_iter}; continue with "
+                            f"--resume {self.checkpoint_path(self.current_iter)}")
+                return
+            self.current_iter += 1
+
+    # ------------------------------------------------------------------ checkpoints
+    def checkpoint_path(self, iteration, name="checkpoint"):
+        return checkpoint.checkpoint_path(self.output_dir, iteration, name)
+
+    def save(self, iteration, name="checkpoint", keep=1):
+        """Write the checkpoint (``name='checkpoint'``, keeping the last ``keep``) or the weight file."""
+        if self.local_rank != 0:
+            return
+        full = name == "checkpoint"
+        path = checkpoint.write(checkpoint.training_state(self.model, iteration, self.seed, self.cfg, full),
+                                self.checkpoint_path(iteration, name))
+        logger.info(f"saved {path}")
+        if full and keep > 0:
+            checkpoint.prune(self.output_dir, iteration, older_than=iteration - keep * self.weight_interval)
+
+    def load(self, weight_path):
+        state = checkpoint.read_weights(weight_path, self.model)
+        nets = checkpoint.load_nets(self.model, weight_path, state, (), self.cfg.model)
+        logger.info(f"loaded {', '.join(nets)} from {weight_path}")
+
+    def resume(self, checkpoint_path):
+        state = checkpoint.read_checkpoint(checkpoint_path, self.model)
+        checkpoint.load_nets(self.model, checkpoint_path, state, list(self.model.nets), self.cfg.model)
+        self.current_iter = int(state["epoch"]) + 1
+        self.global_steps = int(state["epoch"])
+        for opt_name, opt in self.model.optimizers.items():
+            opt.set_state_dict(state[opt_name])
+        if "model_state" in state and hasattr(self.model, "set_extra_state"):
+            self.model.set_extra_state(state["model_state"])
+        if os.path.isfile(self.history_path):  # continue the run's history, dropping what comes after
+            with open(self.history_path) as f:
+                self.history = [h for h in json.load(f) if h["iter"] < self.current_iter]
+        logger.info(f"resumed from {checkpoint_path} at iteration {self.current_iter}")

@@ -1,0 +1,108 @@
+"""GAN losses and penalties as small functions (NVlabs stylegan ``training/loss.py`` formulas).
+
+All take discriminator scores (logits, ``[N, 1]``) and return a scalar (mean over the batch).
+"""
+import math
+from typing import Callable, NamedTuple
+
+import paddle
+import paddle.nn.functional as F
+
+
+# ----------------------------------------------------------------------------- generator losses
+def g_nonsaturating(fake_pred):
+    """``log(1 + exp(-D(G(z))))`` (StyleGAN default)."""
+    return F.softplus(-fake_pred).mean()
+
+
+def g_saturating(fake_pred):
+    """``-log(1 + exp(D(G(z))))`` (the minimax original)."""
+    return (-F.softplus(fake_pred)).mean()
+
+
+def g_wgan(fake_pred):
+    """``-D(G(z))`` (WGAN, WGAN-GP, hinge)."""
+    return (-fake_pred).mean()
+
+
+# ----------------------------------------------------------------------------- discriminator losses
+def d_logistic(real_pred, fake_pred):
+    """``log(1 + exp(D(G(z)))) + log(1 + exp(-D(x)))``."""
+    return (F.softplus(fake_pred) + F.softplus(-real_pred)).mean()
+
+
+def d_wgan(real_pred, fake_pred, wgan_epsilon=0.001):
+    """``D(G(z)) - D(x) + eps * D(x)^2`` (WGAN with the ProGAN drift term)."""
+    return (fake_pred - real_pred + wgan_epsilon * real_pred * real_pred).mean()
+
+
+def d_hinge(real_pred, fake_pred):
+    """``max(0, 1 + D(G(z))) + max(0, 1 - D(x))``."""
+    return (F.relu(1.0 + fake_pred) + F.relu(1.0 - real_pred)).mean()
+
+
+G_LOSSES = {"nonsaturating": g_nonsaturating, "saturating": g_saturating, "wgan": g_wgan, "hinge": g_wgan}
+
+
+class DLoss(NamedTuple):
+    """A discriminator loss by name: the base loss, whether the WGAN-GP gradient penalty is added, and whether
+    the base loss takes ``wgan_epsilon`` (the drift term)."""
+    fn: Callable
+    gradient_penalty: bool = False
+    takes_epsilon: bool = False
+
+
+D_LOSSES = {
+    "logistic": DLoss(d_logistic),
+    "wgan": DLoss(d_wgan, takes_epsilon=True),
+    "wgan_gp": DLoss(d_wgan, gradient_penalty=True, takes_epsilon=True),
+    "hinge": DLoss(d_hinge),
+    "hinge_gp": DLoss(d_hinge, gradient_penalty=True),
+}
+
+
+# ----------------------------------------------------------------------------- penalties
+def _input_grad(pred, inputs):
+    (grad,) = paddle.grad(outputs=pred.sum(), inputs=inputs, create_graph=True)
+    return grad
+
+
+def r1_penalty(real_pred, real_img):
+    """R1 (Mescheder et al. 2018, eq. 9): ``E ||grad_x D(x)||^2`` on reals (times gamma/2 by the caller)."""
+    grad = _input_grad(real_pred, real_img)
+    return (grad * grad).reshape([grad.shape[0], -1]).sum(1).mean()
+
+
+def r2_penalty(fake_pred, fake_img):
+    """R2: the same squared gradient norm, on generated images."""
+    return r1_penalty(fake_pred, fake_img)
+
+
+def gradient_penalty(disc, real_img, fake_img, target=1.0, weight=10.0, alpha=None):
+    """WGAN-GP: ``weight / target^2 * (||grad D(x_hat)|| - target)^2`` at ``x_hat = lerp(x, G(z), alpha)``."""
+    if alpha is None:
+        alpha = paddle.rand([real_img.shape[0], 1, 1, 1], dtype=real_img.dtype)
+    mixed = (real_img + (fake_img - real_img) * alpha).detach()
+    mixed.stop_gradient = False
+    grad = _input_grad(disc(mixed), mixed)
+    norms = paddle.sqrt((grad * grad).reshape([grad.shape[0], -1]).sum(1))
+    return ((norms - target) ** 2).mean() * (weight / target ** 2)
+
+
+def path_length_penalty(fake_img, latents, mean_path_length, decay=0.01, pl_noise=None, batch_mean=None):
+    """StyleGAN2 path-length regulariser (paper eq. 4).
+
+    ``a = ||J_w^T y||`` with ``y ~ N(0, I) / sqrt(H W)``; penalty ``E (a - a_mean)^2`` where
+    ``a_mean`` is an exponential moving average (``decay``) of ``E a``; ``batch_mean`` maps this batch's
+    ``E a`` to the global batch's (an all-reduce under data parallelism).
+    Returns ``(penalty, mean path length of the batch, new a_mean)``; the last two detached.
+    """
+    if pl_noise is None:
+        pl_noise = paddle.randn(fake_img.shape, dtype=fake_img.dtype) / math.sqrt(fake_img.shape[2] * fake_img.shape[3])
+    (grad,) = paddle.grad(outputs=(fake_img * pl_noise).sum(), inputs=latents, create_graph=True)
+    lengths = paddle.sqrt((grad * grad).sum(2).mean(1))
+    mean = lengths.mean().detach()
+    mean = batch_mean(mean) if batch_mean is not None else mean
+    path_mean = mean_path_length + decay * (mean - mean_path_length)
+    penalty = ((lengths - path_mean) ** 2).mean()
+    return penalty, mean, path_mean.detach()

@@ -1,0 +1,107 @@
+"""Blocks shared by the StyleGAN networks: the channel table, and the StyleGAN2 synthesis layers with ppgan's
+parameter names and shapes."""
+import math
+
+import paddle
+import paddle.nn as nn
+
+from ..ops import (BiasLeakyReLU, EqualLinear, FIRFilter, NoiseInjection, downsample_pad, modulated_conv2d,
+                   modulated_conv2d_ref, upsample_pad)
+
+
+def channel_table(size, channel_multiplier=2, channel_base=16384, channel_max=512):
+    """Feature maps per resolution: ``min(channel_max, channel_base * channel_multiplier / res)``.
+
+    The defaults reproduce ppgan's / rosinality's table (512 up to 32 px, then 256*cm at 64 ...).
+    """
+    log_size = int(math.log2(size))
+    return {2 ** i: max(1, min(channel_max, channel_base * channel_multiplier // 2 ** i))
+            for i in range(2, log_size + 1)}
+
+
+class ModulatedConv2D(nn.Layer):
+    """Modulated conv layer: ``weight [1, O, I, k, k]`` and the affine ``modulation`` (w -> s)."""
+
+    def __init__(self, in_channel, out_channel, kernel_size, style_dim, demodulate=True, upsample=False,
+                 downsample=False, blur_kernel=(1, 3, 3, 1)):
+        super().__init__()
+        self.in_channel, self.out_channel, self.kernel_size = in_channel, out_channel, kernel_size
+        self.upsample, self.downsample, self.demodulate = upsample, downsample, demodulate
+        taps, factor = len(blur_kernel), 2
+        self.blur = None
+        if upsample:
+            p = (taps - factor) - (kernel_size - 1)
+            self.blur = FIRFilter(blur_kernel, pad=((p + 1) // 2 + factor - 1, p // 2 + 1), gain=factor ** 2)
+        elif downsample:
+            self.blur = FIRFilter(blur_kernel, pad=downsample_pad(taps + kernel_size - 1, factor))
+        self.scale = 1 / math.sqrt(in_channel * kernel_size * kernel_size)
+        self.padding = kernel_size // 2
+        self.weight = self.create_parameter((1, out_channel, in_channel, kernel_size, kernel_size),
+                                            default_initializer=nn.initializer.Normal())
+        self.modulation = EqualLinear(style_dim, in_channel, bias_init=1)
+
+    def affine(self, w):
+        """Style vector ``s = A(w)`` of this layer, ``[N, in_channel]``."""
+        return self.modulation(w)
+
+    def forward(self, x, s, fused=False, reference=False):
+        weight = self.weight.reshape(self.weight.shape[1:]) * self.scale  # a view: no slice gradient
+        kwargs = dict(demodulate=self.demodulate, up=self.upsample, down=self.downsample, blur=self.blur,
+                      padding=self.padding)
+        if reference:
+            return modulated_conv2d_ref(x, weight, s, **kwargs)
+        return modulated_conv2d(x, weight, s, fused=fused, **kwargs)
+
+    def extra_repr(self):
+        return (f"{self.in_channel}, {self.out_channel}, {self.kernel_size}, upsample={self.upsample}, "
+                f"downsample={self.downsample}")
+
+
+class StyledConv(nn.Layer):
+    """Modulated conv -> noise -> bias + leaky ReLU (keys ``conv``, ``noise``, ``activate``)."""
+
+    def __init__(self, in_channel, out_channel, kernel_size, style_dim, upsample=False, blur_kernel=(1, 3, 3, 1),
+                 demodulate=True, is_concat=False):
+        super().__init__()
+        self.conv = ModulatedConv2D(in_channel, out_channel, kernel_size, style_dim, demodulate=demodulate,
+                                    upsample=upsample, blur_kernel=blur_kernel)
+        self.noise = NoiseInjection(is_concat=is_concat)
+        self.activate = BiasLeakyReLU(out_channel * 2 if is_concat else out_channel)
+        self.out_channel = out_channel
+
+    def forward(self, x, s, noise, fused=False, reference=False):
+        return self.activate(self.noise(self.conv(x, s, fused, reference), noise))
+
+
+class ToRGB(nn.Layer):
+    """1x1 modulated conv to RGB (no demodulation) + bias, plus the upsampled skip image."""
+
+    def __init__(self, in_channel, style_dim, upsample=True, blur_kernel=(1, 3, 3, 1)):
+        super().__init__()
+        if upsample:
+            self.upsample = FIRFilter(blur_kernel, pad=upsample_pad(len(blur_kernel)), up=2, gain=4,
+                                      persistable=True)
+        self.conv = ModulatedConv2D(in_channel, 3, 1, style_dim, demodulate=False)
+        self.bias = self.create_parameter((1, 3, 1, 1), default_initializer=nn.initializer.Constant(0.0))
+
+    def forward(self, x, s, skip=None, fused=False, reference=False):
+        out = self.conv(x, s, fused, reference) + self.bias
+        if skip is not None:
+            out = out + self.upsample(skip)
+        return out
+
+
+class ConstantInput(nn.Layer):
+    """Learned 4x4 constant the synthesis network starts from (key ``input``)."""
+
+    def __init__(self, channel, size=4):
+        super().__init__()
+        self.input = self.create_parameter((1, channel, size, size), default_initializer=nn.initializer.Normal())
+
+    def forward(self, reference):
+        """The constant, repeated for every sample of ``reference`` (any tensor with the batch first)."""
+        batch = reference.shape[0] if paddle.in_dynamic_mode() else paddle.shape(reference)[0]
+        return self.input.tile([batch, 1, 1, 1])
+
+
+__all__ = ["channel_table", "ModulatedConv2D", "StyledConv", "ToRGB", "ConstantInput"]

@@ -1,0 +1,79 @@
+"""StyleGAN2 residual discriminator (config E/F) with ppgan's state-dict keys and shapes."""
+import math
+
+import paddle.nn as nn
+from ppgan.models.discriminators.builder import DISCRIMINATORS
+
+from ...core.checks import check_size
+from ...ops import BiasLeakyReLU, EqualConv2D, EqualLinear, FIRFilter, downsample_pad, minibatch_stddev
+from ..blocks import channel_table
+
+
+class ConvLayer(nn.Sequential):
+    """[blur] -> equalized conv (stride 2 when downsampling) -> [bias + leaky ReLU].
+
+    A Sequential so that keys match ppgan: ``0``/``1``/``2`` index blur, conv, activation.
+    """
+
+    def __init__(self, in_channel, out_channel, kernel_size, downsample=False, blur_kernel=(1, 3, 3, 1), bias=True,
+                 activate=True):
+        layers = []
+        if downsample:
+            layers.append(FIRFilter(list(blur_kernel), pad=downsample_pad(len(blur_kernel) + kernel_size - 1, 2)))
+            stride, padding = 2, 0
+        else:
+            stride, padding = 1, kernel_size // 2
+        layers.append(EqualConv2D(in_channel, out_channel, kernel_size, stride=stride, padding=padding,
+                                  bias=bias and not activate))
+        if activate:
+            layers.append(BiasLeakyReLU(out_channel, bias=bias))
+        super().__init__(*layers)
+
+
+class ResBlock(nn.Layer):
+    """Two 3x3 convs (the second downsamples) plus a 1x1 downsampled skip, summed / sqrt(2)."""
+
+    def __init__(self, in_channel, out_channel, blur_kernel=(1, 3, 3, 1)):
+        super().__init__()
+        self.conv1 = ConvLayer(in_channel, in_channel, 3, blur_kernel=blur_kernel)
+        self.conv2 = ConvLayer(in_channel, out_channel, 3, downsample=True, blur_kernel=blur_kernel)
+        self.skip = ConvLayer(in_channel, out_channel, 1, downsample=True, activate=False, bias=False,
+                              blur_kernel=blur_kernel)
+
+    def forward(self, x):
+        return (self.conv2(self.conv1(x)) + self.skip(x)) * (1 / math.sqrt(2))
+
+
+@DISCRIMINATORS.register()
+class StyleGAN2Discriminator(nn.Layer):
+    """Residual StyleGAN2 discriminator; drop-in for ppgan's ``StyleGANv2Discriminator``.
+
+    forward(image ``[N, 3, size, size]``) -> scores ``[N, 1]``.
+    """
+
+    def __init__(self, size, channel_multiplier=2, blur_kernel=(1, 3, 3, 1), stddev_group=4, stddev_feat=1,
+                 channel_base=16384, channel_max=512, in_channels=3):
+        super().__init__()
+        log_size = check_size(size)
+        self.size, self.in_channels = size, in_channels
+        channels = channel_table(size, channel_multiplier, channel_base, channel_max)
+        convs = [ConvLayer(in_channels, channels[size], 1)]
+        in_channel = channels[size]
+        for i in range(log_size, 2, -1):
+            out_channel = channels[2 ** (i - 1)]
+            convs.append(ResBlock(in_channel, out_channel, blur_kernel))
+            in_channel = out_channel
+        self.convs = nn.Sequential(*convs)
+        self.stddev_group, self.stddev_feat = stddev_group, stddev_feat
+        self.final_conv = ConvLayer(in_channel + stddev_feat, channels[4], 3)
+        self.final_linear = nn.Sequential(
+            EqualLinear(channels[4] * 4 * 4, channels[4], activation="fused_lrelu"),
+            EqualLinear(channels[4], 1))
+
+    def forward(self, image):
+        assert image.ndim == 4 and image.shape[1:] == [self.in_channels, self.size, self.size], \
+            f"StyleGAN2Discriminator: expected [N, {self.in_channels}, {self.size}, {self.size}], got {image.shape}"
+        out = self.convs(image)
+        out = minibatch_stddev(out, self.stddev_group, self.stddev_feat)
+        out = self.final_conv(out)
+        return self.final_linear(out.reshape([out.shape[0], -1]))

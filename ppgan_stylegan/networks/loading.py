@@ -1,0 +1,131 @@
+"""Networks from weight files: finding the generator (or pSp encoder) inside a file's dict and building a
+network that fits it (shape from a config or from the tensor shapes).
+
+Accepted files:
+* a ppgan / our Trainer checkpoint or weight file: ``{'gen': ..., 'gen_ema': ..., 'disc': ...}``
+  (``gen_ema`` is used when present, else ``gen``);
+* a bare generator state dict, e.g. a PaddleGAN ``StyleGANv2Generator`` ``.pdparams``.
+"""
+import re
+
+import numpy as np
+
+from ..core.config import load_config
+from ..core.errors import UserError
+from ..core.state import load_into, load_state
+from .blocks import channel_table
+from .encoders import PSPEncoder
+from .generators import StyleGAN2Generator
+
+
+def generator_state(state, path="weights", prefer=("gen_ema", "gen")):
+    """The generator's state dict inside a checkpoint (or the dict itself when it is one).
+
+    Also finds the ``decoder.*`` of a PaddleGAN ``Pixel2Style2Pixel`` file.
+    """
+    for key in prefer:
+        if isinstance(state.get(key), dict):
+            return state[key], key
+    if any(k.startswith("style.") for k in state):
+        return state, "generator"
+    if any(k.startswith("decoder.style.") for k in state):
+        return {k[len("decoder."):]: v for k, v in state.items() if k.startswith("decoder.")}, "decoder"
+    raise UserError(f"{path}: no generator weights (expected keys {list(prefer)} or 'style.*'; "
+                    f"found {sorted(state)[:6]})")
+
+
+def _shape(v):
+    return list(v.shape)
+
+
+def infer_generator_kwargs(gstate, path="weights"):
+    """Constructor arguments of StyleGAN2Generator from the tensor shapes in its state dict."""
+    try:
+        mlp = sorted(int(m.group(1)) for k in gstate for m in [re.match(r"style\.(\d+)\.weight$", k)] if m)
+        style_dim = _shape(gstate["style.1.weight"])[0] if mlp else _shape(gstate["conv1.conv.modulation.weight"])[0]
+        n_rgbs = len({k.split(".")[1] for k in gstate if k.startswith("to_rgbs.")})
+        size = 2 ** (n_rgbs + 2)
+        c4 = _shape(gstate["input.input"])[1]
+        is_concat = _shape(gstate["conv1.activate.bias"])[0] == 2 * c4
+        channels = {4: c4}
+        for j in range(n_rgbs):
+            channels[2 ** (j + 3)] = _shape(gstate[f"convs.{2 * j}.conv.weight"])[1]
+    except KeyError as e:
+        raise UserError(f"{path}: not a StyleGAN2 generator state dict (missing {e.args[0]!r})")
+    cmax = max(channels.values())
+    base = channels[size] * size
+    kwargs = dict(size=size, style_dim=style_dim, n_mlp=len(mlp), is_concat=is_concat, channel_multiplier=1,
+                  channel_base=base, channel_max=cmax)
+    if channel_table(size, 1, base, cmax) != channels:
+        raise UserError(f"{path}: channel table {channels} does not follow min(channel_max, base / res)")
+    return kwargs
+
+
+def generator_from_state(gstate, gcfg=None, path="weights"):
+    """A StyleGAN2Generator (eval mode) built from ``gcfg`` (or the shapes in ``gstate``) holding ``gstate``."""
+    gcfg = dict(gcfg) if gcfg else infer_generator_kwargs(gstate, path)
+    gcfg.pop("name", None)
+    gen = StyleGAN2Generator(**gcfg)
+    load_into(gen, gstate, path)
+    gen.eval()
+    return gen
+
+
+def build_generator(weights, config=None, prefer=("gen_ema", "gen"), state=None):
+    """(generator in eval mode, which entry was used) from a weight file and an optional YAML config."""
+    state = load_state(weights) if state is None else state
+    gstate, used = generator_state(state, weights, prefer)
+    gcfg = None
+    if config:
+        gcfg = load_config(config).model.generator
+    return generator_from_state(gstate, gcfg, weights), used
+
+
+def encoder_state(state, path="weights"):
+    """(pSp encoder state dict, config dict or None) from our PSPModel file or a PaddleGAN pSp file."""
+    if isinstance(state.get("encoder"), dict):
+        meta = state.get("meta") or {}
+        cfg = ((meta.get("config") or {}).get("model") or {}).get("encoder")
+        return dict(state["encoder"]), (dict(cfg) if cfg else None)
+    if any(k.startswith("encoder.") for k in state):  # PaddleGAN Pixel2Style2Pixel
+        estate = {k[len("encoder."):]: v for k, v in state.items() if k.startswith("encoder.")}
+        if "latent_avg" in state:
+            estate["latent_avg"] = np.asarray(state["latent_avg"]).reshape([-1, np.shape(state["latent_avg"])[-1]])
+        return estate, None
+    raise UserError(f"{path}: no pSp encoder weights (expected an 'encoder' entry or 'encoder.*' keys; "
+                    f"found {sorted(state)[:6]})")
+
+
+def infer_encoder_kwargs(estate, path="weights"):
+    """PSPEncoder arguments from the tensor shapes of its state dict (stage widths must differ)."""
+    try:
+        n_styles = len({k.split(".")[1] for k in estate if k.startswith("styles.")})
+        style_dim = _shape(estate["styles.0.linear.weight"])[1]
+        input_nc = _shape(estate["input_layer.0.weight"])[1]
+        n_units = len({k.split(".")[1] for k in estate if k.startswith("body.")})
+        depths = [_shape(estate[f"body.{i}.res_layer.1.weight"])[0] for i in range(n_units)]
+        last = n_styles - 1
+        stride = 4 if last >= 7 else 8 if last >= 3 else 16
+        n_convs = len({k.split(".")[3] for k in estate if k.startswith(f"styles.{last}.convs.")})
+    except KeyError as e:
+        raise UserError(f"{path}: not a pSp encoder state dict (missing {e.args[0]!r})")
+    widths = sorted(set(depths), key=depths.index)
+    if len(widths) != 4:
+        raise UserError(f"{path}: cannot tell the encoder's 4 stages from its widths {widths}; give --config")
+    return dict(n_styles=n_styles, style_dim=style_dim, input_nc=input_nc, widths=widths,
+                units=[depths.count(w) for w in widths], input_size=stride * 2 ** n_convs,
+                mode="ir_se" if "body.0.res_layer.5.fc1.weight" in estate else "ir")
+
+
+def encoder_from_state(state, path="weights", config=None):
+    """A PSPEncoder (eval mode) holding the encoder of ``state`` (shape from ``config`` or the weights)."""
+    estate, saved_cfg = encoder_state(state, path)
+    cfg = dict(config or saved_cfg or infer_encoder_kwargs(estate, path))
+    cfg.pop("name", None)
+    cfg.setdefault("n_styles", len({k.split(".")[1] for k in estate if k.startswith("styles.")}))
+    if "styles.0.linear.weight" in estate:
+        cfg.setdefault("style_dim", _shape(estate["styles.0.linear.weight"])[1])
+    encoder = PSPEncoder(**cfg)
+    load_into(encoder, estate, path, ignore=(), what="the pSp encoder")
+    encoder.eval()
+    return encoder
