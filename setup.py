@@ -21,7 +21,7 @@ setup(
     packages=find_packages(include=["ppgan_stylegan", "ppgan_stylegan.*"]),
     python_requires=">=3.8",
     install_requires=REQUIRES,
-    extras_require={"test": ["pytest", "import-linter"]},
+    extras_require={"test": ["pytest", "pytest-timeout", "import-linter"]},
     entry_points={"console_scripts": ["ppgan-stylegan = ppgan_stylegan.cli:main"]},
     license="Apache-2.0",
 )

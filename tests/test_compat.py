@@ -1,4 +1,5 @@
-"""The compat shim makes ppgan importable on Paddle >= 2.6 and our names are registered."""
+"""The compat shim makes ppgan importable on Paddle >= 2.6, Paddle loads safely (zlib) on 2.6 and 3.x, and our
+names are registered."""
 import subprocess
 import sys
 
@@ -23,9 +24,31 @@ def test_ppgan_models_import_after_our_package():
         "assert GENERATORS.get('StyleGANv2Generator') is StyleGANv2Generator\n"
         "assert MODELS.get('StyleGAN2Model') is StyleGAN2Model\n"
         "print('imported', Trainer.__name__)\n")
-    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True)
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=300)
     assert out.returncode == 0, out.stderr[-2000:]
     assert "imported Trainer" in out.stdout
+
+
+@pytest.mark.slow
+def test_zlib_works_after_importing_the_package(tmp_path):
+    """Paddle 2.6's libpaddle exports zlib's symbols: loaded before Python's zlib module it broke every later
+    zlib user (a crash at import, or corrupt streams). A fresh interpreter imports the package, then reads a
+    gzip stream, a compressed .npz and a PNG (all zlib) and imports SciPy."""
+    code = (
+        "import ppgan_stylegan, paddle, gzip, numpy as np\n"
+        "from PIL import Image\n"
+        "import scipy.linalg\n"
+        "data = np.arange(100000, dtype='float32')\n"
+        "assert gzip.decompress(gzip.compress(data.tobytes())) == data.tobytes()\n"
+        f"np.savez_compressed({str(tmp_path / 'a.npz')!r}, data=data)\n"
+        f"assert (np.load({str(tmp_path / 'a.npz')!r})['data'] == data).all()\n"
+        "img = (np.arange(64 * 64 * 3) % 251).astype('uint8').reshape(64, 64, 3)\n"
+        f"Image.fromarray(img).save({str(tmp_path / 'a.png')!r})\n"
+        f"assert (np.asarray(Image.open({str(tmp_path / 'a.png')!r})) == img).all()\n"
+        "print('zlib ok on paddle', paddle.__version__)\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stdout[-1000:] + out.stderr[-2000:]
+    assert f"zlib ok on paddle {paddle.__version__}" in out.stdout
 
 
 def test_shim_soft_relu_matches_formula():

@@ -58,6 +58,21 @@ def test_truncation_cutoff_is_per_layer(cutoff):
     assert np.array_equal(trunc[:, cutoff:], plain[:, cutoff:])  # layers >= k untouched, every channel
 
 
+def test_inject_index_at_the_ends_takes_one_latent():
+    """Mixing at index 0 is the second latent everywhere, at n_latent the first (no empty slices)."""
+    g = small(16)
+    za, zb = paddle.randn([2, 32]), paddle.randn([2, 32])
+    with paddle.no_grad():
+        _, first = g([za], return_latents=True, randomize_noise=False)
+        _, second = g([zb], return_latents=True, randomize_noise=False)
+        _, at0 = g([za, zb], inject_index=0, return_latents=True, randomize_noise=False)
+        _, at_end = g([za, zb], inject_index=g.n_latent, return_latents=True, randomize_noise=False)
+        _, at2 = g([za, zb], inject_index=2, return_latents=True, randomize_noise=False)
+    assert np.array_equal(at0.numpy(), second.numpy()) and np.array_equal(at_end.numpy(), first.numpy())
+    assert np.array_equal(at2.numpy()[:, :2], first.numpy()[:, :2])
+    assert np.array_equal(at2.numpy()[:, 2:], second.numpy()[:, 2:])
+
+
 def test_truncation_psi_zero_gives_the_average_for_every_z():
     g = small(16)
     g.update_w_avg(g.get_latent(paddle.randn([64, 32])), beta=0.0)

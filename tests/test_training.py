@@ -10,6 +10,7 @@ import pytest
 
 from conftest import DEMO, MAIN, ROOT, pattern_images, run_script, tiny
 from ppgan_stylegan.core.config import load_config, validate_config
+from ppgan_stylegan.data.prepare import prepare_demo
 
 pytestmark = pytest.mark.slow  # subprocess runs / training (make test-fast skips them)
 
@@ -317,3 +318,17 @@ def test_amp_switch_on_cpu_warns_and_trains_in_float32(tiny_data, tmp_path):
     assert "model.amp: mixed precision needs a GPU; training in float32" in open(os.path.join(run_amp, "log.txt")).read()
     h_amp, h_fp32 = (json.load(open(os.path.join(r, "history.json"))) for r in (run_amp, run_fp32))
     assert [h["losses"] for h in h_amp] == [h["losses"] for h in h_fp32]
+
+
+def test_demo_config_trains_20_iterations_with_r1_and_path_length(tmp_path):
+    """The shipped demo config as a user runs it (20 iterations): R1 and path length both run, losses finite."""
+    data = str(tmp_path / "faces")
+    prepare_demo(data)
+    out = run_script("tools/main.py", "-c", DEMO, "-o", "total_iters=20", "log_config.interval=1",
+                     f"dataset.train.dataroot={data}", f"dataset.test.dataroot={data}", f"output_dir={tmp_path / 'run'}")
+    assert out.returncode == 0, out.stdout[-2000:] + out.stderr[-2000:]
+    history = json.load(open(os.path.join(_only_run_dir(str(tmp_path / "run")), "history.json")))
+    losses = [h["losses"] for h in history if "losses" in h]
+    assert len(losses) == 20
+    assert sum("l_d_r1" in h for h in losses) == 2 and sum("l_g_path" in h for h in losses) == 5  # 0, 16 / 0, 4, ...
+    assert all(np.isfinite(v) for h in losses for v in h.values())

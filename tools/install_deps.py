@@ -1,14 +1,16 @@
 #!/usr/bin/env python
 """Install ppgan-stylegan and what it needs into the *current* Python environment.
 
-    python tools/install_deps.py            # what `make setup` runs inside .venv
-    python tools/install_deps.py --no-test  # skip pytest
+    python tools/install_deps.py                  # what `make setup` runs inside .venv
+    python tools/install_deps.py --no-test        # skip the test requirements
+    python tools/install_deps.py --paddle 2.6.2   # the CPU wheel to install when no Paddle is importable
 
 Rules (see README, "Install"):
 * Paddle: if any Paddle is importable (e.g. AI Studio's paddlepaddle-gpu) it is kept as is;
   only when none is importable the CPU wheel ``paddlepaddle==PADDLE_CPU_VERSION`` is installed.
-* ppgan 2.1.0 is installed with ``--no-deps`` (its pins do not install on Python 3.11);
-  the modules it really imports come from this package's install_requires.
+* ppgan 2.1.0 is installed last, with ``--no-deps`` (its pins do not install on Python 3.11); the
+  modules it really imports come from this package's install_requires. pip's conflict report about
+  those pins is replaced by one line of ours; any other conflict ``pip check`` finds is printed.
 * OpenCV: ``opencv-python-headless`` only when no ``cv2`` is importable.
 * This package in editable mode.
 """
@@ -34,14 +36,31 @@ def installed_version(dist):
 
 
 def pip(*args):
-    cmd = [sys.executable, "-m", "pip", "install", "--disable-pip-version-check", *args]
+    cmd = [sys.executable, "-m", "pip", "install", "--disable-pip-version-check", "--no-warn-conflicts", *args]
     print("+", " ".join(cmd), flush=True)
     subprocess.run(cmd, check=True)
+
+
+def report_conflicts():
+    """``pip check``, less ppgan's own impossible pins (explained in one line instead)."""
+    out = subprocess.run([sys.executable, "-m", "pip", "check", "--disable-pip-version-check"], capture_output=True,
+                         text=True)
+    lines = [line for line in out.stdout.splitlines() if line.strip() and "No broken requirements" not in line]
+    ours = [line for line in lines if line.lower().startswith(f"ppgan {PPGAN_VERSION} ")]
+    if ours:
+        print(f"note: ppgan {PPGAN_VERSION} is installed without its declared dependencies ({len(ours)} pins such as "
+              "numba==0.53.1 and librosa==0.8.1 cannot install on this Python); what it really imports is "
+              "installed with this package", flush=True)
+    for line in lines:
+        if line not in ours:
+            print(f"warning: {line}", flush=True)
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--no-test", action="store_true", help="do not install the test requirements")
+    parser.add_argument("--paddle", default=PADDLE_CPU_VERSION, metavar="VERSION",
+                        help="paddlepaddle (CPU) version to install when no Paddle is importable (default %(default)s)")
     args = parser.parse_args()
 
     if importable("paddle"):
@@ -49,12 +68,13 @@ def main():
               "): keeping it", flush=True)
     else:
         print("No Paddle importable: installing the CPU wheel", flush=True)
-        pip(f"paddlepaddle=={PADDLE_CPU_VERSION}")
-    if installed_version("ppgan") != PPGAN_VERSION:
-        pip("--no-deps", f"ppgan=={PPGAN_VERSION}")
+        pip(f"paddlepaddle=={args.paddle}")
     if not importable("cv2"):
         pip("opencv-python-headless")
     pip("-e", ROOT + ("" if args.no_test else "[test]"))
+    if installed_version("ppgan") != PPGAN_VERSION:
+        pip("--no-deps", f"ppgan=={PPGAN_VERSION}")
+    report_conflicts()
     print("ppgan-stylegan installed into", sys.prefix, flush=True)
 
 

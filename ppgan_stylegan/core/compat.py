@@ -1,4 +1,10 @@
-"""Make ppgan 2.1.0 importable on Paddle >= 2.6.
+"""Make ppgan 2.1.0 importable on Paddle >= 2.6, and load Paddle safely on 2.6 and 3.x.
+
+Load order: Paddle 2.6's ``libpaddle.so`` exports zlib's symbols (``inflate``, ``deflate``, ...). When it is
+loaded before Python's own ``zlib`` extension module, that module binds to Paddle's copies and every later
+zlib user breaks (``import scipy`` after ``paddle``: "inconsistent stream state"; ``import ppgan_stylegan``:
+"double free or corruption" and a hang). So ``zlib`` is imported here, before Paddle, and the package
+imports this module first.
 
 ppgan 2.1.0 imports ``paddle.fluid.layers.nn.soft_relu`` at import time
 (``ppgan/models/starganv2_model.py``); ``paddle.fluid`` was removed in Paddle 2.6.
@@ -10,6 +16,7 @@ import importlib
 import sys
 import types
 import warnings
+import zlib  # noqa: F401  (before Paddle: see the module docstring)
 
 # Paddle's import warns about a missing ccache (only relevant when compiling C++ extensions).
 warnings.filterwarnings("ignore", message="No ccache found", category=UserWarning)

@@ -7,7 +7,8 @@ through an upsampling generator crashes there (ppgan's does). ``conv_transpose2x
 * ``conv_transpose2x_polyphase`` otherwise: output phase (p, q) of a stride-2 transposed conv only
   sees kernel taps ``a = p, p+2, ...`` (rows) and ``b = q, q+2, ...`` (columns), so it is four
   ordinary convolutions with exact-size kernels (2x2, 2x1, 1x2, 1x1 for k = 3: the same 9 taps),
-  interleaved. Only conv2d, matmul, stack, reshape and slicing: all twice differentiable.
+  interleaved. Only conv2d, matmul, concat, reshape and slicing: all twice differentiable on Paddle 2.6
+  and 3.x (``paddle.stack`` is not: Paddle 2.6 has no gradient of ``stack_grad``, hence ``_stack``).
 """
 import numpy as np
 import paddle
@@ -30,6 +31,11 @@ def _phase_selector(k, rows, cols):
 
 
 _SELECTORS = {}
+
+
+def _stack(tensors, axis):
+    """``paddle.stack`` as unsqueeze + concat, twice differentiable on every Paddle we support."""
+    return paddle.concat([t.unsqueeze(axis) for t in tensors], axis=axis)
 
 
 def conv_transpose2x_polyphase(x, weight, groups=1):
@@ -59,8 +65,8 @@ def conv_transpose2x_polyphase(x, weight, groups=1):
             wpq = paddle.matmul(flat, _SELECTORS[key]).reshape([go, cin, len(rows), len(cols)])
             # top/left pad len(taps)-1, bottom/right nb-1: every phase has h+nb-1 rows, w+nb-1 columns
             row.append(F.conv2d(x, wpq, padding=[len(rows) - 1, nb - 1, len(cols) - 1, nb - 1], groups=groups))
-        phases.append(paddle.stack(row, axis=-1))  # [N, C, H', W', 2(q)]
-    y = paddle.stack(phases, axis=3)  # [N, C, H', 2(p), W', 2(q)]
+        phases.append(_stack(row, axis=4))  # [N, C, H', W', 2(q)]
+    y = _stack(phases, axis=3)  # [N, C, H', 2(p), W', 2(q)]
     c, hh, ww = y.shape[1], y.shape[2], y.shape[4]
     y = y.reshape([n, c, 2 * hh, 2 * ww])
     return y[:, :, :2 * (h - 1) + k, :2 * (w - 1) + k]

@@ -206,7 +206,12 @@ class StyleGAN2Generator(nn.Layer):
             raise ValueError(f"styles: expected a list of 1 or 2 latents, got {len(styles)}")
         if inject_index is None:
             inject_index = random.randint(1, self.n_latent - 1)
-        return paddle.concat([plus(styles[0])[:, :inject_index], plus(styles[1])[:, inject_index:]], axis=1)
+        first, second = plus(styles[0]), plus(styles[1])
+        if inject_index <= 0:  # no empty slices (Paddle 2.6 rejects them)
+            return second
+        if inject_index >= self.n_latent:
+            return first
+        return paddle.concat([first[:, :inject_index], second[:, inject_index:]], axis=1)
 
     def truncate(self, latent, truncation, truncation_cutoff=None, truncation_latent=None):
         """``w' = avg + psi (w - avg)`` on W+ layers ``0 .. cutoff-1`` (all layers when cutoff is None)."""
@@ -217,6 +222,8 @@ class StyleGAN2Generator(nn.Layer):
         cutoff = self.n_latent if truncation_cutoff is None else int(truncation_cutoff)
         if not 0 <= cutoff <= self.n_latent:
             raise ConfigError(f"truncation_cutoff must be in [0, {self.n_latent}], got {truncation_cutoff}")
+        if cutoff == 0:  # no layer truncated (and no empty slice: Paddle 2.6 rejects them)
+            return latent
         head = avg + truncation * (latent[:, :cutoff] - avg)
         return paddle.concat([head, latent[:, cutoff:]], axis=1) if cutoff < self.n_latent else head
 
