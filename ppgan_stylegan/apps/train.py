@@ -10,6 +10,7 @@ from ppgan.utils.logger import setup_logger
 from ..core.config import load_config, validate_config
 from ..core.device import use_device
 from ..core.distributed import gather_strings
+from ..core import runtime
 from ..core.errors import UserError
 from ..core.versions import __version__
 from ..engine import ResumableTrainer, seed_everything
@@ -69,6 +70,7 @@ def train(config_file, overrides=(), resume=None, load=None, evaluate_only=False
     setup_logger(cfg.output_dir, name="ppgan_stylegan")
     logger.info(f"ppgan-stylegan {__version__}, paddle {paddle.__version__}, device {device}, "
                 f"output {cfg.output_dir}")
+    logger.info(runtime.describe())
     seed_everything(seed)  # every rank builds the same initial weights (rank 0's are broadcast anyway)
     trainer = ResumableTrainer(cfg, seed=seed, replica_interval=check_replicas)
     if resume:

@@ -1,4 +1,6 @@
-"""Make ppgan 2.1.0 importable on Paddle >= 2.6, and load Paddle safely on 2.6 and 3.x.
+"""Make ppgan 2.1.0 importable on Paddle >= 2.6, and load Paddle safely and fast on 2.6 and 3.x.
+
+CPU runtime: ``runtime.configure`` sets the math threads and MKL's code path before Paddle loads.
 
 Load order: Paddle 2.6's ``libpaddle.so`` exports zlib's symbols (``inflate``, ``deflate``, ...). When it is
 loaded before Python's own ``zlib`` extension module, that module binds to Paddle's copies and every later
@@ -18,10 +20,14 @@ import types
 import warnings
 import zlib  # noqa: F401  (before Paddle: see the module docstring)
 
+from . import runtime
+
 # Paddle's import warns about a missing ccache (only relevant when compiling C++ extensions).
 warnings.filterwarnings("ignore", message="No ccache found", category=UserWarning)
 
-import paddle  # noqa: E402
+runtime.configure()  # CPU threads and MKL's code path: only possible before Paddle loads
+with runtime.PaddleThreadNotice():
+    import paddle  # noqa: E402
 
 _SHIM_MODULES = ("paddle.fluid", "paddle.fluid.layers", "paddle.fluid.layers.nn")
 

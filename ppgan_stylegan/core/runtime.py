@@ -1,0 +1,131 @@
+"""CPU runtime set-up, applied before Paddle is first imported (``core.compat`` calls ``configure``).
+
+Measured on a 2-core AMD EPYC (Zen 4) with Paddle 3.3.1's CPU wheel (docs/benchmarks.md): Paddle sets
+``OMP_NUM_THREADS=1`` when it is unset, so a process uses one core for its math; and the MKL bundled with
+Paddle takes a slow generic code path on AMD CPUs unless ``MKL_DEBUG_CPU_TYPE=5`` selects its AVX2 path.
+A 512->512 3x3 convolution at 32 px, batch 4: 0.54 s as installed, 0.136 s with both variables.
+
+So, unless the user set them (their values always win) or opted out (``PPGAN_STYLEGAN_CPU_DEFAULTS=0``):
+
+* ``OMP_NUM_THREADS`` = the cores this process may use (CPU affinity and the cgroup CPU quota), divided
+  among the ranks of a ``paddle.distributed.launch`` on this node (``PADDLE_LOCAL_SIZE``);
+* ``MKL_DEBUG_CPU_TYPE=5`` on x86-64 AMD CPUs with AVX2.
+
+Both only work before Paddle's libraries load; if Paddle was imported first, ``configure`` warns once with
+the exact variables to set. oneDNN (``FLAGS_use_onednn``) is left to Paddle's default: alone it was slower
+than the MKL switch on this machine kind.
+"""
+import math
+import os
+import platform
+import sys
+import warnings
+
+OPT_OUT = "PPGAN_STYLEGAN_CPU_DEFAULTS"
+OURS = "PPGAN_STYLEGAN_CPU_SET"  # names of the variables we set: child processes recompute them, not keep them
+APPLIED = {}  # what ``configure`` set in this process (for the log line)
+WANTED = {}  # what it would set (also when it was too late, or the user's values won)
+
+
+def usable_cores():
+    """CPUs this process may run on: its affinity mask, capped by a cgroup CPU quota (v2 or v1)."""
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    quota = _cgroup_quota()
+    return max(1, min(cores, quota) if quota else cores)
+
+
+def _cgroup_quota():
+    try:
+        with open("/sys/fs/cgroup/cpu.max") as f:  # cgroup v2: "<quota> <period>" or "max <period>"
+            quota, period = f.read().split()[:2]
+            return None if quota == "max" else math.ceil(int(quota) / int(period))
+    except (OSError, ValueError):
+        pass
+    try:
+        with open("/sys/fs/cgroup/cpu/cpu.cfs_quota_us") as f, open("/sys/fs/cgroup/cpu/cpu.cfs_period_us") as g:
+            quota, period = int(f.read()), int(g.read())
+            return None if quota <= 0 else math.ceil(quota / period)
+    except (OSError, ValueError):
+        return None
+
+
+def amd_with_avx2(cpuinfo="/proc/cpuinfo"):
+    """True on an x86-64 AMD CPU that has AVX2 (where MKL's generic path is the slow default)."""
+    if platform.machine().lower() not in ("x86_64", "amd64"):
+        return False
+    try:
+        with open(cpuinfo) as f:
+            text = f.read(1 << 16)
+    except OSError:
+        return False
+    flags = next((line.split(":", 1)[1].split() for line in text.splitlines() if line.startswith("flags")), [])
+    return "AuthenticAMD" in text and "avx2" in flags
+
+
+def wanted(environ=os.environ):
+    """The variables this machine and process should have: ``{name: value}``."""
+    ranks = max(1, int(environ.get("PADDLE_LOCAL_SIZE", "1") or 1))
+    out = {"OMP_NUM_THREADS": str(max(1, usable_cores() // ranks))}
+    if amd_with_avx2():
+        out["MKL_DEBUG_CPU_TYPE"] = "5"
+    return out
+
+
+def configure(environ=os.environ):
+    """Set the missing variables (before Paddle loads); returns what was set."""
+    if environ.get(OPT_OUT, "1").strip().lower() in ("0", "false", "no", "off"):
+        return {}
+    WANTED.update(wanted(environ))
+    inherited = set(filter(None, environ.get(OURS, "").split(",")))  # set by our parent process, not the user
+    missing = {k: v for k, v in WANTED.items() if k not in environ or k in inherited}
+    if "paddle" in sys.modules:  # too late: Paddle has read (and set) them already
+        differ = {k: v for k, v in WANTED.items() if environ.get(k) != v}
+        if differ:
+            settings = " ".join(f"{k}={v}" for k, v in differ.items())
+            now = ", ".join(f"{k}={environ.get(k, 'unset')}" for k in differ)
+            warnings.warn(f"Paddle was imported before ppgan_stylegan, so its CPU math runs with {now}; for full "
+                          f"speed set {settings} before starting Python (or import ppgan_stylegan first)",
+                          RuntimeWarning, stacklevel=2)
+        return {}
+    environ.update(missing)
+    environ[OURS] = ",".join(sorted(missing))
+    APPLIED.update(missing)
+    return missing
+
+
+def describe():
+    """One line for the log: what the CPU runtime runs with, and who chose it."""
+    if not WANTED:
+        return f"CPU runtime: Paddle's defaults ({OPT_OUT}=0)"
+    parts = [f"{k}={os.environ.get(k, 'unset')}" + (" (ours)" if k in APPLIED else " (yours)") for k in WANTED]
+    return f"CPU runtime: {', '.join(parts)}; {usable_cores()} usable core(s)"
+
+
+class PaddleThreadNotice:
+    """Context manager for ``import paddle``: drops the two lines Paddle prints to stderr whenever
+    ``OMP_NUM_THREADS`` > 1 (a notice about data parallel and OpenBLAS; this wheel uses MKL). Anything
+    else written to ``sys.stderr`` meanwhile is passed through."""
+
+    NOTICE = ("WARNING: OMP_NUM_THREADS set to", "PLEASE USE OMP_NUM_THREADS WISELY")
+
+    def __enter__(self):
+        self.stderr, self.buffer = sys.stderr, []
+        sys.stderr = self
+        return self
+
+    def write(self, text):
+        self.buffer.append(text)
+        return len(text)
+
+    def flush(self):
+        pass
+
+    def __getattr__(self, name):  # fileno, isatty, encoding ...: the real stream's
+        return getattr(self.stderr, name)
+
+    def __exit__(self, *exc):
+        sys.stderr = self.stderr
+        for line in "".join(self.buffer).splitlines(keepends=True):
+            if not line.startswith(self.NOTICE):
+                self.stderr.write(line)
+        return False
