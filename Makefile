@@ -10,16 +10,16 @@ STAMP26  := $(VENV26)/.ppgan-stylegan-setup
 # a hung test run fails instead of hanging (per-test timeouts come from pytest-timeout, pytest.ini)
 SUITE_TIMEOUT ?= 2700
 
-.PHONY: setup setup-paddle26 test test-fast test-paddle26 demo benchmark clean
+.PHONY: setup setup-paddle26 test test-fast test-paddle26 demo benchmark constraints clean
 
 setup: $(STAMP)
 
-$(STAMP): setup.py requirements.txt tools/install_deps.py
+$(STAMP): setup.py requirements.txt constraints.txt tools/install_deps.py
 	test -x $(PY) || $(PYTHON) -m venv --system-site-packages $(VENV)
 	$(PY) tools/install_deps.py
 	touch $(STAMP)
 
-$(STAMP26): setup.py requirements.txt tools/install_deps.py
+$(STAMP26): setup.py requirements.txt constraints.txt tools/install_deps.py
 	test -x $(VENV26)/bin/python || $(PYTHON) -m venv $(VENV26)
 	$(VENV26)/bin/python tools/install_deps.py --paddle $(PADDLE26)
 	touch $(STAMP26)
@@ -42,6 +42,10 @@ demo: setup
 
 benchmark: setup
 	$(VENV)/bin/ppgan-stylegan benchmark --out output/benchmark.json
+
+# after a green `make test`: pin what this environment has into constraints.txt (Paddle is never pinned)
+constraints: setup
+	$(PY) tools/install_deps.py --write-constraints
 
 clean:
 	rm -rf output .pytest_cache

@@ -35,6 +35,31 @@ def test_frechet_distance_closed_form_for_diagonal_covariances():
     assert abs(frechet_distance(mu1, np.diag(a), mu2, np.diag(b)) - expected) < 1e-9
 
 
+def test_frechet_distance_on_the_current_scipy_api_and_like_the_reference():
+    """No deprecated SciPy argument (DeprecationWarning is an error here); a square root whose diagonal has an
+    imaginary part beyond 1e-3 raises, as pytorch-fid's calculate_frechet_distance does."""
+    import warnings
+    rng = np.random.RandomState(2)
+    x = rng.standard_normal([64, 6])
+    y = x @ rng.uniform(0.5, 1.5, [6, 6])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", DeprecationWarning)
+        value = frechet_distance(x.mean(0), np.cov(x, rowvar=False), y.mean(0), np.cov(y, rowvar=False))
+    assert np.isfinite(value) and value > 0
+    with pytest.raises(ValueError, match="imaginary component"):
+        frechet_distance(np.zeros(2), np.diag([1.0, 1.0]), np.zeros(2), np.diag([-1.0, 1.0]))
+
+
+def test_kid_defaults_are_nvlabs_100_subsets_of_1000(inception_weights):
+    from ppgan_stylegan.metrics import inception
+    rng = np.random.RandomState(3)
+    x, y = rng.standard_normal([300, 4]), rng.standard_normal([250, 4]) + 0.2
+    assert kid_from_features(x, y) == kid_from_features(x, y, subsets=100, subset_size=1000)
+    assert kid_from_features(x, y) != kid_from_features(x, y, subsets=10, subset_size=1000)
+    metric = inception.KernelInceptionDistance(inception_weights=inception_weights, dims=192, input_size=75)
+    assert (metric.subsets, metric.subset_size) == (100, 1000)
+
+
 def test_kid_unbiased_estimator_matches_a_hand_computation():
     rng = np.random.RandomState(1)
     x, y = rng.standard_normal([6, 4]), rng.standard_normal([5, 4]) + 0.3

@@ -58,13 +58,19 @@ def inception_features(model, images, input_size=299, batch=32):
     return np.concatenate(feats)
 
 
-def frechet_distance(mu1, sigma1, mu2, sigma2):
-    """``|mu1 - mu2|^2 + tr(S1 + S2 - 2 (S1 S2)^(1/2))``."""
-    covmean, _ = linalg.sqrtm(sigma1.dot(sigma2), disp=False)
+def frechet_distance(mu1, sigma1, mu2, sigma2, eps=1e-6):
+    """``|mu1 - mu2|^2 + tr(S1 + S2 - 2 (S1 S2)^(1/2))``, as pytorch-fid's ``calculate_frechet_distance``: a
+    non-finite square root is retried with ``eps`` added to both diagonals; an imaginary part larger than
+    1e-3 on the diagonal raises ValueError, a smaller one is dropped. (``scipy.linalg.sqrtm`` is called without
+    its ``disp`` argument, deprecated in SciPy 1.17 and removed in 1.18.)"""
+    covmean = linalg.sqrtm(sigma1.dot(sigma2))
     if not np.isfinite(covmean).all():  # singular product: regularise both covariances slightly
-        offset = np.eye(sigma1.shape[0]) * 1e-6
+        offset = np.eye(sigma1.shape[0]) * eps
         covmean = linalg.sqrtm((sigma1 + offset).dot(sigma2 + offset))
-    covmean = covmean.real
+    if np.iscomplexobj(covmean):
+        if not np.allclose(np.diagonal(covmean).imag, 0, atol=1e-3):
+            raise ValueError(f"FID: imaginary component {np.max(np.abs(covmean.imag))} in the covariance square root")
+        covmean = covmean.real
     diff = mu1 - mu2
     return float(diff.dot(diff) + np.trace(sigma1) + np.trace(sigma2) - 2 * np.trace(covmean))
 
@@ -86,8 +92,9 @@ def polynomial_mmd_unbiased(x, y):
                  - 2 * kxy.mean())
 
 
-def kid_from_features(real, fake, subsets=10, subset_size=1000, seed=0):
-    """Mean unbiased MMD^2 over ``subsets`` random subsets of ``min(subset_size, N)`` of each set."""
+def kid_from_features(real, fake, subsets=100, subset_size=1000, seed=0):
+    """Mean unbiased MMD^2 over ``subsets`` random subsets of ``min(subset_size, N)`` of each set (NVlabs'
+    defaults: 100 subsets of 1000)."""
     rng = np.random.RandomState(seed)
     size = min(subset_size, len(real), len(fake))
     values = [polynomial_mmd_unbiased(real[rng.choice(len(real), size, replace=False)],
@@ -175,7 +182,7 @@ class FrechetInceptionDistance(_InceptionMetric):
 class KernelInceptionDistance(_InceptionMetric):
     """KID x1e3 (unbiased polynomial-kernel MMD^2 averaged over subsets)."""
 
-    def __init__(self, subsets=10, subset_size=1000, **kwargs):
+    def __init__(self, subsets=100, subset_size=1000, **kwargs):
         super().__init__(**kwargs)
         self.subsets, self.subset_size = subsets, subset_size
 

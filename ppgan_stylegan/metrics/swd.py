@@ -1,10 +1,16 @@
 """Sliced Wasserstein distance (ProGAN, Karras et al. 2018, section 5) - needs no pretrained network.
 
-Each image set is decomposed into a Laplacian pyramid (16 px and up); from every level 7x7
-neighbourhoods are sampled, each level's descriptors normalised per channel, and the sliced
-Wasserstein distance between the two descriptor sets estimated with random unit projections.
-Reported x1e3 as in ProGAN: per level and their mean. Like ProGAN's, it is blind to a global
-brightness offset (each set's descriptors are normalised separately); it measures local structure.
+Each image set is decomposed into a Laplacian pyramid (16 px and up); from every level 128 random 7x7
+neighbourhoods per image are sampled, at positions drawn independently for each set (as ProGAN's
+``metrics/sliced_wasserstein.py`` does), each set's descriptors normalised per channel, and the sliced
+Wasserstein distance between the two descriptor sets estimated with 4 x 128 random unit projections.
+Reported x1e3 as in ProGAN: per level and their mean. Like ProGAN's, it is blind to a global brightness
+offset (each set's descriptors are normalised separately); it measures local structure. Two sets of the
+same images are not at 0 but at the estimator's noise floor (about 10 for 256 images at 32 px).
+
+``paired=True`` is our named variant, not ProGAN's: both sets are sampled at the same positions, so
+identical sets give 0 and small differences are measured with less noise. Its values are lower than
+ProGAN's SWD and must not be compared with published numbers.
 """
 import numpy as np
 import paddle
@@ -82,10 +88,13 @@ def _as_numpy(images):
     return images
 
 
-def swd(real, fake, min_res=16, patch_size=7, patches_per_image=128, dir_repeats=4, dirs_per_repeat=128, seed=0):
+def swd(real, fake, min_res=16, patch_size=7, patches_per_image=128, dir_repeats=4, dirs_per_repeat=128, seed=0,
+        paired=False):
     """SWD x1e3 between two image sets ``[N, C, H, W]`` (same N; any value range, e.g. [-1, 1]).
 
-    Returns ``{'levels': [per pyramid level, finest first], 'mean': float}``.
+    ``paired=False`` is ProGAN's definition (independent patch positions per set); ``paired=True`` samples
+    both sets at the same positions (our low-noise variant). Returns ``{'levels': [per pyramid level,
+    finest first], 'mean': float}``.
     """
     real, fake = _as_numpy(real), _as_numpy(fake)
     n = min(len(real), len(fake))
@@ -99,7 +108,8 @@ def swd(real, fake, min_res=16, patch_size=7, patches_per_image=128, dir_repeats
     for lr, lf in zip(laplacian_pyramid(real, levels), laplacian_pyramid(fake, levels)):
         state = rng.get_state()
         dr = normalize_descriptors(sample_descriptors(lr, patch_size, patches_per_image, rng))
-        rng.set_state(state)  # same neighbourhood positions in both sets
+        if paired:
+            rng.set_state(state)  # the same neighbourhood positions in both sets
         df = normalize_descriptors(sample_descriptors(lf, patch_size, patches_per_image, rng))
         distances.append(sliced_wasserstein(dr, df, dir_repeats, dirs_per_repeat, rng) * 1e3)
     return {"levels": distances, "mean": float(np.mean(distances))}
@@ -107,12 +117,14 @@ def swd(real, fake, min_res=16, patch_size=7, patches_per_image=128, dir_repeats
 
 @METRICS.register()
 class SWD(paddle.metric.Metric):
-    """ppgan metric: collects (fake, real) batches in ``update``; ``accumulate`` returns the mean SWD x1e3."""
+    """ppgan metric: collects (fake, real) batches in ``update``; ``accumulate`` returns the mean SWD x1e3
+    (ProGAN's definition; ``paired: true`` for the low-noise variant)."""
 
-    def __init__(self, min_res=16, patch_size=7, patches_per_image=128, dir_repeats=4, dirs_per_repeat=128, seed=0):
+    def __init__(self, min_res=16, patch_size=7, patches_per_image=128, dir_repeats=4, dirs_per_repeat=128, seed=0,
+                 paired=False):
         super().__init__()
         self.kwargs = dict(min_res=min_res, patch_size=patch_size, patches_per_image=patches_per_image,
-                           dir_repeats=dir_repeats, dirs_per_repeat=dirs_per_repeat, seed=seed)
+                           dir_repeats=dir_repeats, dirs_per_repeat=dirs_per_repeat, seed=seed, paired=paired)
         self.last = None
         self.reset()
 
