@@ -24,4 +24,9 @@ def test_demo_script_runs_and_reports(tmp_path):
         assert img.size[0] > 100
     assert Image.open(out / run / "samples_after.png").size == (8 * 33 + 1, 8 * 33 + 1)
     assert os.path.isfile(summary["checkpoint"])
+    strip = Image.open(summary["interpolation"])
+    assert strip.size == (8 * 33 + 1, 4 * 33 + 1)  # 4 walks of 8 steps
+    gif = Image.open(summary["animation"])
+    assert gif.format == "GIF" and gif.n_frames == 2 * 24 - 2 and gif.size == (3 * (4 * 33 + 1),) * 2
+    assert "training:" in proc.stderr and "it/s" in proc.stderr  # the progress bar (tqdm, with its rate and ETA)
     assert "SWD x1e3 before" in proc.stdout and "samples:" in proc.stdout

@@ -1,7 +1,8 @@
 """The embedded demo: train StyleGAN2 on 100 LFW faces (32x32, bundled with scikit-image) on the CPU.
 
 Prepares the demo data if missing, measures SWD of gen_ema against the real faces before and after
-training, and writes sample grids (PNG), a loss / SWD plot (PNG) and summary.json.
+training (ProGAN's definition), shows a progress bar with the ETA, and writes sample grids (PNG), a latent
+interpolation strip (PNG) and animation (GIF) of gen_ema, a loss / SWD plot (PNG) and summary.json.
 """
 import os
 import time
@@ -14,7 +15,7 @@ from ppgan.utils.logger import setup_logger
 from ..core.config import load_config
 from ..core.device import use_device
 from ..core.files import atomic_write, write_json
-from ..core.images import list_images, load_rgb, save_grid, to_tensor_range
+from ..core.images import grid, list_images, load_rgb, save_gif, save_grid, to_tensor_range
 from ..data.prepare import DEMO_FACES, prepare_demo
 from ..engine import ResumableTrainer, seed_everything
 from ..metrics import swd
@@ -28,6 +29,29 @@ def sample(gen, z, batch=50):
     with paddle.no_grad():
         return np.concatenate([gen([paddle.to_tensor(z[i:i + batch])], noise="const")[0].numpy()
                                for i in range(0, len(z), batch)])
+
+
+def interpolate(gen, z_from, z_to, steps):
+    """gen_ema walking in W from each row of ``z_from`` to the same row of ``z_to``: images
+    ``[steps, N, 3, H, W]`` (constant noise, so only the latent moves)."""
+    with paddle.no_grad():
+        w_from, w_to = gen.get_latent(paddle.to_tensor(z_from)), gen.get_latent(paddle.to_tensor(z_to))
+        return np.stack([gen([w_from + t * (w_to - w_from)], input_is_latent=True, noise="const")[0].numpy()
+                         for t in np.linspace(0.0, 1.0, steps)])
+
+
+def save_interpolations(gen, folder, style_dim, seed=777, steps=8, cells=16, frames=24, zoom=3):
+    """interpolation.png: 4 rows, each a walk between two latents in ``steps`` images; interpolation.gif:
+    ``cells`` samples walking to other latents and back, a ``zoom``-times enlarged grid per frame."""
+    rng = np.random.RandomState(seed)
+    z = rng.standard_normal([2, max(4, cells), style_dim]).astype("float32")
+    strip = interpolate(gen, z[0, :4], z[1, :4], steps)  # [steps, 4, ...]
+    png = save_grid(strip.transpose(1, 0, 2, 3, 4).reshape((-1,) + strip.shape[2:]),
+                    os.path.join(folder, "interpolation.png"), nrow=steps)
+    walk = interpolate(gen, z[0, :cells], z[1, :cells], frames)
+    tiles = [grid(frame).repeat(zoom, axis=0).repeat(zoom, axis=1) for frame in walk]
+    gif = save_gif(tiles + tiles[-2:0:-1], os.path.join(folder, "interpolation.gif"))  # there and back, looped
+    return png, gif
 
 
 def plot(history, swd_points, path):
@@ -65,7 +89,7 @@ def run_demo(config, data, out, iters=None, seed=0):
     setup_logger(cfg.output_dir, name="ppgan_stylegan")
 
     seed_everything(seed)
-    trainer = ResumableTrainer(cfg, seed=seed)
+    trainer = ResumableTrainer(cfg, seed=seed, progress=True)
     gen_ema = trainer.model.nets["gen_ema"]
     reals = load_reals(data)
     z = np.random.RandomState(12345).standard_normal([len(reals), gen_ema.style_dim]).astype("float32")
@@ -88,11 +112,13 @@ def run_demo(config, data, out, iters=None, seed=0):
     points.append((trainer.total_iters, swd_after))
     plot_path = os.path.join(cfg.output_dir, "training.png")
     plot(trainer.history, points, plot_path)
+    strip, gif = save_interpolations(gen_ema, cfg.output_dir, gen_ema.style_dim)
     summary = {"iterations": trainer.total_iters, "seconds": round(seconds, 1),
                "iterations_per_second": round(trainer.total_iters / seconds, 3),
                "images_per_second": round(trainer.total_iters * cfg.dataset.train.batch_size / seconds, 2),
                "swd_before": round(swd_before, 2), "swd_after": round(swd_after, 2),
-               "swd_ratio": round(swd_after / swd_before, 3), "grid": final_grid, "plot": plot_path,
+               "swd_ratio": round(swd_after / swd_before, 3), "swd_definition": "ProGAN (independent patches)",
+               "grid": final_grid, "plot": plot_path, "interpolation": strip, "animation": gif,
                "checkpoint": trainer.checkpoint_path(trainer.total_iters)}
     write_json(summary, os.path.join(cfg.output_dir, "summary.json"), indent=2)
     print(f"\nDemo finished: {summary['iterations']} iterations in {seconds / 60:.1f} min "
@@ -100,5 +126,6 @@ def run_demo(config, data, out, iters=None, seed=0):
     print(f"SWD x1e3 before {swd_before:.1f} -> after {swd_after:.1f} (ratio {summary['swd_ratio']})")
     print(f"samples:    {final_grid}\nbefore:     {os.path.join(cfg.output_dir, 'samples_before.png')}")
     print(f"reals:      {os.path.join(cfg.output_dir, 'reals.png')}\nplot:       {plot_path}")
+    print(f"walks:      {strip}, {gif}")
     print(f"checkpoint: {summary['checkpoint']}")
     return summary

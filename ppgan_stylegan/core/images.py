@@ -105,3 +105,10 @@ def save_png(img, path):
 
 def save_grid(images, path, nrow=None):
     return save_png(grid(images, nrow), path)
+
+
+def save_gif(frames, path, seconds_per_frame=0.08):
+    """Images -> an animated GIF that loops forever, written atomically. ``frames``: uint8 ``[H, W, 3]`` arrays."""
+    images = [Image.fromarray(frame) for frame in frames]
+    return atomic_write(path, lambda tmp: images[0].save(tmp, format="GIF", save_all=True, append_images=images[1:],
+                                                         duration=int(seconds_per_frame * 1000), loop=0))

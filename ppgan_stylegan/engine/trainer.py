@@ -29,6 +29,7 @@ import numpy as np
 import paddle
 from ppgan.engine.trainer import Trainer
 from ppgan.utils.timer import TimeAverager
+from tqdm import tqdm
 
 from ..core.distributed import all_mean, broadcast_state, digest, gather_strings
 from ..core.errors import ConfigError
@@ -86,8 +87,8 @@ class ResumableLoader:
 class ResumableTrainer(Trainer):
     """ppgan's Trainer (same config schema, logging and outputs) with exact, crash-safe resume, for any model."""
 
-    def __init__(self, cfg, seed=0, replica_interval=0):
-        self.seed, self.replica_interval = seed, replica_interval
+    def __init__(self, cfg, seed=0, replica_interval=0, progress=False):
+        self.seed, self.replica_interval, self.progress = seed, replica_interval, progress
         self.stopped_by = None
         self._signal = None
         self.history = []  # [{'iter': i, 'losses': {...}} | {'iter': i, 'metrics': {...}}]
@@ -139,7 +140,9 @@ class ResumableTrainer(Trainer):
     def train(self):
         previous = self._install_signal_handlers()
         try:
-            self._train_loop()
+            with tqdm(total=self.total_iters, initial=self.current_iter - 1, unit="it", desc="training",
+                      disable=not self.progress or self.local_rank != 0, mininterval=1.0) as self.bar:
+                self._train_loop()
         finally:
             for signum, handler in previous.items():
                 signal.signal(signum, handler)
@@ -179,6 +182,7 @@ class ResumableTrainer(Trainer):
             self.model.setup_input(data)
             self.model.train_iter(self.optimizers)
             batch_cost.record(time.time() - start, num_samples=batch_size)
+            self.bar.update(1)
 
             if self.current_iter % self.log_interval == 0:
                 self.data_time = reader_cost.get_average()
