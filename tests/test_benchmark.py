@@ -1,4 +1,5 @@
-"""tools/benchmark.py runs both implementations side by side and writes its JSON (no timing asserted)."""
+"""tools/benchmark.py runs both implementations side by side under both settings (Paddle as installed, our
+CLI's CPU runtime), each in a worker process, and writes its JSON and table (no timing asserted)."""
 import json
 
 import pytest
@@ -10,16 +11,25 @@ pytestmark = pytest.mark.slow  # subprocess runs / training (make test-fast skip
 
 def test_benchmark_smoke_case(tmp_path):
     out = tmp_path / "bench.json"
-    proc = run_script("tools/benchmark.py", "--cases", "smoke", "--repeat", "1", "--warmup", "0", "--out", out)
+    proc = run_script("tools/benchmark.py", "--cases", "smoke", "--repeat", "1", "--warmup", "0", "--out", out,
+                      "--markdown", tmp_path / "bench.md")
     assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
     data = json.loads(out.read_text())
     rows = {r["op"]: r for r in data["rows"]}
     for op in ("G forward (no grad)", "G forward+backward", "D forward+backward", "R1 step", "path-length step",
-               "train iter (no reg)", "train iter (R1 amortised)", "train iter (R1+PL, ours)", "floor (plain convs)"):
+               "train iter (no reg)", "train iter (R1 amortised)", "train iter (R1+PL, ours)", "floor: G forward",
+               "floor: G forward+backward", "floor: D forward+backward"):
         assert op in rows, op
-    assert isinstance(rows["G forward (no grad)"]["ratio"], float) and rows["G forward (no grad)"]["ratio"] > 0
-    assert isinstance(rows["path-length step"]["ours_s"], float)
-    # ppgan's path-length step needs conv2d_transpose double grad, which Paddle CPU lacks
-    assert str(rows["path-length step"]["ppgan_s"]).startswith("crash")
-    assert isinstance(rows["train iter (R1+PL, ours)"]["ours_s"], float)
-    assert "| case | op |" in proc.stdout
+    for setting in ("installed", "ours"):
+        assert isinstance(rows["G forward (no grad)"][f"ppgan_{setting}_s"], float)
+        assert isinstance(rows["G forward (no grad)"][f"ours_{setting}_s"], float)
+        assert isinstance(rows["train iter (R1+PL, ours)"][f"ours_{setting}_s"], float)
+        # ppgan's path-length step needs conv2d_transpose double grad, which Paddle CPU lacks
+        assert str(rows["path-length step"][f"ppgan_{setting}_s"]).startswith("crash")
+        assert data["settings"][setting]["sgemm_gflops"] > 0
+    assert "OMP_NUM_THREADS" in data["settings"]["ours"]["runtime"]
+    assert "Paddle's defaults" in data["settings"]["installed"]["runtime"]
+    assert rows["G forward (no grad)"]["gflop"] > 0 and rows["D forward+backward"]["gflop"] > 0
+    assert rows["floor: D forward+backward"]["gflop"] == rows["D forward+backward"]["gflop"]
+    assert "| case | op |" in proc.stdout and "/ its floor" in proc.stdout
+    assert "Paddle" in (tmp_path / "bench.md").read_text()

@@ -1,4 +1,4 @@
-"""Speed of ppgan 2.1.0's StyleGAN2 vs ours, side by side in ONE process, with the same weights.
+"""Speed of ppgan 2.1.0's StyleGAN2 vs ours, side by side in one process, with the same weights.
 
     ppgan-stylegan benchmark --out output/benchmark.json                 # CPU cases (or tools/benchmark.py)
     ppgan-stylegan benchmark --cases cpu32 --repeat 5 --out bench.json
@@ -9,12 +9,22 @@ timed alternately (warm-up, then ``--repeat`` runs each, median) on: G forward (
 forward+backward, D forward+backward, an R1 step, a path-length step, and one training iteration
 through each model's ``train_iter`` on the same batch (path length off in both, R1 amortised over
 its interval as in training; ours is also timed with path length on). "floor" is the time of plain
-F.conv2d / conv2d_transpose calls with the shapes of the generator's convolutions (no grad).
-Prints a table and writes JSON rows (case, op, ppgan_s, ours_s, ratio, peak_mem_mb).
+F.conv2d / conv2d_transpose calls with the shapes of the network's convolutions: G forward (no grad),
+G forward+backward and D forward+backward (gradients for inputs and weights).
+
+Settings: every case runs twice, each time in a worker process of its own: ``installed`` (Paddle's
+defaults: one math thread, MKL's generic path; how ppgan runs as installed) and ``ours`` (the CPU runtime
+our command lines set up, ``core.runtime``). The table compares ppgan as installed with ours as our command
+line runs it, and both under the same settings; it adds the in-process sgemm rate and, for rows whose
+convolutions are known, the achieved GFLOP/s. JSON rows: case, op, setting, ppgan_s, ours_s, GFLOP counts.
 """
+import json
 import os
 import platform
 import statistics
+import subprocess
+import sys
+import tempfile
 import time
 
 import paddle
@@ -24,6 +34,7 @@ from ppgan.models.generators.generator_styleganv2 import StyleGANv2Generator
 from ppgan.models.styleganv2_model import StyleGAN2Model, g_path_regularize
 from ppgan.models.styleganv2_model import r1_penalty as ppgan_r1
 
+from ..core import runtime
 from ..core.device import use_device
 from ..core.errors import UserError
 from ..core.files import write_json
@@ -115,26 +126,67 @@ def build_case(c, seed=0):
     return g_theirs, d_theirs, g_ours, d_ours
 
 
-def conv_floor(gen, batch):
-    """Plain convs with the generator's shapes: conv2d, or conv2d_transpose for the upsampling ones."""
-    calls = []
-    res = 4
+def generator_convs(gen, batch):
+    """(input shape, weight shape, stride, transposed) of the generator's convolutions, in order."""
+    convs, res = [], 4
     for layer, _ in gen._modulated_layers():
-        w = paddle.randn([layer.out_channel, layer.in_channel, layer.kernel_size, layer.kernel_size])
-        if layer.upsample:
-            x = paddle.randn([batch, layer.in_channel, res, res])
-            wt = w.transpose([1, 0, 2, 3])
-            calls.append(lambda x=x, wt=wt: F.conv2d_transpose(x, wt, stride=2))
-            res *= 2
-        else:
-            x = paddle.randn([batch, layer.in_channel, res, res])
-            calls.append(lambda x=x, w=w, p=layer.padding: F.conv2d(x, w, padding=p))
+        shape = [layer.out_channel, layer.in_channel, layer.kernel_size, layer.kernel_size]
+        convs.append(([batch, layer.in_channel, res, res], shape, 2 if layer.upsample else 1, layer.upsample))
+        res *= 2 if layer.upsample else 1
+    return convs
+
+
+def discriminator_convs(disc, image):
+    """The same for the discriminator, recorded from one forward pass (its equalized convolutions)."""
+    convs, hooks = [], []
+    for layer in disc.sublayers():
+        if type(layer).__name__ == "EqualConv2D":
+            hooks.append(layer.register_forward_pre_hook(
+                lambda lyr, inputs: convs.append((list(inputs[0].shape), list(lyr.weight.shape), lyr.stride, False))))
+    with paddle.no_grad():
+        disc(image)
+    for hook in hooks:
+        hook.remove()
+    return convs
+
+
+def conv_flops(convs):
+    """Multiply-adds x 2 of the forward convolutions (a transposed conv: over its input grid)."""
+    total = 0
+    for (n, _, h, w), (o, i, k, _), stride, transposed in convs:
+        out_hw = h * w if transposed else (h // stride) * (w // stride)
+        total += 2 * n * o * i * k * k * out_hw
+    return total
+
+
+def conv_floor(convs, backward=False):
+    """Plain F.conv2d / conv2d_transpose calls with these shapes (padding k // 2; with ``backward`` the
+    gradients of inputs and weights too)."""
+    tensors = []
+    for x_shape, w_shape, stride, transposed in convs:
+        x, w = paddle.randn(x_shape), paddle.randn(w_shape)
+        x.stop_gradient = w.stop_gradient = not backward
+        tensors.append((x, w.transpose([1, 0, 2, 3]) if transposed else w, stride, transposed, w_shape[-1] // 2))
 
     def run():
-        with paddle.no_grad():
-            for call in calls:
-                call()
+        with paddle.set_grad_enabled(backward):
+            outs = [F.conv2d_transpose(x, w, stride=2) if transposed else F.conv2d(x, w, stride=stride, padding=pad)
+                    for x, w, stride, transposed, pad in tensors]
+            if backward:
+                paddle.add_n([o.mean() for o in outs]).backward()
     return run
+
+
+def sgemm_gflops(m=4608, k=4096, n=512, repeat=3):
+    """Achieved GFLOP/s of one float32 matmul [m, k] x [k, n] (median of ``repeat``)."""
+    a, b = paddle.randn([m, k]), paddle.randn([k, n])
+    paddle.matmul(a, b).numpy()
+    times = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        paddle.matmul(a, b).numpy()
+        times.append(time.perf_counter() - start)
+    return 2 * m * k * n / statistics.median(times) / 1e9
 
 
 def model_pair(c, g_theirs, d_theirs, g_ours, d_ours, real):
@@ -213,6 +265,11 @@ def run_case(name, c, warmup, repeat):
         path_length_penalty(img, lat, 0.0)[0].backward()
 
     ppgan_iter, ours_iter = model_pair(c, g_theirs, d_theirs, g_ours, d_ours, real)
+    g_convs, d_convs = generator_convs(g_ours, b), discriminator_convs(d_ours, real)
+    flops = {"G forward (no grad)": conv_flops(g_convs), "G forward+backward": 3 * conv_flops(g_convs),
+             "D forward+backward": 3 * conv_flops(d_convs)}
+    flops.update({"floor: G forward": flops["G forward (no grad)"], "floor: G forward+backward":
+                  flops["G forward+backward"], "floor: D forward+backward": flops["D forward+backward"]})
     g_fused = StyleGAN2Generator(c["size"], c["style_dim"], c["n_mlp"], channel_multiplier=c["cm"], fused_modconv=True)
     g_fused.set_state_dict(g_ours.state_dict())
     g_nonfused = StyleGAN2Generator(c["size"], c["style_dim"], c["n_mlp"], channel_multiplier=c["cm"],
@@ -229,7 +286,9 @@ def run_case(name, c, warmup, repeat):
         "train iter (no reg)": (lambda: ppgan_iter(False), lambda: ours_iter("pl_off", False)),
         "train iter (with R1)": (lambda: ppgan_iter(True), lambda: ours_iter("pl_off", True)),
         "train iter (R1+PL, ours)": (None, lambda: ours_iter("pl_on", True)),
-        "floor (plain convs)": (None, conv_floor(g_ours, b)),
+        "floor: G forward": (None, conv_floor(g_convs)),
+        "floor: G forward+backward": (None, conv_floor(g_convs, backward=True)),
+        "floor: D forward+backward": (None, conv_floor(d_convs, backward=True)),
     }
     rows = measure(pairs, warmup, repeat, c["amp"])
     # R1 amortised over its interval (16), path length off in both
@@ -244,43 +303,113 @@ def run_case(name, c, warmup, repeat):
         theirs, ours = row.get("ppgan_s"), row.get("ours_s")
         ratio = theirs / ours if isinstance(theirs, float) and isinstance(ours, float) else None
         out.append({"case": name, "op": op, "ppgan_s": theirs, "ours_s": ours, "ratio": ratio,
+                    "gflop": flops[op] / 1e9 if op in flops else None,
                     "ppgan_peak_mem_mb": row.get("ppgan_peak_mem_mb"), "ours_peak_mem_mb": row.get("ours_peak_mem_mb"),
                     "device": paddle.device.get_device(), "config": c})
-    floor = rows["floor (plain convs)"]["ours_s"]
-    g = rows["G forward (no grad)"]["ours_s"]
-    out.append({"case": name, "op": "G forward / floor (ours)", "ppgan_s": None, "ours_s": None,
-                "ratio": g / floor if isinstance(g, float) and isinstance(floor, float) else None,
-                "device": paddle.device.get_device(), "config": c})
     return out
 
 
-def table(rows):
-    lines = ["| case | op | ppgan (s) | ours (s) | ppgan / ours |", "|---|---|---|---|---|"]
+SETTINGS = ("installed", "ours")  # Paddle's defaults / the CPU runtime our command lines set up
+
+
+def worker_env(setting):
+    """The environment of a worker: without the runtime variables, and with our set-up off for ``installed``."""
+    env = {k: v for k, v in os.environ.items()
+           if k not in ("OMP_NUM_THREADS", "MKL_DEBUG_CPU_TYPE", runtime.OURS, runtime.OPT_OUT)}
+    if setting == "installed":
+        env[runtime.OPT_OUT] = "0"
+    return env
+
+
+def run_worker(cases, warmup, repeat, out):
+    """In a worker process: every case under this process's settings, plus sgemm and the runtime line."""
+    rows = []
+    for name in cases:
+        rows += run_case(name, CASES[name], warmup, repeat)
+    write_json({"rows": rows, "sgemm_gflops": sgemm_gflops(), "runtime": runtime.describe(),
+                "omp_num_threads": os.environ.get("OMP_NUM_THREADS")}, out, default=str)
+
+
+def machine():
+    model = platform.processor() or platform.machine()
+    try:
+        with open("/proc/cpuinfo") as f:
+            model = next(line.split(":", 1)[1].strip() for line in f if line.startswith("model name"))
+    except (OSError, StopIteration):
+        pass
+    return f"{model}, {runtime.usable_cores()} usable core(s), Paddle {paddle.__version__}"
+
+
+def merge(results):
+    """{setting: worker JSON} -> one row per (case, op) with both implementations under both settings."""
+    merged = {}
+    for setting, result in results.items():
+        for r in result["rows"]:
+            row = merged.setdefault((r["case"], r["op"]), {"case": r["case"], "op": r["op"], "gflop": r["gflop"],
+                                                           "device": r["device"]})
+            row[f"ppgan_{setting}_s"], row[f"ours_{setting}_s"] = r["ppgan_s"], r["ours_s"]
+    return list(merged.values())
+
+
+def _div(a, b):
+    return a / b if isinstance(a, float) and isinstance(b, float) and b > 0 else None
+
+
+def table(rows, results):
+    head = ("| case | op | ppgan as installed (s) | ours, our CLI (s) | speed-up | ppgan, same settings (s) | "
+            "speed-up, same settings | ours GFLOP/s |")
+    lines = [head, "|---|---|---|---|---|---|---|---|"]
+
+    def f(v):
+        return f"{v:.3f}" if isinstance(v, float) else ("" if v is None else str(v))
+
+    def x(v):
+        return f"{v:.2f}x" if isinstance(v, float) else ""
     for r in rows:
-        def f(v):
-            return f"{v:.3f}" if isinstance(v, float) else ("" if v is None else str(v))
-        ratio = f"{r['ratio']:.2f}x" if isinstance(r["ratio"], float) else ""
-        lines.append(f"| {r['case']} | {r['op']} | {f(r['ppgan_s'])} | {f(r['ours_s'])} | {ratio} |")
+        ours, theirs, theirs_same = r.get("ours_ours_s"), r.get("ppgan_installed_s"), r.get("ppgan_ours_s")
+        gflops = _div(r["gflop"], ours) if r["gflop"] else None
+        lines.append(f"| {r['case']} | {r['op']} | {f(theirs)} | {f(ours)} | {x(_div(theirs, ours))} | "
+                     f"{f(theirs_same)} | {x(_div(theirs_same, ours))} | {f(gflops) if gflops else ''} |")
+    for case in sorted({r["case"] for r in rows}):
+        by_op = {r["op"]: r for r in rows if r["case"] == case}
+        for op, floor in (("G forward (no grad)", "floor: G forward"), ("G forward+backward", "floor: G forward+backward"),
+                          ("D forward+backward", "floor: D forward+backward")):
+            ratio = _div(by_op.get(op, {}).get("ours_ours_s"), by_op.get(floor, {}).get("ours_ours_s"))
+            lines.append(f"| {case} | {op} / its floor (ours, our CLI) |  |  | {x(ratio)} |  |  |  |")
+    lines.append("")
+    for setting, result in results.items():
+        lines.append(f"* settings `{setting}`: {result['runtime']}; sgemm 4608x4096x512: "
+                     f"{result['sgemm_gflops']:.0f} GFLOP/s")
     return "\n".join(lines)
 
 
 def run_benchmark(cases, warmup=1, repeat=3, out=None, markdown=None, command="ppgan-stylegan benchmark"):
-    """Run the named cases; print the table; write the JSON rows to ``out`` and the table to ``markdown``."""
+    """Run the named cases under both settings (a worker process each); print the table; write the JSON to
+    ``out`` and the table to ``markdown``."""
     unknown = [name for name in cases if name not in CASES]
     if unknown:
         raise UserError(f"--cases: unknown case {unknown[0]!r}; choose from {', '.join(CASES)}")
-    rows = []
-    for name in cases:
-        rows += run_case(name, CASES[name], warmup, repeat)
-    md = table(rows)
+    results = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        for setting in SETTINGS:
+            path = os.path.join(tmp, f"{setting}.json")
+            print(f"\n=== settings: {setting}", flush=True)
+            subprocess.run([sys.executable, "-m", "ppgan_stylegan.cli", "benchmark", "--worker", path, "--cases",
+                            ",".join(cases), "--warmup", str(warmup), "--repeat", str(repeat), "--out", path],
+                           env=worker_env(setting), check=True)
+            with open(path) as f:
+                results[setting] = json.load(f)
+    rows = merge(results)
+    md = table(rows, results)
     print("\n" + md)
+    info = {"paddle": paddle.__version__, "machine": machine(), "date": time.strftime("%Y-%m-%d"),
+            "command": command, "settings": {k: {"runtime": v["runtime"], "sgemm_gflops": v["sgemm_gflops"]}
+                                             for k, v in results.items()}, "rows": rows}
     if out:
-        write_json({"paddle": paddle.__version__, "date": time.strftime("%Y-%m-%d"), "command": command,
-                    "rows": rows}, out, indent=2, default=str)
+        write_json(info, out, indent=2, default=str)
         print(f"\nwrote {out}")
     if markdown:
-        header = (f"Measured {time.strftime('%Y-%m-%d')} on {platform.processor() or platform.machine()} "
-                  f"({os.cpu_count()} cores), Paddle {paddle.__version__}, device(s): "
+        header = (f"Measured {info['date']} on {info['machine']}, device(s): "
                   f"{', '.join(sorted({r['device'] for r in rows}))}.\n\nReproduce with:\n\n```bash\n{command}\n```\n\n")
         with open(markdown, "w") as f:
             f.write(header + md + "\n")

@@ -4,9 +4,10 @@
     ppgan-stylegan benchmark --cases cpu32 --repeat 5 --out bench.json
     ppgan-stylegan benchmark --cases gpu256,gpu1024,gpu1024amp --out bench_gpu.json   # needs a GPU
 """
+import argparse
 import sys
 
-from ..apps.benchmark import CASES, run_benchmark
+from ..apps.benchmark import CASES, run_benchmark, run_worker
 
 HELP = "ppgan vs ours, side by side (tools/benchmark.py)"
 
@@ -17,9 +18,13 @@ def add_arguments(p):
     p.add_argument("--warmup", type=int, default=1)
     p.add_argument("--out", required=True, help="JSON file to write")
     p.add_argument("--markdown", help="also write the table with device, Paddle version, date and command here")
+    p.add_argument("--worker", metavar="JSON", help=argparse.SUPPRESS)  # one settings' run, in its own process
 
 
 def run(args):
+    if args.worker:
+        run_worker(args.cases.split(","), args.warmup, args.repeat, args.worker)
+        return 0
     run_benchmark(args.cases.split(","), args.warmup, args.repeat, args.out, args.markdown,
                   command="python tools/benchmark.py " + " ".join(sys.argv[1:]))
     return 0
