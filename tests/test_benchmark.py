@@ -11,7 +11,7 @@ pytestmark = pytest.mark.slow  # subprocess runs / training (make test-fast skip
 
 def test_benchmark_smoke_case(tmp_path):
     out = tmp_path / "bench.json"
-    proc = run_script("tools/benchmark.py", "--cases", "smoke", "--repeat", "1", "--warmup", "0", "--out", out,
+    proc = run_script("tools/benchmark.py", "--cases", "smoke", "--repeat", "1", "--warmup", "1", "--out", out,
                       "--markdown", tmp_path / "bench.md")
     assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
     data = json.loads(out.read_text())
@@ -27,6 +27,8 @@ def test_benchmark_smoke_case(tmp_path):
         # ppgan's path-length step needs conv2d_transpose double grad, which Paddle CPU lacks
         assert str(rows["path-length step"][f"ppgan_{setting}_s"]).startswith("crash")
         assert data["settings"][setting]["sgemm_gflops"] > 0
+    for floor in ("floor: G forward", "floor: G forward+backward", "floor: D forward+backward"):
+        assert isinstance(rows[floor]["ours_ours_s"], float), rows[floor]  # runs again after a warm-up run
     assert "OMP_NUM_THREADS" in data["settings"]["ours"]["runtime"]
     assert "Paddle's defaults" in data["settings"]["installed"]["runtime"]
     assert rows["G forward (no grad)"]["gflop"] > 0 and rows["D forward+backward"]["gflop"] > 0

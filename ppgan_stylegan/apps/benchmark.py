@@ -163,10 +163,10 @@ def conv_floor(convs, backward=False):
     """Plain F.conv2d / conv2d_transpose calls with these shapes (padding k // 2; with ``backward`` the
     gradients of inputs and weights too)."""
     tensors = []
-    for x_shape, w_shape, stride, transposed in convs:
-        x, w = paddle.randn(x_shape), paddle.randn(w_shape)
+    for x_shape, (o, i, k, _), stride, transposed in convs:
+        x, w = paddle.randn(x_shape), paddle.randn([i, o, k, k] if transposed else [o, i, k, k])  # leaves
         x.stop_gradient = w.stop_gradient = not backward
-        tensors.append((x, w.transpose([1, 0, 2, 3]) if transposed else w, stride, transposed, w_shape[-1] // 2))
+        tensors.append((x, w, stride, transposed, k // 2))
 
     def run():
         with paddle.set_grad_enabled(backward):
