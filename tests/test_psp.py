@@ -15,7 +15,7 @@ from ppgan_stylegan.apps.encode import ImageEncoder
 from ppgan_stylegan.networks.encoders import GradualStyleEncoder
 from ppgan_stylegan.models import PSPModel
 from ppgan_stylegan.losses.perceptual import IDLoss
-from ppgan_stylegan.networks.perceptual import ArcFaceBackbone, load_lpips
+from ppgan_stylegan.networks.perceptual import ArcFaceBackbone, load_lpips, lpips_distance
 from ppgan_stylegan.core.errors import UserError
 from ppgan_stylegan.networks.loading import infer_encoder_kwargs
 
@@ -201,6 +201,9 @@ def test_lpips_loads_offline_and_is_a_distance(lpips_dir, tmp_path):
     assert float(lpips(x, x).abs().max()) < 1e-6
     assert float(lpips(x, y).min()) > 0
     assert all(p.stop_gradient for p in lpips.parameters())
+    distance = lpips_distance(lpips_dir)  # the per-sample form PPL uses (CLI and PerceptualPathLength)
+    d = distance(x, y)
+    assert d.shape == [2] and np.allclose(d.numpy(), lpips(x, y).numpy().reshape(-1))
 
 
 @pytest.mark.slow

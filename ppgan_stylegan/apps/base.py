@@ -57,11 +57,14 @@ class GeneratorPredictor:
     def path(self, name):
         return os.path.join(self.output_dir, name)
 
+    def z_from_seeds(self, seeds):
+        """z ``[len(seeds), D]`` by NVlabs' seed convention."""
+        return paddle.to_tensor(np.stack([z_from_seed(s, self.style_dim) for s in seeds]))
+
     def w_from_seeds(self, seeds, psi=1.0, cutoff=None):
         """W+ ``[len(seeds), n_latent, D]`` for seeds (truncated towards the tracked ``w_avg``)."""
-        z = paddle.to_tensor(np.stack([z_from_seed(s, self.style_dim) for s in seeds]))
         with paddle.no_grad():
-            w = self.generator.get_latent(z)
+            w = self.generator.get_latent(self.z_from_seeds(seeds))
             wplus = w.unsqueeze(1).tile([1, self.n_latent, 1])
             return self.generator.truncate(wplus, psi, cutoff)
 

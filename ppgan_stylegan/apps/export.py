@@ -8,7 +8,6 @@ import paddle
 import paddle.nn as nn
 
 from ..core.images import grid, save_png
-from ..data.datasets import z_from_seed
 from .base import GeneratorPredictor
 
 
@@ -41,7 +40,7 @@ class Exporter(GeneratorPredictor):
     def verify(self, prefix, model, seeds, psi=0.7):
         """Run the saved model and the dynamic graph on ``seeds``; write ``<prefix>_check.png`` (dynamic row over
         exported row) and return (max |difference|, png path)."""
-        z = paddle.to_tensor(np.stack([z_from_seed(s, self.style_dim) for s in seeds]))
+        z = self.z_from_seeds(seeds)
         psi_t = paddle.full([len(seeds), 1], psi, dtype="float32")
         loaded = paddle.jit.load(prefix)
         loaded.eval()

@@ -12,7 +12,7 @@ from ..core.files import write_json
 from ..core.images import list_images
 from ..metrics import fid_from_features, kid_from_features, perceptual_path_length, swd
 from ..metrics.inception import cached_real_features, inception_features, load_inception
-from ..networks.perceptual import load_lpips
+from ..networks.perceptual import lpips_distance
 from .base import GeneratorPredictor
 
 KNOWN = ("fid", "kid", "ppl", "swd")
@@ -53,10 +53,7 @@ class MetricsRunner(GeneratorPredictor):
                 real_images = np.stack([self.load_image(path)[0].numpy() for path in reals])
                 results["swd_x1e3"] = swd(real_images, fake[:len(real_images)])["mean"]
         if "ppl" in wanted:
-            distance = None
-            if lpips_weights:
-                lpips = load_lpips(lpips_weights)
-                distance = lambda a, b: lpips(a, b).reshape([-1])  # noqa: E731
+            distance = lpips_distance(lpips_weights) if lpips_weights else None
             results["ppl_w_end" + ("" if distance else "_pixel")] = perceptual_path_length(
                 self.generator, ppl_num, distance=distance)
         write_json(results, self.path("metrics.json"), indent=1)

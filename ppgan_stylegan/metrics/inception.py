@@ -22,7 +22,7 @@ from ..core.errors import UserError
 from ..core.files import atomic_write
 from ..core.nets import freeze
 from ..core.state import load_into, load_state
-from ..networks.perceptual import load_lpips
+from ..networks.perceptual import lpips_distance
 
 FEATURE_DIMS = (64, 192, 768, 2048)
 
@@ -227,10 +227,7 @@ class PerceptualPathLength(paddle.metric.Metric):
     def __init__(self, num=1000, epsilon=1e-4, sampling="end", lpips_weights=None, batch=16):
         super().__init__()
         self.kwargs = dict(num=num, epsilon=epsilon, sampling=sampling, batch=batch)
-        self.distance = None
-        if lpips_weights:
-            lpips = load_lpips(lpips_weights, "lpips_weights")
-            self.distance = lambda a, b: lpips(a, b).reshape([-1])
+        self.distance = lpips_distance(lpips_weights, "lpips_weights") if lpips_weights else None
         self.generator, self.last = None, None
 
     def set_generator(self, generator):

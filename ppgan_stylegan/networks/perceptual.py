@@ -49,6 +49,12 @@ def load_lpips(weights_dir, option="--lpips-weights"):
     return freeze(lpips)
 
 
+def lpips_distance(weights_dir, option="--lpips-weights"):
+    """A per-sample LPIPS distance ``(a, b) -> [N]`` from ``weights_dir`` (what PPL needs)."""
+    lpips = load_lpips(weights_dir, option)
+    return lambda a, b: lpips(a, b).reshape([-1])
+
+
 class ArcFaceBackbone(nn.Layer):
     """IR-SE face embedding: 112x112 face -> unit vector ``[N, 512]`` (pSp's ``Backbone``)."""
 
