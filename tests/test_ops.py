@@ -4,9 +4,9 @@ import paddle
 import pytest
 
 from conftest import max_diff
-from ppgan_stylegan.ops import (FIRFilter, bias_leaky_relu, bias_leaky_relu_ref, conv_transpose2x,
-                                conv_transpose2x_polyphase,
-                                make_kernel, mbstd_group, minibatch_stddev, modulated_conv2d, modulated_conv2d_ref,
+from ppgan_stylegan.ops import (FIRFilter, add_channel_bias, bias_leaky_relu, bias_leaky_relu_ref, conv_transpose2x,
+                                conv_transpose2x_polyphase, double_backward, fir_matrix, make_kernel, mbstd_group,
+                                minibatch_stddev, modulated_conv2d, modulated_conv2d_ref, noise_bias_leaky_relu,
                                 upfirdn2d, upfirdn2d_ref)
 from ppgan_stylegan.ops.equalized import EqualConv2D, EqualLinear
 
@@ -45,11 +45,41 @@ def test_upfirdn2d_reference_against_numpy_definition():
     assert np.abs(got - want).max() < 1e-5
 
 
+@pytest.mark.parametrize("up,down,pad", [(1, 1, (1, 1)), (2, 1, (2, 1)), (1, 2, (1, 1)), (1, 2, (2, 2)),
+                                         (2, 2, (1, 0)), (1, 1, (-1, 2, 0, 3)), (1, 1, (2, 1, 1, 2))])
+@pytest.mark.parametrize("kernel", [[1, 3, 3, 1], [1, 2, 1], [1, 1]])
+def test_fir_layer_separable_matrices_match_reference(up, down, pad, kernel):
+    x = paddle.randn([2, 3, 9, 8])
+    layers = {impl: FIRFilter(kernel, pad, up=up, down=down, gain=up * up, impl=impl) for impl in ("fast", "conv", "ref")}
+    assert layers["fast"]._use_matrices(x)  # 1-D taps on CPU: the matrix path
+    ref = layers["ref"](x).numpy()
+    for impl in ("fast", "conv"):
+        out = layers[impl](x)
+        assert out.shape == list(ref.shape)
+        assert max_diff(out.numpy(), ref) < 1e-5, impl
+
+
+def test_fir_matrix_is_the_1d_definition():
+    # up 2, pad (2, 1), taps [1, 3, 3, 1] / 4: zero insertion, pad, correlate with the flipped taps
+    sig = np.array([1.0, -2.0, 0.5])
+    taps = np.array([1.0, 2.0, 3.0, 4.0]) / 4  # not symmetric: the flip matters
+    u = np.pad(np.array([1.0, 0, -2.0, 0, 0.5, 0]), (2, 1))
+    want = np.array([(u[i:i + 4] * taps[::-1]).sum() for i in range(len(u) - 3)])
+    assert np.allclose(fir_matrix(3, taps, up=2, pad=(2, 1)) @ sig, want, atol=1e-6)
+    assert np.allclose(fir_matrix(3, taps, down=2, pad=(2, 1)) @ sig,
+                       np.array([(np.pad(sig, (2, 1))[i:i + 4] * taps[::-1]).sum() for i in range(0, 3, 2)]))
+    with pytest.raises(ValueError, match="shorter than 4 taps"):
+        fir_matrix(1, taps)
+
+
 def test_fir_layers_twice_differentiable_and_2d_kernels():
     x = paddle.randn([2, 4, 8, 8])
-    for layer in [FIRFilter([1, 3, 3, 1], (2, 1), up=2, gain=4), FIRFilter([1, 3, 3, 1], (2, 2), down=2)]:
-        g = _double_backward(lambda t: layer(t) ** 2, x)
-        assert g.shape == x.shape
+    for impl in ("fast", "conv"):
+        for layer in [FIRFilter([1, 3, 3, 1], (2, 1), up=2, gain=4, impl=impl),
+                      FIRFilter([1, 3, 3, 1], (2, 2), down=2, impl=impl)]:
+            with double_backward():
+                g = _double_backward(lambda t: layer(t) ** 2, x)
+            assert g.shape == x.shape
     k2d = np.array([[1, 2, 0], [2, 8, 2], [1, 3, 1]], "float32")  # not separable, not symmetric
     for up, down, pad in [(1, 1, (1, 1)), (2, 1, (1, 1)), (1, 2, (1, 0))]:
         layer = FIRFilter(k2d, pad, up=up, down=down, gain=up * up)
@@ -65,6 +95,22 @@ def test_bias_leaky_relu_fast_matches_reference_and_formula():
     v = x.numpy() + b.numpy().reshape(1, 5, 1, 1)
     assert np.allclose(fast.numpy(), np.where(v >= 0, v, 0.2 * v) * np.sqrt(2), atol=1e-6)
     _double_backward(lambda t: bias_leaky_relu(t, b) ** 2, x)
+    assert max_diff(add_channel_bias(x, b).numpy(), v) < 1e-6
+
+
+@pytest.mark.parametrize("noise_batch", [3, 1])
+def test_noise_bias_leaky_relu_matches_noise_then_bias(noise_batch):
+    paddle.seed(noise_batch)
+    x, b, strength = paddle.randn([3, 5, 4, 6]), paddle.randn([5]), paddle.to_tensor([0.7])
+    noise = paddle.randn([noise_batch, 1, 4, 6])
+    for t in (x, b, strength):
+        t.stop_gradient = False
+    fast = noise_bias_leaky_relu(x, noise, strength, b)
+    ref = bias_leaky_relu_ref(x + strength * noise, b)
+    assert max_diff(fast.numpy(), ref.numpy()) < 1e-6
+    grads = [paddle.grad((out * out).sum(), [x, b, strength]) for out in (fast, ref)]
+    for g_fast, g_ref in zip(*grads):  # sums over up to 72 terms: float32 rounding relative to the size
+        assert max_diff(g_fast.numpy(), g_ref.numpy()) < 1e-6 * max(1.0, float(g_ref.abs().max()))
 
 
 @pytest.mark.parametrize("mode", ["plain", "up", "down"])
@@ -101,8 +147,9 @@ def test_modulated_conv_up_twice_differentiable(fused):
     w = paddle.randn([6, 5, 3, 3])
     s = paddle.randn([2, 5])
     blur = FIRFilter([1, 3, 3, 1], (1, 1), gain=4)
-    g = _double_backward(lambda t: modulated_conv2d(t, w, s, up=True, blur=blur, fused=fused) ** 2,
-                         paddle.randn([2, 5, 4, 4]))
+    with double_backward():
+        g = _double_backward(lambda t: modulated_conv2d(t, w, s, up=True, blur=blur, fused=fused) ** 2,
+                             paddle.randn([2, 5, 4, 4]))
     assert float(g.abs().sum()) > 0
 
 
@@ -121,11 +168,27 @@ def test_polyphase_transposed_conv_matches_conv2d_transpose(k):
     assert max_diff(fast.numpy(), ref.numpy()) < 1e-4
 
 
-def test_transposed_conv_dispatch_is_twice_differentiable_on_cpu():
+def test_transposed_conv_dispatch_twice_differentiable_inside_double_backward():
     x = paddle.randn([2, 3, 4, 4])
     w = paddle.randn([5, 3, 3, 3])
-    g = _double_backward(lambda t: conv_transpose2x(t, w) ** 2, x)
+    w.stop_gradient = False
+    with double_backward():
+        g = _double_backward(lambda t: conv_transpose2x(t, w) ** 2, x)
     assert float(g.abs().sum()) > 0
+    # outside: Paddle's conv2d_transpose (no double gradient on CPU), same first-order gradients
+    grads = []
+    for enabled in (True, False):
+        xi = x.detach()
+        xi.stop_gradient = False
+        with double_backward(enabled):
+            out = conv_transpose2x(xi, w)
+        grads.append(paddle.grad((out * out).sum(), [xi, w]))
+    for a, b in zip(*grads):
+        assert max_diff(a.numpy(), b.numpy()) < 1e-3 * float(b.abs().max())
+    xi = x.detach()
+    xi.stop_gradient = False
+    with pytest.raises(Exception):  # the reason the context exists: Paddle CPU cannot differentiate twice
+        _double_backward(lambda t: conv_transpose2x(t, w) ** 2, xi)
 
 
 @pytest.mark.parametrize("batch,group,feat", [(8, 4, 1), (4, 4, 2), (6, 4, 1), (3, 8, 1)])

@@ -1,5 +1,6 @@
 """CPU runtime set-up (core.runtime): applied before Paddle loads, never over a user's value, opt-out, late
 import warning, per-rank threads for child processes."""
+import ctypes
 import os
 import subprocess
 import sys
@@ -63,3 +64,25 @@ def test_amd_detection_reads_vendor_and_flags(tmp_path, monkeypatch):
     for text, want in cases.items():
         (tmp_path / "cpuinfo").write_text(text)
         assert runtime.amd_with_avx2(str(tmp_path / "cpuinfo")) is want
+
+
+HEAP_PROBE = """
+import ctypes, numpy as np, ppgan_stylegan
+from ppgan_stylegan.core import runtime
+class Info(ctypes.Structure):
+    _fields_ = [(n, ctypes.c_size_t) for n in ("arena", "ordblks", "smblks", "hblks", "hblkhd", "usmblks",
+                                               "fsmblks", "uordblks", "fordblks", "keepcost")]
+libc = ctypes.CDLL(None)
+libc.mallinfo2.restype = Info
+block = np.ones(16 * 2 ** 20, np.float32)  # 64 MiB
+del block
+print(libc.mallinfo2().fordblks >= 64 * 2 ** 20, sorted(runtime.HEAP))
+"""
+
+
+@pytest.mark.skipif(not hasattr(ctypes.CDLL(None), "mallinfo2"), reason="glibc >= 2.33 only (mallinfo2)")
+def test_freed_memory_stays_in_the_heap_unless_the_user_chose():
+    kept = probe(HEAP_PROBE).stdout.split("\n")[-2]
+    assert kept == "True ['M_MMAP_THRESHOLD', 'M_TRIM_THRESHOLD']"
+    assert probe(HEAP_PROBE, MALLOC_MMAP_THRESHOLD_="131072").stdout.split("\n")[-2] == "False []"
+    assert probe(HEAP_PROBE, **{runtime.OPT_OUT: "0"}).stdout.split("\n")[-2] == "False []"

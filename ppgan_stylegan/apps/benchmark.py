@@ -41,6 +41,7 @@ from ..core.files import write_json
 from ..losses import path_length_penalty, r1_penalty
 from ..models import StyleGANModel
 from ..networks import StyleGAN2Discriminator, StyleGAN2Generator
+from ..ops import double_backward
 
 CASES = {
     "smoke": dict(device="cpu", size=8, cm=1, batch=2, style_dim=32, n_mlp=1, amp=False),  # tests only
@@ -261,8 +262,9 @@ def run_case(name, c, warmup, repeat):
         g_path_regularize(img, lat, 0.0)[0].backward()
 
     def pl_ours():
-        img, lat = g_ours([paddle.randn([max(1, b // 2), s])], return_latents=True)
-        path_length_penalty(img, lat, 0.0)[0].backward()
+        with double_backward():
+            img, lat = g_ours([paddle.randn([max(1, b // 2), s])], return_latents=True)
+            path_length_penalty(img, lat, 0.0)[0].backward()
 
     ppgan_iter, ours_iter = model_pair(c, g_theirs, d_theirs, g_ours, d_ours, real)
     g_convs, d_convs = generator_convs(g_ours, b), discriminator_convs(d_ours, real)

@@ -12,9 +12,17 @@ So, unless the user set them (their values always win) or opted out (``PPGAN_STY
 * ``MKL_DEBUG_CPU_TYPE=5`` on x86-64 AMD CPUs with AVX2.
 
 Both only work before Paddle's libraries load; if Paddle was imported first, ``configure`` warns once with
-the exact variables to set. oneDNN (``FLAGS_use_onednn``) is left to Paddle's default: alone it was slower
+the exact variables to set.
+
+And, on Linux with glibc, freed blocks up to 1 GiB stay in the process heap (``mallopt``: mmap and trim
+thresholds; skipped when the user set ``MALLOC_MMAP_THRESHOLD_`` or ``MALLOC_TRIM_THRESHOLD_``). By default
+glibc returns every block above 128 KiB-32 MiB to the system when a tensor dies, so the next tensor of that
+size page-faults in fresh zeroed memory: scaling a 512x512x3x3 weight took 4.3 ms that way and 0.29 ms with
+the heap kept; the demo iteration is 15% faster. This works at any time (also after Paddle loaded).
+The cost: the process keeps up to 1 GiB of freed memory instead of returning it. oneDNN (``FLAGS_use_onednn``) is left to Paddle's default: alone it was slower
 than the MKL switch on this machine kind.
 """
+import ctypes
 import math
 import os
 import platform
@@ -25,6 +33,7 @@ OPT_OUT = "PPGAN_STYLEGAN_CPU_DEFAULTS"
 OURS = "PPGAN_STYLEGAN_CPU_SET"  # names of the variables we set: child processes recompute them, not keep them
 APPLIED = {}  # what ``configure`` set in this process (for the log line)
 WANTED = {}  # what it would set (also when it was too late, or the user's values won)
+HEAP = {}  # the glibc malloc settings applied in this process
 
 
 def usable_cores():
@@ -62,6 +71,23 @@ def amd_with_avx2(cpuinfo="/proc/cpuinfo"):
     return "AuthenticAMD" in text and "avx2" in flags
 
 
+MALLOPT = {"M_MMAP_THRESHOLD": (-3, 1 << 30), "M_TRIM_THRESHOLD": (-1, 1 << 30)}  # glibc's malloc.h codes
+MALLOC_ENV = ("MALLOC_MMAP_THRESHOLD_", "MALLOC_TRIM_THRESHOLD_")
+
+
+def keep_freed_memory(environ=os.environ):
+    """glibc: keep freed blocks up to 1 GiB in the heap (see the module doc). Returns what was set."""
+    if not sys.platform.startswith("linux") or any(k in environ for k in MALLOC_ENV):
+        return {}
+    try:
+        libc = ctypes.CDLL(None)
+        libc.gnu_get_libc_version  # glibc only (musl's mallopt ignores these)
+        mallopt = libc.mallopt
+    except (OSError, AttributeError):
+        return {}
+    return {name: value for name, (code, value) in MALLOPT.items() if mallopt(code, value) == 1}
+
+
 def wanted(environ=os.environ):
     """The variables this machine and process should have: ``{name: value}``."""
     ranks = max(1, int(environ.get("PADDLE_LOCAL_SIZE", "1") or 1))
@@ -75,6 +101,8 @@ def configure(environ=os.environ):
     """Set the missing variables (before Paddle loads); returns what was set."""
     if environ.get(OPT_OUT, "1").strip().lower() in ("0", "false", "no", "off"):
         return {}
+    if not HEAP:
+        HEAP.update(keep_freed_memory(environ))
     WANTED.update(wanted(environ))
     inherited = set(filter(None, environ.get(OURS, "").split(",")))  # set by our parent process, not the user
     missing = {k: v for k, v in WANTED.items() if k not in environ or k in inherited}
@@ -98,7 +126,8 @@ def describe():
     if not WANTED:
         return f"CPU runtime: Paddle's defaults ({OPT_OUT}=0)"
     parts = [f"{k}={os.environ.get(k, 'unset')}" + (" (ours)" if k in APPLIED else " (yours)") for k in WANTED]
-    return f"CPU runtime: {', '.join(parts)}; {usable_cores()} usable core(s)"
+    heap = "; freed memory kept in the heap (glibc mallopt)" if HEAP else ""
+    return f"CPU runtime: {', '.join(parts)}; {usable_cores()} usable core(s){heap}"
 
 
 class PaddleThreadNotice:

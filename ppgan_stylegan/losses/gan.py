@@ -96,6 +96,8 @@ def path_length_penalty(fake_img, latents, mean_path_length, decay=0.01, pl_nois
     ``a_mean`` is an exponential moving average (``decay``) of ``E a``; ``batch_mean`` maps this batch's
     ``E a`` to the global batch's (an all-reduce under data parallelism).
     Returns ``(penalty, mean path length of the batch, new a_mean)``; the last two detached.
+    On CPU, run the generator pass that made ``fake_img`` inside ``ops.double_backward()``: Paddle has no
+    double gradient of ``conv2d_transpose`` there.
     """
     if pl_noise is None:
         pl_noise = paddle.randn(fake_img.shape, dtype=fake_img.dtype) / math.sqrt(fake_img.shape[2] * fake_img.shape[3])

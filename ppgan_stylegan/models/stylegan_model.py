@@ -29,6 +29,7 @@ from ..core.images import grid
 from ..core.nets import freeze, set_trainable
 from ..data.augment import AdaptiveAugment
 from ..losses import D_LOSSES, G_LOSSES, gradient_penalty, path_length_penalty, r1_penalty, r2_penalty
+from ..ops import double_backward
 from .guard import NonFiniteGuard
 
 logger = logging.getLogger(__name__)
@@ -251,10 +252,11 @@ class StyleGANModel(NonFiniteGuard, BaseModel):
     def g_reg(self, opt, batch):
         """Lazy path-length regularisation on a batch shrunk by ``pl_batch_shrink``."""
         pl_batch = max(1, int(batch // self.pl_batch_shrink))
-        fake, latents = self._generate(pl_batch, return_latents=True)
-        pl_noise = randn_local(fake.shape, pl_batch) / math.sqrt(fake.shape[2] * fake.shape[3])
-        penalty, lengths, self.mean_path_length = path_length_penalty(
-            fake, latents, self.mean_path_length, self.pl_decay, pl_noise, batch_mean=all_mean)
+        with double_backward():  # the penalty differentiates d(image)/d(w)
+            fake, latents = self._generate(pl_batch, return_latents=True)
+            pl_noise = randn_local(fake.shape, pl_batch) / math.sqrt(fake.shape[2] * fake.shape[3])
+            penalty, lengths, self.mean_path_length = path_length_penalty(
+                fake, latents, self.mean_path_length, self.pl_decay, pl_noise, batch_mean=all_mean)
         self._step(opt, penalty * (self.pl_weight * self.pl_interval), "l_g_path")
         self.losses["l_g_path"] = penalty.detach()
         self.losses["path_length"] = lengths

@@ -5,8 +5,8 @@ import math
 import paddle
 import paddle.nn as nn
 
-from ..ops import (BiasLeakyReLU, EqualLinear, FIRFilter, NoiseInjection, downsample_pad, modulated_conv2d,
-                   modulated_conv2d_ref, upsample_pad)
+from ..ops import (BiasLeakyReLU, EqualLinear, FIRFilter, NoiseInjection, add_channel_bias, downsample_pad,
+                   modulated_conv2d, modulated_conv2d_ref, noise_bias_leaky_relu, upsample_pad)
 
 
 def channel_table(size, channel_multiplier=2, channel_base=16384, channel_max=512):
@@ -45,12 +45,13 @@ class ModulatedConv2D(nn.Layer):
         return self.modulation(w)
 
     def forward(self, x, s, fused=False, reference=False):
-        weight = self.weight.reshape(self.weight.shape[1:]) * self.scale  # a view: no slice gradient
+        weight = self.weight.reshape(self.weight.shape[1:])  # a view: no slice gradient
         kwargs = dict(demodulate=self.demodulate, up=self.upsample, down=self.downsample, blur=self.blur,
                       padding=self.padding)
         if reference:
-            return modulated_conv2d_ref(x, weight, s, **kwargs)
-        return modulated_conv2d(x, weight, s, fused=fused, **kwargs)
+            return modulated_conv2d_ref(x, weight * self.scale, s, **kwargs)
+        # eq. (1) is linear in s and w: the equalized-lr scale goes on the [N, I] styles, not the weight
+        return modulated_conv2d(x, weight, s * self.scale, fused=fused, **kwargs)
 
     def extra_repr(self):
         return (f"{self.in_channel}, {self.out_channel}, {self.kernel_size}, upsample={self.upsample}, "
@@ -70,7 +71,13 @@ class StyledConv(nn.Layer):
         self.out_channel = out_channel
 
     def forward(self, x, s, noise, fused=False, reference=False):
-        return self.activate(self.noise(self.conv(x, s, fused, reference), noise))
+        out = self.conv(x, s, fused, reference)
+        if noise is None:  # rosinality / ppgan: fresh noise
+            noise = paddle.randn([out.shape[0], self.noise.channels(out), out.shape[2], out.shape[3]], out.dtype)
+        if reference or self.noise.is_concat:
+            return self.activate(self.noise(out, noise))
+        act = self.activate
+        return noise_bias_leaky_relu(out, noise, self.noise.weight, act.bias, act.negative_slope, act.gain)
 
 
 class ToRGB(nn.Layer):
@@ -85,7 +92,8 @@ class ToRGB(nn.Layer):
         self.bias = self.create_parameter((1, 3, 1, 1), default_initializer=nn.initializer.Constant(0.0))
 
     def forward(self, x, s, skip=None, fused=False, reference=False):
-        out = self.conv(x, s, fused, reference) + self.bias
+        out = self.conv(x, s, fused, reference)
+        out = out + self.bias if reference else add_channel_bias(out, self.bias.reshape([-1]))
         if skip is not None:
             out = out + self.upsample(skip)
         return out

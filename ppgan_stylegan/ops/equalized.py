@@ -10,7 +10,7 @@ import paddle
 import paddle.nn as nn
 import paddle.nn.functional as F
 
-from .bias_act import bias_leaky_relu
+from .bias_act import add_channel_bias, bias_leaky_relu
 
 
 class EqualLinear(nn.Layer):
@@ -54,7 +54,8 @@ class EqualConv2D(nn.Layer):
         self.padding = padding
 
     def forward(self, x):
-        return F.conv2d(x, self.weight * self.scale, bias=self.bias, stride=self.stride, padding=self.padding)
+        out = F.conv2d(x, self.weight * self.scale, stride=self.stride, padding=self.padding)
+        return out if self.bias is None else add_channel_bias(out, self.bias)
 
     def extra_repr(self):
         o, i, k, _ = self.weight.shape

@@ -46,6 +46,10 @@ class NoiseInjection(nn.Layer):
         self.weight = self.create_parameter((1,), default_initializer=nn.initializer.Constant(0.0))
         self.is_concat = is_concat
 
+    def channels(self, x):
+        """Channels of the noise this layer expects for input ``x`` (1, or x's channels for ``is_concat``)."""
+        return x.shape[1] if self.is_concat else 1
+
     def forward(self, x, noise):
         if self.is_concat:
             return paddle.concat([x, self.weight * noise], axis=1)
