@@ -54,7 +54,9 @@ def world(tmp_path_factory):
         (bad / f"{i}.png").write_bytes(b"not a png at all")
     noise_images(root / "mixed", sizes=(8, 16))
     noise_images(root / "big", sizes=(16,))
-    (root / "typo.yaml").write_text(open(DEMO).read().replace("total_iters: 1600", "total_iter: 1600"))
+    text = open(DEMO).read()
+    assert "\ntotal_iters:" in text
+    (root / "typo.yaml").write_text(text.replace("\ntotal_iters:", "\ntotal_iter:"))
     return {"root": root, "good": good, "ckpt": ckpt}
 
 

@@ -16,7 +16,9 @@ Settings: every case runs twice, each time in a worker process of its own: ``ins
 defaults: one math thread, MKL's generic path; how ppgan runs as installed) and ``ours`` (the CPU runtime
 our command lines set up, ``core.runtime``). The table compares ppgan as installed with ours as our command
 line runs it, and both under the same settings; it adds the in-process sgemm rate and, for rows whose
-convolutions are known, the achieved GFLOP/s. JSON rows: case, op, setting, ppgan_s, ours_s, GFLOP counts.
+convolutions are known, the achieved GFLOP/s, the ratio of ours to its floors, and the number of operators
+(forward ops and backward nodes, counted by Paddle's profiler) one training iteration launches.
+JSON rows: case, op, setting, ppgan_s, ours_s, GFLOP counts, operator counts.
 """
 import json
 import os
@@ -29,6 +31,8 @@ import time
 
 import paddle
 import paddle.nn.functional as F
+import paddle.profiler as profiler
+from paddle.profiler.profiler_statistic import StatisticData
 from ppgan.models.discriminators.discriminator_styleganv2 import StyleGANv2Discriminator
 from ppgan.models.generators.generator_styleganv2 import StyleGANv2Generator
 from ppgan.models.styleganv2_model import StyleGAN2Model, g_path_regularize
@@ -178,6 +182,21 @@ def conv_floor(convs, backward=False):
     return run
 
 
+def count_ops(fn):
+    """Operators one call of ``fn`` launches: forward ops and backward nodes, as Paddle's profiler counts them."""
+    prof = profiler.Profiler(targets=[profiler.ProfilerTarget.CPU])
+    prof.start()
+    try:
+        fn()
+    finally:
+        prof.stop()
+    stats = StatisticData(prof.profiler_result.get_data(), prof.profiler_result.get_extra_info())
+    return sum(item.call for item in stats.event_summary.items.values())
+
+
+OP_COUNTS = ("train iter (no reg)", "train iter (with R1)", "train iter (R1+PL, ours)")
+
+
 def sgemm_gflops(m=4608, k=4096, n=512, repeat=3):
     """Achieved GFLOP/s of one float32 matmul [m, k] x [k, n] (median of ``repeat``)."""
     a, b = paddle.randn([m, k]), paddle.randn([k, n])
@@ -293,6 +312,10 @@ def run_case(name, c, warmup, repeat):
         "floor: D forward+backward": (None, conv_floor(d_convs, backward=True)),
     }
     rows = measure(pairs, warmup, repeat, c["amp"])
+    for op in OP_COUNTS:  # after the timed runs (warm): what one iteration launches
+        for impl, fn in zip(("ppgan", "ours"), pairs[op]):
+            if fn is not None and isinstance(rows[op].get(f"{impl}_s"), float):
+                rows[op][f"{impl}_ops"] = count_ops(fn)
     # R1 amortised over its interval (16), path length off in both
     amort = {}
     for impl in ("ppgan", "ours"):
@@ -306,6 +329,7 @@ def run_case(name, c, warmup, repeat):
         ratio = theirs / ours if isinstance(theirs, float) and isinstance(ours, float) else None
         out.append({"case": name, "op": op, "ppgan_s": theirs, "ours_s": ours, "ratio": ratio,
                     "gflop": flops[op] / 1e9 if op in flops else None,
+                    "ppgan_ops": row.get("ppgan_ops"), "ours_ops": row.get("ours_ops"),
                     "ppgan_peak_mem_mb": row.get("ppgan_peak_mem_mb"), "ours_peak_mem_mb": row.get("ours_peak_mem_mb"),
                     "device": paddle.device.get_device(), "config": c})
     return out
@@ -350,6 +374,9 @@ def merge(results):
             row = merged.setdefault((r["case"], r["op"]), {"case": r["case"], "op": r["op"], "gflop": r["gflop"],
                                                            "device": r["device"]})
             row[f"ppgan_{setting}_s"], row[f"ours_{setting}_s"] = r["ppgan_s"], r["ours_s"]
+            for impl in ("ppgan", "ours"):  # the same code whatever the settings: any worker's count
+                if r.get(f"{impl}_ops") is not None:
+                    row[f"{impl}_ops"] = r[f"{impl}_ops"]
     return list(merged.values())
 
 
@@ -372,12 +399,20 @@ def table(rows, results):
         gflops = _div(r["gflop"], ours) if r["gflop"] else None
         lines.append(f"| {r['case']} | {r['op']} | {f(theirs)} | {f(ours)} | {x(_div(theirs, ours))} | "
                      f"{f(theirs_same)} | {x(_div(theirs_same, ours))} | {f(gflops) if gflops else ''} |")
+    floors = (("G forward (no grad)", "floor: G forward"), ("G forward+backward", "floor: G forward+backward"),
+              ("D forward+backward", "floor: D forward+backward"))
+    lines += ["", "Ours (our CLI's settings) over the plain convolutions of the same shapes (its floor):", "",
+              "| case | " + " | ".join(op for op, _ in floors) + " |", "|---|" + "---|" * len(floors)]
     for case in sorted({r["case"] for r in rows}):
         by_op = {r["op"]: r for r in rows if r["case"] == case}
-        for op, floor in (("G forward (no grad)", "floor: G forward"), ("G forward+backward", "floor: G forward+backward"),
-                          ("D forward+backward", "floor: D forward+backward")):
-            ratio = _div(by_op.get(op, {}).get("ours_ours_s"), by_op.get(floor, {}).get("ours_ours_s"))
-            lines.append(f"| {case} | {op} / its floor (ours, our CLI) |  |  | {x(ratio)} |  |  |  |")
+        ratios = [_div(by_op.get(op, {}).get("ours_ours_s"), by_op.get(floor, {}).get("ours_ours_s"))
+                  for op, floor in floors]
+        lines.append(f"| {case} | " + " | ".join(x(v) for v in ratios) + " |")
+    lines += ["", "Operators launched by one training iteration (forward ops + backward nodes, Paddle's profiler):",
+              "", "| case | iteration | ppgan | ours |", "|---|---|---|---|"]
+    for r in rows:
+        if r["op"] in OP_COUNTS:
+            lines.append(f"| {r['case']} | {r['op']} | {r.get('ppgan_ops') or ''} | {r.get('ours_ops') or ''} |")
     lines.append("")
     for setting, result in results.items():
         lines.append(f"* settings `{setting}`: {result['runtime']}; sgemm 4608x4096x512: "

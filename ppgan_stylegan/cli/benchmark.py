@@ -25,6 +25,9 @@ def run(args):
     if args.worker:
         run_worker(args.cases.split(","), args.warmup, args.repeat, args.worker)
         return 0
+    argv = sys.argv[1:]
+    if argv[:1] == ["benchmark"]:  # `ppgan-stylegan benchmark ...`: the same as the script
+        argv = argv[1:]
     run_benchmark(args.cases.split(","), args.warmup, args.repeat, args.out, args.markdown,
-                  command="python tools/benchmark.py " + " ".join(sys.argv[1:]))
+                  command="python tools/benchmark.py " + " ".join(argv))
     return 0

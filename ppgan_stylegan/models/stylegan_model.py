@@ -287,7 +287,7 @@ class StyleGANModel(NonFiniteGuard, BaseModel):
         beta = self.ema_beta(global_batch)
         src, dst = self.nets["gen"], self.nets["gen_ema"]
         for p, p_ema in zip(src.parameters(), dst.parameters()):
-            p_ema.set_value(p + (p_ema - p) * beta)
+            p_ema.set_value(paddle.lerp(p, p_ema, beta))  # p + beta (p_ema - p) in one op, as NVlabs
         for b, b_ema in zip(src.buffers(), dst.buffers()):
             b_ema.set_value(b)
 
