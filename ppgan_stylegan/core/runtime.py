@@ -19,8 +19,10 @@ thresholds; skipped when the user set ``MALLOC_MMAP_THRESHOLD_`` or ``MALLOC_TRI
 glibc returns every block above 128 KiB-32 MiB to the system when a tensor dies, so the next tensor of that
 size page-faults in fresh zeroed memory: scaling a 512x512x3x3 weight took 4.3 ms that way and 0.29 ms with
 the heap kept; the demo iteration is 15% faster. This works at any time (also after Paddle loaded).
-The cost: the process keeps up to 1 GiB of freed memory instead of returning it. oneDNN (``FLAGS_use_onednn``) is left to Paddle's default: alone it was slower
-than the MKL switch on this machine kind.
+The cost: the process keeps up to 1 GiB of freed memory instead of returning it.
+
+oneDNN (``FLAGS_use_onednn``) is left to Paddle's default: alone it was slower than the MKL switch on this
+machine kind, and about 2x slower for the demo's small convolutions.
 """
 import ctypes
 import math
