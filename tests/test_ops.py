@@ -50,7 +50,8 @@ def test_upfirdn2d_reference_against_numpy_definition():
 @pytest.mark.parametrize("kernel", [[1, 3, 3, 1], [1, 2, 1], [1, 1]])
 def test_fir_layer_separable_matrices_match_reference(up, down, pad, kernel):
     x = paddle.randn([2, 3, 9, 8])
-    layers = {impl: FIRFilter(kernel, pad, up=up, down=down, gain=up * up, impl=impl) for impl in ("fast", "conv", "ref")}
+    layers = {impl: FIRFilter(kernel, pad, up=up, down=down, gain=up * up, impl=impl)
+              for impl in ("fast", "conv", "ref")}
     assert layers["fast"]._use_matrices(x)  # 1-D taps on CPU: the matrix path
     ref = layers["ref"](x).numpy()
     for impl in ("fast", "conv"):
