@@ -52,9 +52,10 @@ def test_two_ranks_stay_identical_and_equal_one_process(data, tmp_path):
     # equal to the one-process run over the same global batch
     a, b = load_state(os.path.join(run_one, "iter_6_checkpoint.pdparams")), \
         load_state(os.path.join(run_two, "iter_6_checkpoint.pdparams"))
-    for net in ("gen", "disc", "gen_ema"):
+    for net in ("gen", "disc", "gen_ema"):  # float32 sums over batches of 2 and of 4 differ in rounding
         for key in a[net]:
-            assert np.abs(np.asarray(a[net][key]) - np.asarray(b[net][key])).max() <= 1e-5, (net, key)
+            wa, wb = np.asarray(a[net][key]), np.asarray(b[net][key])
+            assert np.abs(wa - wb).max() <= 1e-5 * max(1.0, np.abs(wa).max()), (net, key)
     assert abs(a["model_state"]["mean_path_length"] - b["model_state"]["mean_path_length"]) <= 1e-5
     hist_one, hist_two = (json.load(open(os.path.join(r, "history.json"))) for r in (run_one, run_two))
     h_one = [h["losses"] for h in hist_one if "losses" in h]
