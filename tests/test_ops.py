@@ -143,6 +143,36 @@ def test_modulated_conv_fused_nonfused_reference_agree(mode, demodulate):
         assert abs((wn[1, 4] * patch).sum() - ref.numpy()[1, 4, 3, 4]) < 1e-4
 
 
+@pytest.mark.parametrize("k,demodulate,size", [(1, False, 8), (1, True, 8), (1, False, 1), (3, True, 8),
+                                                 (3, False, 8)])
+def test_modulated_conv_gain_and_1x1_matmul_path_match_reference(k, demodulate, size):
+    # 1x1 without resampling and fewer outputs than pixels: one batched matmul (ToRGB); 1x1 px with 3 outputs
+    # and 5 inputs: not fewer, the conv path. ``gain`` folds into the coefficients: == reference * gain.
+    paddle.seed(k + 2 * demodulate)
+    x, w, s = paddle.randn([3, 5, size, size]), paddle.randn([3, 5, k, k]) / 5, paddle.randn([3, 5])
+    for t in (x, w, s):
+        t.stop_gradient = False
+    ref = modulated_conv2d_ref(x, w, s, demodulate=demodulate, padding=k // 2) * 1.7
+    for fused in (False, True):
+        out = modulated_conv2d(x, w, s, demodulate=demodulate, padding=k // 2, fused=fused, gain=1.7)
+        assert out.shape == ref.shape
+        assert max_diff(out.numpy(), ref.numpy()) < 1e-5, fused
+        grads = [paddle.grad((o * o).sum(), [x, w, s]) for o in (out, modulated_conv2d_ref(
+            x, w, s, demodulate=demodulate, padding=k // 2) * 1.7)]
+        for g_fast, g_ref in zip(*grads):
+            assert max_diff(g_fast.numpy(), g_ref.numpy()) < 1e-4 * max(1.0, float(g_ref.abs().max()))
+
+
+def test_noise_bias_leaky_relu_with_the_gain_already_in_x():
+    x, b, strength = paddle.randn([2, 4, 3, 5]), paddle.randn([4]), paddle.to_tensor([0.3])
+    noise = paddle.randn([1, 1, 3, 5])
+    want = noise_bias_leaky_relu(x, noise, strength, b, gain=1.4)
+    got = noise_bias_leaky_relu(x * 1.4, noise, strength, b, gain=1.4, x_scaled=True)
+    assert max_diff(got.numpy(), want.numpy()) < 1e-5
+    with pytest.raises(AssertionError, match="positive gain"):
+        noise_bias_leaky_relu(x, noise, strength, b, gain=-1.0, x_scaled=True)
+
+
 @pytest.mark.parametrize("fused", [False, True])
 def test_modulated_conv_up_twice_differentiable(fused):
     w = paddle.randn([6, 5, 3, 3])

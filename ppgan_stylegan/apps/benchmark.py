@@ -5,8 +5,9 @@
     ppgan-stylegan benchmark --cases gpu256,gpu1024,gpu1024amp --out bench_gpu.json   # needs a GPU
 
 For every case both implementations are built, ours loads ppgan's state dict, then the two are
-timed alternately (warm-up, then ``--repeat`` runs each, median) on: G forward (no grad), G
-forward+backward, D forward+backward, an R1 step, a path-length step, and one training iteration
+timed alternately (warm-up, then ``--repeat`` runs each, or more for short ops until ours has run
+for 3 s, at most 15 runs; median) on: G forward (no grad), G forward+backward, D forward+backward,
+an R1 step, a path-length step, and one training iteration
 through each model's ``train_iter`` on the same batch (path length off in both, R1 amortised over
 its interval as in training; ours is also timed with path length on). "floor" is the time of plain
 F.conv2d / conv2d_transpose calls with the shapes of the network's convolutions: G forward (no grad),
@@ -48,7 +49,8 @@ from ..networks import StyleGAN2Discriminator, StyleGAN2Generator
 from ..ops import double_backward
 
 CASES = {
-    "smoke": dict(device="cpu", size=8, cm=1, batch=2, style_dim=32, n_mlp=1, amp=False),  # tests only
+    "smoke": dict(device="cpu", size=8, cm=1, batch=2, style_dim=32, n_mlp=1, amp=False,
+                  min_seconds=0),  # tests only: --repeat runs, no more
     "cpu32": dict(device="cpu", size=32, cm=1, batch=4, style_dim=512, n_mlp=2, amp=False),
     "cpu64": dict(device="cpu", size=64, cm=1, batch=4, style_dim=512, n_mlp=2, amp=False),
     "gpu256": dict(device="gpu", size=256, cm=2, batch=8, style_dim=512, n_mlp=8, amp=False),
@@ -87,13 +89,23 @@ def timed(fn, amp=False):
     return time.perf_counter() - start, peak_mb()
 
 
-def measure(pairs, warmup, repeat, amp):
-    """pairs: {op: (ppgan_fn or None, ours_fn)}; alternate the two implementations run by run."""
+MIN_SECONDS, MAX_RUNS = 3.0, 15  # short ops: more runs (this machine's timings scatter by 10-20 %)
+
+
+def measure(pairs, warmup, repeat, amp, min_seconds=MIN_SECONDS, max_runs=MAX_RUNS):
+    """pairs: {op: (ppgan_fn or None, ours_fn)}; alternate the two implementations run by run. At least
+    ``repeat`` timed runs, more (up to ``max_runs``) until ours has run for ``min_seconds``."""
     rows = {}
     for op, (theirs, ours) in pairs.items():
         results = {"ppgan": [], "ours": []}
         info = {"ppgan": None, "ours": None}
-        for i in range(warmup + repeat):
+        i = -1
+        while True:
+            i += 1
+            runs = i - warmup
+            enough = sum(results["ours"]) >= min_seconds or (info["ours"] or "").startswith("crash")
+            if runs >= repeat and (runs >= max_runs or enough):
+                break
             for name, fn in (("ppgan", theirs), ("ours", ours)):
                 if fn is None or (info[name] or "").startswith("crash"):
                     continue
@@ -311,7 +323,7 @@ def run_case(name, c, warmup, repeat):
         "floor: G forward+backward": (None, conv_floor(g_convs, backward=True)),
         "floor: D forward+backward": (None, conv_floor(d_convs, backward=True)),
     }
-    rows = measure(pairs, warmup, repeat, c["amp"])
+    rows = measure(pairs, warmup, repeat, c["amp"], min_seconds=c.get("min_seconds", MIN_SECONDS))
     for op in OP_COUNTS:  # after the timed runs (warm): what one iteration launches
         for impl, fn in zip(("ppgan", "ours"), pairs[op]):
             if fn is not None and isinstance(rows[op].get(f"{impl}_s"), float):

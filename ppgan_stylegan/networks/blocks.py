@@ -44,14 +44,17 @@ class ModulatedConv2D(nn.Layer):
         """Style vector ``s = A(w)`` of this layer, ``[N, in_channel]``."""
         return self.modulation(w)
 
-    def forward(self, x, s, fused=False, reference=False):
+    def forward(self, x, s, fused=False, reference=False, gain=1.0):
+        """The modulated conv of ``x`` with styles ``s``, times ``gain`` (folded into the fast path's
+        coefficients; the caller's activation gain)."""
         weight = self.weight.reshape(self.weight.shape[1:])  # a view: no slice gradient
         kwargs = dict(demodulate=self.demodulate, up=self.upsample, down=self.downsample, blur=self.blur,
                       padding=self.padding)
         if reference:
-            return modulated_conv2d_ref(x, weight * self.scale, s, **kwargs)
+            out = modulated_conv2d_ref(x, weight * self.scale, s, **kwargs)
+            return out * gain if gain != 1 else out
         # eq. (1) is linear in s and w: the equalized-lr scale goes on the [N, I] styles, not the weight
-        return modulated_conv2d(x, weight, s * self.scale, fused=fused, **kwargs)
+        return modulated_conv2d(x, weight, s * self.scale, fused=fused, gain=gain, **kwargs)
 
     def extra_repr(self):
         return (f"{self.in_channel}, {self.out_channel}, {self.kernel_size}, upsample={self.upsample}, "
@@ -71,13 +74,16 @@ class StyledConv(nn.Layer):
         self.out_channel = out_channel
 
     def forward(self, x, s, noise, fused=False, reference=False):
-        out = self.conv(x, s, fused, reference)
+        act = self.activate
+        fast = not (reference or self.noise.is_concat)
+        out = self.conv(x, s, fused, reference, gain=act.gain if fast else 1.0)
         if noise is None:  # rosinality / ppgan: fresh noise
             noise = paddle.randn([out.shape[0], self.noise.channels(out), out.shape[2], out.shape[3]], out.dtype)
-        if reference or self.noise.is_concat:
-            return self.activate(self.noise(out, noise))
-        act = self.activate
-        return noise_bias_leaky_relu(out, noise, self.noise.weight, act.bias, act.negative_slope, act.gain)
+        if not fast:
+            return act(self.noise(out, noise))
+        # the activation gain is already in ``out`` (folded into the demodulation coefficients)
+        return noise_bias_leaky_relu(out, noise, self.noise.weight, act.bias, act.negative_slope, act.gain,
+                                     x_scaled=True)
 
 
 class ToRGB(nn.Layer):

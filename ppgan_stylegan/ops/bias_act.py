@@ -52,9 +52,14 @@ def bias_leaky_relu_ref(x, bias=None, negative_slope=0.2, gain=2 ** 0.5):
     return paddle.where(x >= 0, x, x * negative_slope) * gain
 
 
-def noise_bias_leaky_relu(x, noise, strength, bias, negative_slope=0.2, gain=2 ** 0.5):
+def noise_bias_leaky_relu(x, noise, strength, bias, negative_slope=0.2, gain=2 ** 0.5, x_scaled=False):
     """``leaky_relu(x + strength * noise + bias) * gain``; x ``[N, C, H, W]``, noise ``[N or 1, 1, H, W]``,
-    strength ``[1]``, bias ``[C]`` (StyleGAN2's noise injection followed by the fused bias activation)."""
+    strength ``[1]``, bias ``[C]`` (StyleGAN2's noise injection followed by the fused bias activation).
+
+    ``x_scaled=True``: x already holds ``gain * x`` (the modulated conv folds the gain into its
+    coefficients); as ``leaky_relu(g * v) = g * leaky_relu(v)`` for ``g > 0``, the ``[C, 2]`` columns are
+    scaled instead of the output, saving one pass over the activations.
+    """
     n, c = x.shape[0], x.shape[1]
     flat = _flat_shape(x)
     noise = noise.reshape([-1, 1, flat[2]])
@@ -62,6 +67,9 @@ def noise_bias_leaky_relu(x, noise, strength, bias, negative_slope=0.2, gain=2 *
         noise = noise.expand([n, 1, flat[2]])
     rows = paddle.concat([paddle.ones_like(noise), noise * strength], axis=1)  # [N, 2, HW]
     cols = paddle.concat([bias.reshape([c, 1]), paddle.ones([c, 1], bias.dtype)], axis=1)  # [C, 2]
+    if x_scaled:
+        assert gain > 0, f"noise_bias_leaky_relu: x_scaled needs a positive gain, got {gain}"
+        cols, gain = cols * gain, 1
     return _restore(_leaky(x.reshape(flat) + paddle.matmul(cols, rows), negative_slope, gain), x)
 
 

@@ -30,11 +30,12 @@ class EqualLinear(nn.Layer):
         self.scale = gain * lr_mul / math.sqrt(in_dim)
 
     def forward(self, x):
-        weight = self.weight * self.scale
+        # (x @ W) * scale: the scale on the [N, out] product, not on the [in, out] weight (fewer elements)
+        out = paddle.matmul(x, self.weight) * self.scale
         bias = None if self.bias is None else (self.bias * self.lr_mul if self.lr_mul != 1 else self.bias)
         if self.activation:
-            return bias_leaky_relu(paddle.matmul(x, weight), bias)
-        return F.linear(x, weight, bias)
+            return bias_leaky_relu(out, bias)
+        return out if bias is None else out + bias
 
     def extra_repr(self):
         return f"{self.weight.shape[0]}, {self.weight.shape[1]}, lr_mul={self.lr_mul}, activation={self.activation}"
