@@ -128,7 +128,7 @@ def test_paddlegan_generator_file_loads_with_inferred_shapes(tmp_path):
 
 @pytest.mark.parametrize("make,expect", [
     (lambda d: str(d / "missing.pdparams"), "no such file"),
-    (lambda d: _write(d / "net.pkl", b"x"), "NVIDIA StyleGAN .pkl"),
+    (lambda d: _write(d / "net.pkl", b"x"), "an NVIDIA network pickle: convert it first"),
     (lambda d: _write(d / "bad.pdparams", b"\x00garbage"), "not a readable Paddle weight file"),
 ])
 @pytest.mark.slow

@@ -1,5 +1,11 @@
-"""tools/convert_weights.py: PaddleGAN files, rosinality layouts (round trip), NVIDIA .pkl refusal."""
-import importlib.util
+"""Weight import (tools/convert_weights.py): every release's format written by tests/weight_writers.py from our
+networks, converted back with torch and tensorflow hidden; the restricted unpickler; unsupported kinds."""
+import os
+import pickle
+import re
+import subprocess
+import sys
+import zipfile
 
 import numpy as np
 import paddle
@@ -7,10 +13,13 @@ import pytest
 from ppgan.models.discriminators.discriminator_styleganv2 import StyleGANv2Discriminator
 from ppgan.models.generators.generator_styleganv2 import StyleGANv2Generator
 
+import weight_writers as ww
 from conftest import max_diff, randomize, run_script
 from ppgan_stylegan import StyleGAN2Discriminator, StyleGAN2Generator
 from ppgan_stylegan.networks.loading import build_generator
-from ppgan_stylegan.apps.convert import paddle_to_rosinality, rosinality_to_paddle
+from ppgan_stylegan.apps.convert import convert_checkpoint
+from ppgan_stylegan.apps.weight_maps import paddle_to_rosinality, rosinality_to_paddle
+from ppgan_stylegan.core.errors import UserError
 
 
 def run(*args):
@@ -52,7 +61,7 @@ def test_paddlegan_files_convert_and_load(tmp_path):
     dst = str(tmp_path / "converted.pdparams")
     out = run("--src", src, "--dst", dst)
     assert out.returncode == 0, out.stderr
-    assert "gen_ema: 16px, style_dim 16, n_mlp 1" in out.stdout
+    assert "generator: 16px, style_dim 16, mapping depth 1" in out.stdout and "numpy seed 0" in out.stdout
     gen, used = build_generator(dst)
     z = paddle.randn([2, 16])
     with paddle.no_grad():
@@ -68,7 +77,7 @@ def test_bad_sources_are_refused_with_one_line(tmp_path):
     pkl = tmp_path / "network-snapshot.pkl"
     pkl.write_bytes(b"\x80\x04dnnlib")
     out = run("--src", str(pkl), "--dst", str(tmp_path / "x.pdparams"))
-    assert out.returncode == 2 and "NVIDIA StyleGAN2 .pkl" in out.stderr and "Traceback" not in out.stderr
+    assert out.returncode == 2 and "not a readable pickle" in out.stderr and "Traceback" not in out.stderr
     same = tmp_path / "same.pdparams"
     paddle.save({"a": paddle.ones([1])}, str(same))
     before = same.read_bytes()
@@ -76,12 +85,145 @@ def test_bad_sources_are_refused_with_one_line(tmp_path):
     assert out.returncode == 2 and "must differ" in out.stderr and same.read_bytes() == before
     out = run("--src", str(same), "--dst", str(tmp_path / "y.pdparams"))
     assert out.returncode == 2 and "not a StyleGAN2 generator" in out.stderr
-
-
-@pytest.mark.skipif(importlib.util.find_spec("torch") is not None, reason="torch is installed here")
-@pytest.mark.slow
-def test_rosinality_pt_without_torch_says_what_to_do(tmp_path):
     pt = tmp_path / "550000.pt"
     pt.write_bytes(b"PK\x03\x04")
-    out = run("--src", str(pt), "--dst", str(tmp_path / "x.pdparams"))
-    assert out.returncode == 2 and "needs torch, which is not installed" in out.stderr
+    out = run("--src", str(pt), "--dst", str(tmp_path / "z.pdparams"))
+    assert out.returncode == 2 and "not a PyTorch checkpoint" in out.stderr and "Traceback" not in out.stderr
+
+
+# ----------------------------------------------------------------------------- every release's format
+
+SIZE = 16
+
+
+def _nets(seed):
+    paddle.seed(seed)
+    kw = dict(style_dim=24, n_mlp=2, channel_base=256, channel_max=32)
+    g = randomize(StyleGAN2Generator(SIZE, **kw), seed)
+    g_ema = randomize(StyleGAN2Generator(SIZE, **kw), seed + 1)
+    for gen, k in ((g, 0.3), (g_ema, -0.2)):
+        gen.w_avg.set_value(paddle.full([24], k))
+        gen.w_avg_updates.set_value(paddle.ones([1]))
+    d = randomize(StyleGAN2Discriminator(SIZE, channel_base=256, channel_max=32), seed + 2)
+    return g, g_ema, d
+
+
+def _state(net):
+    return {k: v.numpy() for k, v in net.state_dict().items()}
+
+
+def _hidden_frameworks(tmp_path):
+    """An environment where ``import torch`` / ``import tensorflow`` fail, whatever is installed."""
+    hide = tmp_path / "hide"
+    hide.mkdir(exist_ok=True)
+    for name in ("torch", "tensorflow"):
+        (hide / f"{name}.py").write_text("raise ImportError('hidden by the weight-import test')\n")
+    return dict(os.environ, PYTHONPATH=str(hide) + os.pathsep + os.environ.get("PYTHONPATH", ""))
+
+
+def _write_sources(tmp_path, g, g_ema, d):
+    src = "open(%r, 'w').write('ran')\n" % str(tmp_path / "executed")  # would run if the source were executed
+    files = {}
+    ros = {"g": ww.rosinality_state(_state(g)), "d": ww.rosinality_state(_state(d)),
+           "g_ema": ww.rosinality_state(_state(g_ema)), "latent_avg": ww.Tensor(g_ema.w_avg.numpy())}
+    files["rosinality-zip"] = tmp_path / "rosinality.pt"
+    ww.write_torch_zip(files["rosinality-zip"], ros)
+    files["rosinality-legacy"] = tmp_path / "rosinality_legacy.pth"
+    ww.write_torch_legacy(files["rosinality-legacy"], ros)
+    files["tf"] = tmp_path / "stylegan2-config-f.pkl"
+    ww.write_pickle(files["tf"], ww.tf_networks(_state(g), _state(d), SIZE, gs_state=_state(g_ema), src=src))
+    files["ada"] = tmp_path / "network-snapshot-000100.pkl"
+    ww.write_pickle(files["ada"], {"G": ww.ada_generator_module(_state(g), SIZE, src),
+                                   "D": ww.ada_discriminator_module(_state(d), SIZE, src=src),
+                                   "G_ema": ww.ada_generator_module(_state(g_ema), SIZE, src),
+                                   "augment_pipe": None, "training_set_kwargs": {"resolution": SIZE}})
+    return files
+
+
+@pytest.mark.slow
+def test_every_release_converts_back_without_torch_or_tensorflow(tmp_path):
+    g, g_ema, d = _nets(7)
+    files = _write_sources(tmp_path, g, g_ema, d)
+    env = _hidden_frameworks(tmp_path)
+    probe = subprocess.run([sys.executable, "-c", "import torch"], env=env, capture_output=True, text=True)
+    assert probe.returncode != 0 and "hidden by the weight-import test" in probe.stderr
+    z = paddle.randn([3, 24])
+    for kind, path in files.items():
+        dst = tmp_path / f"{kind}.pdparams"
+        out = run_script("tools/convert_weights.py", "--src", path, "--dst", dst, env=env)
+        assert out.returncode == 0, (kind, out.stderr[-2000:])
+        assert "generator: 16px, style_dim 24, mapping depth 2, channel_base 512, channel_max 32" in out.stdout
+        assert "wrote disc, gen, gen_ema" in out.stdout, (kind, out.stdout)
+        state = paddle.load(str(dst))
+        gen, used = build_generator(str(dst))
+        assert used == "gen_ema" and gen.w_avg_tracked  # the release's average became our w_avg
+        with paddle.no_grad():
+            for ours, theirs in ((gen, g_ema),):
+                for psi in (1.0, 0.5):
+                    a = theirs([z], noise="const", truncation=psi)[0].numpy()
+                    b = ours([z], noise="const", truncation=psi)[0].numpy()
+                    assert max_diff(a, b) < 1e-4, (kind, psi)
+            d2 = StyleGAN2Discriminator(SIZE, channel_base=256, channel_max=32)
+            d2.set_state_dict(state["disc"])
+            img = g_ema([z], noise="const")[0]
+            assert max_diff(d(img).numpy(), d2(img).numpy()) < 1e-4, kind
+            g2 = StyleGAN2Generator(SIZE, 24, 2, channel_base=256, channel_max=32)
+            g2.set_state_dict(state["gen"])
+            psi = 1.0 if kind.startswith("rosinality") else 0.5  # rosinality keeps no average for g
+            assert max_diff(g([z], noise="const", truncation=psi)[0].numpy(),
+                            g2([z], noise="const", truncation=psi)[0].numpy()) < 1e-4, kind
+        assert state["meta"]["config"]["model"]["generator"]["name"] == "StyleGAN2Generator"
+    assert not (tmp_path / "executed").exists()  # the source code inside NVIDIA's pickles never ran
+
+
+def test_restricted_unpickler_refuses_code_and_unsupported_kinds(tmp_path):
+    marker = tmp_path / "pwned"
+
+    class Evil:
+        def __reduce__(self):
+            return os.system, (f"touch {marker}",)
+    evil = tmp_path / "evil.pkl"
+    evil.write_bytes(pickle.dumps({"G": Evil()}))
+    with pytest.raises(UserError, match=r"refusing to load: the pickle asks for (posix|nt)\.system"):
+        convert_checkpoint(str(evil))
+    assert not marker.exists()
+    evil_pt = tmp_path / "evil.pt"
+    with zipfile.ZipFile(evil_pt, "w") as zf:
+        zf.writestr("archive/data.pkl", pickle.dumps(Evil(), protocol=2))
+    with pytest.raises(UserError, match="refusing to load"):
+        convert_checkpoint(str(evil_pt))
+    assert not marker.exists()
+
+    g, g_ema, d = _nets(3)
+    cases = {}
+    sg3 = ww.ada_generator_module(_state(g), SIZE)
+    sg3.modules["synthesis"].modules["input"] = ww.Persistent("SynthesisInput")
+    cases["stylegan3"] = ({"G_ema": sg3}, "a StyleGAN3 network")
+    cond = ww.ada_generator_module(_state(g), SIZE)
+    cond.attrs["_init_kwargs"]["c_dim"] = 10
+    cases["conditional"] = ({"G_ema": cond}, "a conditional network")
+    G, D, Gs = ww.tf_networks(_state(g), _state(d), SIZE)
+    Gs.components["synthesis"].variables["ToRGB_lod0/weight"] = np.zeros([1, 1, 32, 3], "float32")
+    cases["stylegan1"] = ((G, D, Gs), "a StyleGAN (v1) TensorFlow network")
+    cases["other"] = ({"weights": ww.Tensor(np.zeros(3, "float32"))}, "not an NVIDIA StyleGAN2 network pickle")
+    for name, (obj, message) in cases.items():
+        path = tmp_path / f"{name}.pkl"
+        ww.write_pickle(path, obj)
+        with pytest.raises(UserError, match=re.escape(message)):
+            convert_checkpoint(str(path))
+
+
+def test_paddlegan_generator_gets_a_deterministic_average(tmp_path, monkeypatch):
+    import ppgan_stylegan.apps.convert as convert
+    monkeypatch.setattr(convert, "AVERAGE_SAMPLES", 20_000)  # the file's 100k, shortened for the test
+    paddle.seed(8)
+    theirs = randomize(StyleGANv2Generator(16, 16, 1, channel_multiplier=1), 3)
+    src = tmp_path / "paddlegan_g.pdparams"
+    paddle.save(theirs.state_dict(), str(src))
+    first, second = (convert.convert_checkpoint(str(src)) for _ in range(2))
+    avg = first.nets["gen_ema"]["w_avg"]
+    assert np.array_equal(avg, second.nets["gen_ema"]["w_avg"]) and first.nets["gen_ema"]["w_avg_updates"][0] == 1
+    with paddle.no_grad():
+        sampled = theirs.style(paddle.randn([20_000, 16])).mean(0).numpy()
+    assert max_diff(avg, sampled) < 0.05 * max(1.0, float(np.abs(sampled).max()))
+    assert any("numpy seed" in note for note in first.notes)

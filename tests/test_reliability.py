@@ -78,7 +78,7 @@ CASES = [  # (extra -o options, extra CLI arguments, expected text in the one-li
     ([], ["--load", "{root}/other_arch.pdparams"], "weights do not fit the model's 'gen'"),
     ([], ["--load", "{root}/other_arch.pdparams"], "style.1.weight: file [32, 32] vs model [16, 16]"),
     ([], ["--resume", "{root}/truncated.pdparams"], "truncated.pdparams: not a readable Paddle weight file"),
-    ([], ["--resume", "{root}/network-snapshot.pkl"], "looks like an NVIDIA StyleGAN .pkl"),
+    ([], ["--resume", "{root}/network-snapshot.pkl"], "an NVIDIA network pickle: convert it first"),
     ([], ["--load", "{root}/notes.pdparams"], "notes.pdparams: not a readable Paddle weight file"),
     ([], ["--load", "{root}/nothing.pdparams"], "nothing.pdparams: no such file"),
     ([], ["--resume", "{root}/other_arch.pdparams"], "not a training checkpoint (missing 'epoch')"),

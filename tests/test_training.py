@@ -133,14 +133,16 @@ def test_resume_is_exact(tiny_data, tmp_path):
     assert a["meta"]["versions"]["paddle"] == paddle.__version__
 
 
-@pytest.mark.parametrize("name", ["stylegan_v2_demo.yaml", "stylegan_v2_256.yaml", "stylegan_v2_ffhq.yaml"])
+@pytest.mark.parametrize("name", ["stylegan_v2_demo.yaml", "stylegan_v2_256.yaml", "stylegan_v2_ffhq.yaml",
+                                  "stylegan_v2_finetune.yaml"])
 def test_configs_build_and_are_commented(name):
     from ppgan.models.builder import build_model
     path = os.path.join(ROOT, "configs", name)
     with open(path) as f:
         assert sum(1 for line in f if "#" in line) >= 8  # the YAML explains itself
-    cfg = load_config(path, ["model.generator.size=8", "model.discriminator.size=8"])
     full = load_config(path)
+    small = ["model.generator.size=8", "model.discriminator.size=8"]
+    cfg = load_config(path, small + (["model.freeze_d=2"] if full.model.get("freeze_d") else []))  # 8 px D: 2 blocks
     assert full.model.generator.size == full.model.discriminator.size
     validate_config(full)  # every key known to the class that reads it
     model = build_model(cfg.model)
@@ -332,3 +334,38 @@ def test_demo_config_trains_20_iterations_with_r1_and_path_length(tmp_path):
     assert len(losses) == 20
     assert sum("l_d_r1" in h for h in losses) == 2 and sum("l_g_path" in h for h in losses) == 5  # 0, 16 / 0, 4, ...
     assert all(np.isfinite(v) for h in losses for v in h.values())
+
+
+def test_finetune_from_a_converted_release_keeps_frozen_d_blocks(tiny_data, tmp_path):
+    """convert (a rosinality .pt written from our nets) -> --load -> train with model.freeze_d=2: the frozen
+    blocks stay bit-identical, the rest of D changes, R1 and path length run."""
+    import weight_writers as ww
+    from ppgan.models.builder import build_model
+    from ppgan_stylegan.apps.convert import convert_file
+    from conftest import randomize
+    paddle.seed(3)
+    pretrained = build_model(tiny_cfg(tiny_data, tmp_path / "unused").model)
+    g, d = randomize(pretrained.nets["gen"], 5), randomize(pretrained.nets["disc"], 6)
+
+    def state(net):
+        return {k: v.numpy() for k, v in net.state_dict().items()}
+    src, dst = tmp_path / "pretrained.pt", tmp_path / "pretrained.pdparams"
+    ww.write_torch_zip(src, {"g": ww.rosinality_state(state(g)), "g_ema": ww.rosinality_state(state(g)),
+                             "d": ww.rosinality_state(state(d)), "latent_avg": ww.Tensor(np.full([16], 0.1, "float32"))})
+    convert_file(str(src), str(dst))
+    out_dir = tmp_path / "finetune"
+    _run(["-c", DEMO, "-o", *TINY, f"dataset.train.dataroot={tiny_data}", f"dataset.test.dataroot={tiny_data}",
+          "total_iters=4", "model.freeze_d=2", f"output_dir={out_dir}", "--load", str(dst)], str(tmp_path))
+    run = _only_run_dir(str(out_dir))
+    after = paddle.load(os.path.join(run, "iter_4_weight.pdparams"))["disc"]
+    before = state(d)
+    frozen = [k for k in before if k.startswith(("convs.0.", "convs.1."))]
+    trained = [k for k in before if k not in frozen]
+    assert frozen and trained
+    assert all(np.array_equal(before[k], after[k].numpy()) for k in frozen)
+    assert all(not np.array_equal(before[k], after[k].numpy()) for k in trained)
+    history = json.load(open(os.path.join(run, "history.json")))
+    losses = [h["losses"] for h in history if "losses" in h]
+    assert any("l_d_r1" in h for h in losses) and any("l_g_path" in h for h in losses)
+    log = open(os.path.join(run, "log.txt")).read()
+    assert "discriminator blocks convs.0 .. convs.1 frozen" in log and f"from {dst}" in log

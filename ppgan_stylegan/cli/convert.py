@@ -1,23 +1,27 @@
-"""Convert StyleGAN2 weights to a file our tools and the trainer (--load) read.
+"""Convert StyleGAN2 weights from any release to a file our tools and the trainer (--load) read.
 
-    ppgan-stylegan convert --src stylegan2-ffhq-config-f.pt --dst ffhq.pdparams       # rosinality
-    ppgan-stylegan convert --src paddlegan_stylegan2.pdparams --dst ffhq.pdparams      # PaddleGAN
-Output: {'gen_ema': ..., 'gen': ..., 'disc': ..., 'latent_avg': ...} (what the source has), in Paddle
-layouts. NVIDIA .pkl files are refused with the route to convert them.
+    ppgan-stylegan convert --src stylegan2-ffhq-config-f.pkl --dst ffhq.pdparams     # NVIDIA TensorFlow
+    ppgan-stylegan convert --src network-snapshot-000400.pkl --dst afhq.pdparams     # stylegan2-ada-pytorch
+    ppgan-stylegan convert --src 550000.pt --dst ffhq.pdparams                       # rosinality
+    ppgan-stylegan convert --src paddlegan_stylegan2.pdparams --dst ffhq.pdparams    # PaddleGAN
+
+Neither PyTorch nor TensorFlow is needed. Output: {'gen_ema', 'gen', 'disc'} (what the source has) with the
+average of W in ``w_avg``, and ``meta`` describing the networks.
 """
 from ..apps.convert import convert_file
 
-HELP = "import weights: rosinality .pt, PaddleGAN .pdparams (tools/convert_weights.py)"
+HELP = "import weights: NVIDIA .pkl (TF, ada-pytorch), rosinality .pt, PaddleGAN (tools/convert_weights.py)"
 
 
 def add_arguments(p):
-    p.add_argument("--src", required=True, help=".pt (rosinality), .pdparams (PaddleGAN / ppgan), .pkl is refused")
-    p.add_argument("--dst", required=True, help="output .pdparams")
+    p.add_argument("--src", required=True, help="NVIDIA .pkl (TensorFlow StyleGAN2, stylegan2-ada-pytorch), "
+                   "rosinality .pt, PaddleGAN / ppgan .pdparams; the format is detected from the contents")
+    p.add_argument("--dst", required=True, help="output .pdparams (must differ from --src)")
 
 
 def run(args):
-    written, summary = convert_file(args.src, args.dst)
-    if summary:
-        print(summary)
+    written, lines = convert_file(args.src, args.dst)
+    for line in lines:
+        print(line)
     print(f"wrote {', '.join(written)} to {args.dst}")
     return 0

@@ -15,8 +15,8 @@ def load_state(path):
     if not os.path.isfile(path):
         raise UserError(f"{path}: no such file")
     if path.endswith(".pkl"):
-        raise UserError(f"{path}: looks like an NVIDIA StyleGAN .pkl (a pickled TensorFlow/PyTorch network); "
-                        "convert it to rosinality's .pt first, then use tools/convert_weights.py")
+        raise UserError(f"{path}: an NVIDIA network pickle: convert it first with "
+                        f"`ppgan-stylegan convert --src {path} --dst <file>.pdparams` (tools/convert_weights.py)")
     try:
         state = paddle.load(path)
     except Exception:

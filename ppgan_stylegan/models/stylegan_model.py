@@ -26,7 +26,7 @@ from ..core.config import check_kwargs
 from ..core.distributed import all_mean, all_sum, randn_local
 from ..core.errors import ConfigError
 from ..core.images import grid
-from ..core.nets import freeze, set_trainable
+from ..core.nets import freeze, freeze_parts, set_trainable, trainable_parameters
 from ..data.augment import AdaptiveAugment
 from ..losses import D_LOSSES, G_LOSSES, gradient_penalty, path_length_penalty, r1_penalty, r2_penalty
 from ..ops import double_backward
@@ -56,13 +56,14 @@ class StyleGANModel(NonFiniteGuard, BaseModel):
                  gp_weight=10.0, gp_target=1.0, r1_gamma=10.0, r1_interval=16, r2_gamma=0.0, pl_weight=2.0,
                  pl_interval=4, pl_decay=0.01, pl_batch_shrink=2, mixing_prob=0.9, ema_kimg=10.0, ema_rampup=None,
                  w_avg_beta=0.995, visual_num=16, visual_seed=0, max_nonfinite=10, params=None,
-                 max_eval_steps=None, augment=None, amp=False):
+                 max_eval_steps=None, augment=None, amp=False, freeze_d=0):
         super().__init__(params)
         check_choice("model.g_loss", g_loss, G_LOSSES)
         check_choice("model.d_loss", d_loss, D_LOSSES)
         for name, value in [("r1_interval", r1_interval), ("pl_interval", pl_interval),
                             ("max_nonfinite", max_nonfinite)]:
             check_int(f"model.{name}", value)
+        check_int("model.freeze_d", freeze_d, minimum=0)
         for name, value in [("r1_gamma", r1_gamma), ("r2_gamma", r2_gamma), ("pl_weight", pl_weight),
                             ("ema_kimg", ema_kimg), ("gp_weight", gp_weight)]:
             check_number(f"model.{name}", value)
@@ -96,6 +97,14 @@ class StyleGANModel(NonFiniteGuard, BaseModel):
         self.nets["gen"].w_avg_beta = w_avg_beta
         if discriminator:
             self.nets["disc"] = build_discriminator(discriminator)
+        self.freeze_d = freeze_d
+        if freeze_d:
+            blocks = len(getattr(self.nets.get("disc"), "convs", []))
+            require(freeze_d <= blocks, f"model.freeze_d: {freeze_d} blocks, but the discriminator has {blocks} "
+                    "(convs.0 = FromRGB, then one per resolution)")
+            # FreezeD (Mo et al. 2020): the first blocks (nearest the image) keep their pretrained weights
+            freeze_parts(self.nets["disc"], [f"convs.{i}." for i in range(freeze_d)])
+            logger.info(f"model.freeze_d: discriminator blocks convs.0 .. convs.{freeze_d - 1} frozen")
         self.nets["gen_ema"] = build_generator(generator)
         self.nets["gen_ema"].set_state_dict(self.nets["gen"].state_dict())
         freeze(self.nets["gen_ema"])
@@ -143,7 +152,7 @@ class StyleGANModel(NonFiniteGuard, BaseModel):
                 opt_cfg["beta2"] = opt_cfg.get("beta2", 0.999) ** ratio
             parameters = []
             for net_name in net_names:
-                parameters += self.nets[net_name].parameters()
+                parameters += trainable_parameters(self.nets[net_name])
             self.optimizers[opt_name] = build_optimizer(opt_cfg, scheduler, parameters)
             if self.amp:  # dynamic loss scaling for the main (GAN-loss) steps; penalties stay float32
                 self.scalers[opt_name] = paddle.amp.GradScaler(init_loss_scaling=2.0 ** 15)
