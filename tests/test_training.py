@@ -355,7 +355,8 @@ def test_finetune_from_a_converted_release_keeps_frozen_d_blocks(tiny_data, tmp_
     convert_file(str(src), str(dst))
     out_dir = tmp_path / "finetune"
     _run(["-c", DEMO, "-o", *TINY, f"dataset.train.dataroot={tiny_data}", f"dataset.test.dataroot={tiny_data}",
-          "total_iters=4", "model.freeze_d=2", f"output_dir={out_dir}", "--load", str(dst)], str(tmp_path))
+          "total_iters=4", "model.freeze_d=2", "model.start_kimg=25000", f"output_dir={out_dir}", "--load", str(dst)],
+         str(tmp_path))
     run = _only_run_dir(str(out_dir))
     after = paddle.load(os.path.join(run, "iter_4_weight.pdparams"))["disc"]
     before = state(d)
@@ -369,3 +370,5 @@ def test_finetune_from_a_converted_release_keeps_frozen_d_blocks(tiny_data, tmp_
     assert any("l_d_r1" in h for h in losses) and any("l_g_path" in h for h in losses)
     log = open(os.path.join(run, "log.txt")).read()
     assert "discriminator blocks convs.0 .. convs.1 frozen" in log and f"from {dst}" in log
+    ckpt = paddle.load(os.path.join(run, "iter_4_checkpoint.pdparams"))
+    assert ckpt["model_state"]["cur_nimg"] == 25_000_000 + 4 * 4  # the image counter continued from start_kimg

@@ -11,7 +11,8 @@ an R1 step, a path-length step, and one training iteration
 through each model's ``train_iter`` on the same batch (path length off in both, R1 amortised over
 its interval as in training; ours is also timed with path length on). "floor" is the time of plain
 F.conv2d / conv2d_transpose calls with the shapes of the network's convolutions: G forward (no grad),
-G forward+backward and D forward+backward (gradients for inputs and weights).
+G forward+backward and D forward+backward (gradients for inputs and weights), each timed in turn with the
+row it is the floor of (ppgan, ours, floor, ppgan, ...).
 
 Settings: every case runs twice, each time in a worker process of its own: ``installed`` (Paddle's
 defaults: one math thread, MKL's generic path; how ppgan runs as installed) and ``ours`` (the CPU runtime
@@ -93,12 +94,14 @@ MIN_SECONDS, MAX_RUNS = 3.0, 15  # short ops: more runs (this machine's timings 
 
 
 def measure(pairs, warmup, repeat, amp, min_seconds=MIN_SECONDS, max_runs=MAX_RUNS):
-    """pairs: {op: (ppgan_fn or None, ours_fn)}; alternate the two implementations run by run. At least
-    ``repeat`` timed runs, more (up to ``max_runs``) until ours has run for ``min_seconds``."""
+    """pairs: {op: (ppgan_fn or None, ours_fn[, floor_fn])}; the implementations alternate run by run (so the
+    machine's drift and each one's effect on caches and heap hit all of them alike). At least ``repeat`` timed
+    runs, more (up to ``max_runs``) until ours has run for ``min_seconds``."""
     rows = {}
-    for op, (theirs, ours) in pairs.items():
-        results = {"ppgan": [], "ours": []}
-        info = {"ppgan": None, "ours": None}
+    for op, fns in pairs.items():
+        named = list(zip(("ppgan", "ours", "floor"), tuple(fns) + (None,) * (3 - len(fns))))
+        results = {name: [] for name, _ in named}
+        info = {name: None for name, _ in named}
         i = -1
         while True:
             i += 1
@@ -106,25 +109,23 @@ def measure(pairs, warmup, repeat, amp, min_seconds=MIN_SECONDS, max_runs=MAX_RU
             enough = sum(results["ours"]) >= min_seconds or (info["ours"] or "").startswith("crash")
             if runs >= repeat and (runs >= max_runs or enough):
                 break
-            for name, fn in (("ppgan", theirs), ("ours", ours)):
+            for name, fn in named:
                 if fn is None or (info[name] or "").startswith("crash"):
                     continue
                 seconds, extra = timed(fn, amp)
-                if seconds is None:
-                    info[name] = extra
-                    continue
                 info[name] = extra
-                if i >= warmup:
+                if seconds is not None and i >= warmup:
                     results[name].append(seconds)
         row = {}
-        for name in ("ppgan", "ours"):
+        for name, fn in named:
             if results[name]:
                 row[f"{name}_s"] = statistics.median(results[name])
                 row[f"{name}_peak_mem_mb"] = info[name]
-            else:
-                row[f"{name}_s"] = info[name] if isinstance(info[name], str) else ("n/a" if pairs[op][0 if name == "ppgan" else 1] is None else None)
+            elif name != "floor":
+                row[f"{name}_s"] = info[name] if isinstance(info[name], str) else ("n/a" if fn is None else None)
         rows[op] = row
-        print(f"  {op:<26} ppgan {fmt(row['ppgan_s']):>12}   ours {fmt(row['ours_s']):>10}", flush=True)
+        floor = f"   floor {fmt(row['floor_s']):>10}" if "floor_s" in row else ""
+        print(f"  {op:<26} ppgan {fmt(row['ppgan_s']):>12}   ours {fmt(row['ours_s']):>10}{floor}", flush=True)
     return rows
 
 
@@ -206,6 +207,8 @@ def count_ops(fn):
     return sum(item.call for item in stats.event_summary.items.values())
 
 
+FLOORS = (("G forward (no grad)", "floor: G forward"), ("G forward+backward", "floor: G forward+backward"),
+          ("D forward+backward", "floor: D forward+backward"))
 OP_COUNTS = ("train iter (no reg)", "train iter (with R1)", "train iter (R1+PL, ours)")
 
 
@@ -308,22 +311,21 @@ def run_case(name, c, warmup, repeat):
     g_nonfused = StyleGAN2Generator(c["size"], c["style_dim"], c["n_mlp"], channel_multiplier=c["cm"],
                                     fused_modconv=False)
     g_nonfused.set_state_dict(g_ours.state_dict())
-    pairs = {
-        "G forward (no grad)": (g_fwd(g_theirs), g_fwd(g_ours)),
+    pairs = {  # the floors run interleaved with the rows they are the floor of
+        "G forward (no grad)": (g_fwd(g_theirs), g_fwd(g_ours), conv_floor(g_convs)),
         "G forward, fused modconv": (None, g_fwd(g_fused)),
         "G forward, non-fused modconv": (None, g_fwd(g_nonfused)),
-        "G forward+backward": (g_fwd_bwd(g_theirs), g_fwd_bwd(g_ours)),
-        "D forward+backward": (d_fwd_bwd(d_theirs), d_fwd_bwd(d_ours)),
+        "G forward+backward": (g_fwd_bwd(g_theirs), g_fwd_bwd(g_ours), conv_floor(g_convs, backward=True)),
+        "D forward+backward": (d_fwd_bwd(d_theirs), d_fwd_bwd(d_ours), conv_floor(d_convs, backward=True)),
         "R1 step": (r1(d_theirs, ppgan_r1), r1(d_ours, r1_penalty)),
         "path-length step": (pl_theirs, pl_ours),
         "train iter (no reg)": (lambda: ppgan_iter(False), lambda: ours_iter("pl_off", False)),
         "train iter (with R1)": (lambda: ppgan_iter(True), lambda: ours_iter("pl_off", True)),
         "train iter (R1+PL, ours)": (None, lambda: ours_iter("pl_on", True)),
-        "floor: G forward": (None, conv_floor(g_convs)),
-        "floor: G forward+backward": (None, conv_floor(g_convs, backward=True)),
-        "floor: D forward+backward": (None, conv_floor(d_convs, backward=True)),
     }
     rows = measure(pairs, warmup, repeat, c["amp"], min_seconds=c.get("min_seconds", MIN_SECONDS))
+    for op, floor in FLOORS:
+        rows[floor] = {"ppgan_s": "n/a", "ours_s": rows[op].get("floor_s", "n/a")}
     for op in OP_COUNTS:  # after the timed runs (warm): what one iteration launches
         for impl, fn in zip(("ppgan", "ours"), pairs[op]):
             if fn is not None and isinstance(rows[op].get(f"{impl}_s"), float):
@@ -411,8 +413,7 @@ def table(rows, results):
         gflops = _div(r["gflop"], ours) if r["gflop"] else None
         lines.append(f"| {r['case']} | {r['op']} | {f(theirs)} | {f(ours)} | {x(_div(theirs, ours))} | "
                      f"{f(theirs_same)} | {x(_div(theirs_same, ours))} | {f(gflops) if gflops else ''} |")
-    floors = (("G forward (no grad)", "floor: G forward"), ("G forward+backward", "floor: G forward+backward"),
-              ("D forward+backward", "floor: D forward+backward"))
+    floors = FLOORS
     lines += ["", "Ours (our CLI's settings) over the plain convolutions of the same shapes (its floor):", "",
               "| case | " + " | ".join(op for op, _ in floors) + " |", "|---|" + "---|" * len(floors)]
     for case in sorted({r["case"] for r in rows}):

@@ -56,7 +56,7 @@ class StyleGANModel(NonFiniteGuard, BaseModel):
                  gp_weight=10.0, gp_target=1.0, r1_gamma=10.0, r1_interval=16, r2_gamma=0.0, pl_weight=2.0,
                  pl_interval=4, pl_decay=0.01, pl_batch_shrink=2, mixing_prob=0.9, ema_kimg=10.0, ema_rampup=None,
                  w_avg_beta=0.995, visual_num=16, visual_seed=0, max_nonfinite=10, params=None,
-                 max_eval_steps=None, augment=None, amp=False, freeze_d=0):
+                 max_eval_steps=None, augment=None, amp=False, freeze_d=0, start_kimg=0):
         super().__init__(params)
         check_choice("model.g_loss", g_loss, G_LOSSES)
         check_choice("model.d_loss", d_loss, D_LOSSES)
@@ -64,6 +64,7 @@ class StyleGANModel(NonFiniteGuard, BaseModel):
                             ("max_nonfinite", max_nonfinite)]:
             check_int(f"model.{name}", value)
         check_int("model.freeze_d", freeze_d, minimum=0)
+        check_number("model.start_kimg", start_kimg)
         for name, value in [("r1_gamma", r1_gamma), ("r2_gamma", r2_gamma), ("pl_weight", pl_weight),
                             ("ema_kimg", ema_kimg), ("gp_weight", gp_weight)]:
             check_number(f"model.{name}", value)
@@ -111,7 +112,8 @@ class StyleGANModel(NonFiniteGuard, BaseModel):
 
         self.current_iter = 0  # completed training iterations (drives the lazy-regularisation phase)
         self.mean_path_length = paddle.zeros([])
-        self.cur_nimg = 0
+        # images seen: 0 restarts the EMA ramp-up; a fine-tuned release's kimg continues it (--resume restores it)
+        self.cur_nimg = int(round(float(start_kimg) * 1000))
         self.world_size = paddle.distributed.get_world_size()
         self.hparams = {}
         rng = np.random.RandomState(visual_seed)
