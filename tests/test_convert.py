@@ -205,6 +205,13 @@ def test_restricted_unpickler_refuses_code_and_unsupported_kinds(tmp_path):
     G, D, Gs = ww.tf_networks(_state(g), _state(d), SIZE)
     Gs.components["synthesis"].variables["ToRGB_lod0/weight"] = np.zeros([1, 1, 32, 3], "float32")
     cases["stylegan1"] = ((G, D, Gs), "a StyleGAN (v1) TensorFlow network")
+    G, D, Gs = ww.tf_networks(_state(g), _state(d), SIZE)
+    Gs.static_kwargs["architecture"] = "resnet"
+    cases["resnet G"] = ((G, D, Gs), "architecture G 'resnet' / D 'resnet'; supported: G 'skip', D 'resnet'")
+    D_orig = ww.ada_discriminator_module(_state(d), SIZE)
+    D_orig.attrs["_init_kwargs"]["architecture"] = "orig"
+    cases["orig D"] = ({"G_ema": ww.ada_generator_module(_state(g), SIZE), "D": D_orig},
+                       "D architecture 'orig'; supported: 'resnet'")
     cases["other"] = ({"weights": ww.Tensor(np.zeros(3, "float32"))}, "not an NVIDIA StyleGAN2 network pickle")
     for name, (obj, message) in cases.items():
         path = tmp_path / f"{name}.pkl"
