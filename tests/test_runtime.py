@@ -86,3 +86,14 @@ def test_freed_memory_stays_in_the_heap_unless_the_user_chose():
     assert kept == "True ['M_MMAP_THRESHOLD', 'M_TRIM_THRESHOLD']"
     assert probe(HEAP_PROBE, MALLOC_MMAP_THRESHOLD_="131072").stdout.split("\n")[-2] == "False []"
     assert probe(HEAP_PROBE, **{runtime.OPT_OUT: "0"}).stdout.split("\n")[-2] == "False []"
+
+
+@pytest.mark.slow
+def test_math_threads_for_small_networks_leave_a_users_choice_alone():
+    code = ("import ppgan_stylegan, paddle\nfrom ppgan_stylegan.core import runtime\n"
+            "print(runtime.use_math_threads(1, 'tiny nets'))\nprint(runtime.describe())\n")
+    ours = probe(code).stdout.splitlines()
+    assert ours[0] == "1" and "math threads now 1 (tiny nets)" in ours[1]
+    for env in ({"OMP_NUM_THREADS": "2"}, {runtime.OPT_OUT: "0"}):  # the user's value / Paddle's defaults
+        theirs = probe(code, **env).stdout.splitlines()
+        assert theirs[0] == "None" and "math threads now" not in theirs[1]

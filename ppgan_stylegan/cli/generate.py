@@ -1,6 +1,6 @@
 """Generate images from seeds: one grid (default) or one PNG per seed, plus each seed's W+ latent (.npy).
 
-    ppgan-stylegan generate --weights output/demo/<run>/iter_2000_weight.pdparams --seeds 0-15
+    ppgan-stylegan generate --weights output/demo/<run>/iter_2600_weight.pdparams --seeds 0-15
     ppgan-stylegan generate --weights g.pdparams --seeds 0-7 --trunc 0.7 --trunc-cutoff 8 --per-seed
 """
 from ..apps import ImageGenerator, parse_seeds

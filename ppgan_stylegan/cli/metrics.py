@@ -1,6 +1,6 @@
 """Quality metrics of a generator against a folder of real images: FID, KID, PPL, SWD (JSON + one line each).
 
-    ppgan-stylegan metrics --weights output/demo/<run>/iter_2000_weight.pdparams --real data/demo --metrics swd,ppl
+    ppgan-stylegan metrics --weights output/demo/<run>/iter_2600_weight.pdparams --real data/demo --metrics swd,ppl
     ppgan-stylegan metrics --weights w.pdparams --real data/ffhq256 --metrics fid,kid --num 50000 \\
         --inception-weights InceptionV3.pdparams --cache data/ffhq256_inception.npz
 
