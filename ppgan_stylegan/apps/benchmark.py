@@ -413,13 +413,12 @@ def table(rows, results):
         gflops = _div(r["gflop"], ours) if r["gflop"] else None
         lines.append(f"| {r['case']} | {r['op']} | {f(theirs)} | {f(ours)} | {x(_div(theirs, ours))} | "
                      f"{f(theirs_same)} | {x(_div(theirs_same, ours))} | {f(gflops) if gflops else ''} |")
-    floors = FLOORS
     lines += ["", "Ours (our CLI's settings) over the plain convolutions of the same shapes (its floor):", "",
-              "| case | " + " | ".join(op for op, _ in floors) + " |", "|---|" + "---|" * len(floors)]
+              "| case | " + " | ".join(op for op, _ in FLOORS) + " |", "|---|" + "---|" * len(FLOORS)]
     for case in sorted({r["case"] for r in rows}):
         by_op = {r["op"]: r for r in rows if r["case"] == case}
         ratios = [_div(by_op.get(op, {}).get("ours_ours_s"), by_op.get(floor, {}).get("ours_ours_s"))
-                  for op, floor in floors]
+                  for op, floor in FLOORS]
         lines.append(f"| {case} | " + " | ".join(x(v) for v in ratios) + " |")
     lines += ["", "Operators launched by one training iteration (forward ops + backward nodes, Paddle's profiler):",
               "", "| case | iteration | ppgan | ours |", "|---|---|---|---|"]

@@ -22,10 +22,10 @@ import paddle
 from ..core.errors import UserError
 from ..core.files import atomic_write
 from ..core.pickles import TFNetwork, TorchModule, read_pickle, read_torch
-from ..core.state import load_state
+from ..core.state import load_state, to_tensors
 from ..networks.discriminators import StyleGAN2Discriminator
 from ..networks.generators import StyleGAN2Generator
-from ..networks.loading import infer_generator_kwargs
+from ..networks.loading import infer_discriminator_kwargs, infer_generator_kwargs
 from .weight_maps import (ada_discriminator, ada_generator, fill_state, rosinality_to_paddle, tf_discriminator,
                           tf_generator)
 
@@ -48,21 +48,7 @@ def _head(path):
         return f.read(4)
 
 
-# ----------------------------------------------------------------------------- architecture from shapes
-
-def infer_discriminator_kwargs(state, stddev_group=4, path="weights"):
-    """StyleGAN2Discriminator arguments from the shapes of its state dict."""
-    try:
-        blocks = len({k.split(".")[1] for k in state if k.startswith("convs.")}) - 1
-        size = 4 * 2 ** blocks
-        channels = {size: list(state["convs.0.0.weight"].shape)[0]}
-        for k in range(1, blocks + 1):
-            channels[size // 2 ** k] = list(state[f"convs.{k}.conv2.1.weight"].shape)[0]
-    except KeyError as e:
-        raise UserError(f"{path}: not a StyleGAN2 discriminator state dict (missing {e.args[0]!r})")
-    return dict(size=size, channel_multiplier=1, channel_base=channels[size] * size,
-                channel_max=max(channels.values()), stddev_group=stddev_group)
-
+# ----------------------------------------------------------------------------- our state dicts from mapped arrays
 
 def _generator(gstate, path, what):
     """(our full state dict, constructor arguments); an average in the file counts as tracked."""
@@ -180,11 +166,10 @@ def _from_ada(data, path):
     return result
 
 
-def _paddle_average(gstate, path):
+def _paddle_average(state, kwargs):
     """Mean of W over AVERAGE_SAMPLES fixed-seed z (a PaddleGAN file stores none)."""
-    kwargs = infer_generator_kwargs(gstate, path)
     gen = StyleGAN2Generator(**kwargs)
-    gen.set_state_dict({k: paddle.to_tensor(np.asarray(v)) for k, v in gstate.items()})
+    gen.set_state_dict(to_tensors(state))
     rng = np.random.RandomState(AVERAGE_SEED)
     total = np.zeros([kwargs["style_dim"]], np.float64)
     with paddle.no_grad():
@@ -201,7 +186,7 @@ def _from_paddle(state, path):
         mapped, kwargs = _generator(gstate, path, "generator")
         avg = None
         if float(np.asarray(mapped.get("w_avg_updates", [0])).reshape(-1)[0]) == 0:
-            avg = _paddle_average(gstate, path)
+            avg = _paddle_average(mapped, kwargs)
             result.notes.append(f"no average in the file: w_avg = mean of W over {AVERAGE_SAMPLES} z "
                                 f"(numpy seed {AVERAGE_SEED})")
         _add(result, "gen_ema", mapped, kwargs, w_avg=avg)

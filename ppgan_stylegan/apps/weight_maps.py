@@ -13,6 +13,7 @@ import re
 import numpy as np
 
 from ..core.errors import UserError
+from ..core.state import check_fit
 
 
 # ----------------------------------------------------------------------------- rosinality (PyTorch)
@@ -163,16 +164,14 @@ def ada_discriminator(t, size):
 
 
 def fill_state(net, mapped, path, what):
-    """``net``'s state dict with ``mapped`` written over it; every mapped key must exist with its shape,
-    and only buffers ours rebuilds itself (FIR kernels, ``w_avg`` bookkeeping) may stay unmapped."""
+    """``net``'s state dict with ``mapped`` written over it: every mapped key must exist in ``net`` and
+    ``core.state.check_fit`` must pass (shapes; only buffers ours rebuilds itself, the FIR kernels and the
+    ``w_avg`` bookkeeping, may stay unmapped)."""
     own = {k: v.numpy() for k, v in net.state_dict().items()}
-    for key, value in mapped.items():
-        if key not in own:
-            raise UserError(f"{path}: {what}: {key} has no place in our network")
-        if list(own[key].shape) != list(value.shape):
-            raise UserError(f"{path}: {what}: {key} has shape {list(value.shape)}, ours {list(own[key].shape)}")
-    left = [k for k in own if k not in mapped and not k.endswith(".kernel") and not k.startswith("w_avg")]
-    if left:
-        raise UserError(f"{path}: {what}: the file has no value for {left[:3]}")
+    stray = [k for k in mapped if k not in own]
+    if stray:
+        raise UserError(f"{path}: {what}: {stray[0]} has no place in our network")
+    kernels = tuple(k for k in own if k.endswith(".kernel"))
+    check_fit(net, mapped, path, ignore=("w_avg",) + kernels, what=f"our network ({what})")
     own.update(mapped)
     return own

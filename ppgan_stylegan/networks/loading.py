@@ -61,6 +61,20 @@ def infer_generator_kwargs(gstate, path="weights"):
     return kwargs
 
 
+def infer_discriminator_kwargs(state, stddev_group=4, path="weights"):
+    """StyleGAN2Discriminator arguments from the shapes of its state dict."""
+    try:
+        blocks = len({k.split(".")[1] for k in state if k.startswith("convs.")}) - 1
+        size = 4 * 2 ** blocks
+        channels = {size: _shape(state["convs.0.0.weight"])[0]}
+        for k in range(1, blocks + 1):
+            channels[size // 2 ** k] = _shape(state[f"convs.{k}.conv2.1.weight"])[0]
+    except KeyError as e:
+        raise UserError(f"{path}: not a StyleGAN2 discriminator state dict (missing {e.args[0]!r})")
+    return dict(size=size, channel_multiplier=1, channel_base=channels[size] * size,
+                channel_max=max(channels.values()), stddev_group=stddev_group)
+
+
 def generator_from_state(gstate, gcfg=None, path="weights"):
     """A StyleGAN2Generator (eval mode) built from ``gcfg`` (or the shapes in ``gstate``) holding ``gstate``."""
     gcfg = dict(gcfg) if gcfg else infer_generator_kwargs(gstate, path)

@@ -44,12 +44,12 @@ def demod_coefficients(weight, styles):
     return paddle.rsqrt(paddle.matmul(s2, paddle.square(weight).reshape([o, -1]), transpose_y=True) + DEMOD_EPS)
 
 
-def per_sample_weights(weight, styles, demodulate):
-    """Eqs. (1)-(3): ``[N, O, I, k, k]`` weights from ``[O, I, k, k]`` and ``[N, I]``."""
+def per_sample_weights(weight, styles, demodulate, gain=1.0):
+    """Eqs. (1)-(3): ``[N, O, I, k, k]`` weights from ``[O, I, k, k]`` and ``[N, I]``, times ``gain``."""
     w = weight.unsqueeze(0) * styles.unsqueeze(1).unsqueeze(-1).unsqueeze(-1)
     if demodulate:
         w = w * paddle.rsqrt((w * w).sum(axis=[2, 3, 4], keepdim=True) + DEMOD_EPS)
-    return w
+    return w * gain if gain != 1 else w
 
 
 def _resampled_conv(x, weight, groups, up, down, blur, padding):
@@ -72,8 +72,7 @@ def modulated_conv2d(x, weight, styles, demodulate=True, up=False, down=False, b
     n = -1 if not isinstance(n, int) or n < 0 else n  # static graphs: unknown batch
     hw = h * w if isinstance(h, int) and isinstance(w, int) and min(h, w) > 0 else None
     if k == 1 and not (up or down) and hw and out_c <= hw:  # per-sample weights smaller than the activations
-        wn = per_sample_weights(weight, styles, demodulate)
-        wn = wn * gain if gain != 1 else wn
+        wn = per_sample_weights(weight, styles, demodulate, gain)
         out = paddle.matmul(wn.reshape([n, out_c, cin]), x.reshape([n, cin, hw]))
         return out.reshape([n, out_c, h, w])
     if gain != 1 and not demodulate:
@@ -85,8 +84,7 @@ def modulated_conv2d(x, weight, styles, demodulate=True, up=False, down=False, b
             coef = demod_coefficients(weight, styles)
             out = out * (coef * gain if gain != 1 else coef).reshape([n, out_c, 1, 1])
         return out
-    wn = per_sample_weights(weight, styles, demodulate)
-    wn = (wn * gain if gain != 1 else wn).reshape([n * out_c, cin, k, k])
+    wn = per_sample_weights(weight, styles, demodulate, gain).reshape([n * out_c, cin, k, k])
     out = _resampled_conv(x.reshape([1, n * cin, h, w]), wn, n, up, down, blur, padding)
     return out.reshape([n, out_c, out.shape[2], out.shape[3]])
 
