@@ -3,7 +3,7 @@
 Importing the package first makes ppgan importable on Paddle >= 2.6 (``core.compat``), then registers our
 classes in ppgan's registries:
 
-* GENERATORS: ``StyleGAN2Generator``, ``PSPEncoder`` (pixel2style2pixel encoder)
+* GENERATORS: ``StyleGAN2Generator``, ``StyleGANGenerator`` (v1 G_style), ``PSPEncoder`` (pixel2style2pixel encoder)
 * DISCRIMINATORS: ``StyleGAN2Discriminator`` (residual, v2), ``StyleGANDiscriminator`` (v1 D_basic)
 * MODELS: ``StyleGANModel``, ``PSPModel``; DATASETS: ``StyleGANImageFolder``, ``StyleGANLatentDataset``;
   METRICS: ``SWD``, ``EncoderError``, ``FrechetInceptionDistance``, ``KernelInceptionDistance``,
@@ -17,8 +17,9 @@ from .core.versions import __version__
 from .data import StyleGANImageFolder, StyleGANLatentDataset
 from .metrics import SWD, EncoderError
 from .models import PSPModel, StyleGANModel
-from .networks import PSPEncoder, StyleGAN2Discriminator, StyleGAN2Generator, StyleGANDiscriminator
+from .networks import (PSPEncoder, StyleGAN2Discriminator, StyleGAN2Generator, StyleGANDiscriminator,
+                       StyleGANGenerator)
 
-__all__ = ["StyleGAN2Generator", "StyleGAN2Discriminator", "StyleGANDiscriminator", "StyleGANModel",
+__all__ = ["StyleGAN2Generator", "StyleGANGenerator", "StyleGAN2Discriminator", "StyleGANDiscriminator", "StyleGANModel",
            "PSPEncoder", "PSPModel", "StyleGANImageFolder", "StyleGANLatentDataset", "SWD", "EncoderError",
            "__version__"]

@@ -239,3 +239,58 @@ def test_export_reproduces_the_dynamic_graph(weights, tmp_path):
     with paddle.no_grad():  # psi = 0 uses the tracked w_avg, not a sampled mean
         avg_img = gen([gen.w_avg.unsqueeze(0)], input_is_latent=True, noise="const")[0].numpy()
     assert max_diff(got[2], avg_img[0]) < 1e-4
+
+
+@pytest.fixture(scope="module")
+def v1_weights(tmp_path_factory):
+    """A StyleGAN (v1) trainer-style file: G_style at 16 px with fused up-sampling convs (in the saved config, which
+    the shapes cannot tell), a tracked dlatent average, at full resolution."""
+    from ppgan_stylegan import StyleGANGenerator
+    paddle.seed(12)
+    cfg = dict(size=16, style_dim=16, n_mlp=2, fmap_base=64, fmap_max=32, fused_scale=True)
+    g = randomize(StyleGANGenerator(**cfg), 5)
+    g.update_w_avg(g.get_latent(paddle.randn([256, 16])), beta=0.0)
+    path = str(tmp_path_factory.mktemp("v1") / "iter_10_weight.pdparams")
+    meta = {"config": {"model": {"generator": dict(name="StyleGANGenerator", **cfg)}}}
+    paddle.save({"gen": g.state_dict(), "gen_ema": g.state_dict(), "disc": {}, "meta": meta}, path)
+    return path
+
+
+@pytest.mark.slow
+def test_stylegan1_checkpoint_through_every_application(v1_weights, tmp_path):
+    from ppgan_stylegan import StyleGANGenerator
+    from ppgan_stylegan.apps.edit import LatentEditor
+    gen, _ = build_generator(v1_weights)
+    assert isinstance(gen, StyleGANGenerator) and gen.layers[2].conv.fused and gen.n_latent == 6
+    out = app("generate", "--weights", v1_weights, "--seeds", "0-3", "--trunc", "0.7", "--outdir", str(tmp_path / "g"))
+    assert out.returncode == 0, out.stderr
+    assert read(tmp_path / "g" / "seeds.png").shape == (2 * 17 + 1, 2 * 17 + 1, 3)
+    lat = np.load(tmp_path / "g" / "seed0001.npy")
+    assert lat.shape == (6, 16)
+    with paddle.no_grad():  # the saved latent reproduces the generated image
+        img = gen([paddle.to_tensor(lat[None])], input_is_latent=True, noise="const")[0].numpy()
+    assert read(tmp_path / "g" / "seeds.png").shape[2] == 3 and np.isfinite(img).all()
+    out = app("style_mixing", "--weights", v1_weights, "--rows", "0-1", "--cols", "5-6", "--styles", "0-1",
+              "--outdir", str(tmp_path / "m"))
+    assert out.returncode == 0, out.stderr
+    assert "style layers [0, 1] of 6" in out.stdout
+    editor = LatentEditor(v1_weights, output_dir=str(tmp_path / "e"))
+    w = editor.w_from_seeds([5])
+    base = editor.synthesize(w).numpy()[0]
+    directions, _ = editor.sefa_directions()
+    imgs, _ = editor.latent_strip(w, directions[:1], [0.0, 3.0])
+    assert max_diff(imgs[0], base) < 1e-5 and max_diff(imgs[1], base) > 1e-2
+    imgs, _ = editor.s_space_strip(w, layer=2, channel=1, strengths=[0.0, 4.0])
+    assert max_diff(imgs[0], base) < 1e-5 and max_diff(imgs[1], base) > 1e-3
+    out = app("edit", "--weights", v1_weights, "--seed", "1", "--sefa", "0", "--steps", "3", "--outdir",
+              str(tmp_path / "e2"))
+    assert out.returncode == 0, out.stderr
+    target = str(tmp_path / "target.png")
+    Image.fromarray(read(tmp_path / "g" / "seeds.png")[1:17, 1:17].astype("uint8")).save(target)
+    out = app("project", "--weights", v1_weights, "--target", target, "--steps", "40", "--outdir", str(tmp_path / "p"))
+    assert out.returncode == 0, out.stderr
+    first, last = _mse_pair(out.stdout)
+    assert last < first and np.load(tmp_path / "p" / "target_projected.npy").shape == (6, 16)
+    out = run_script("tools/export.py", "--weights", v1_weights, "--out", tmp_path / "inf" / "gen")
+    assert out.returncode == 0, out.stdout[-2000:] + out.stderr[-2000:]
+    assert float(out.stdout.split("max |diff| ")[1].split(" ")[0]) < 1e-4

@@ -15,7 +15,7 @@ from ppgan.models.generators.generator_styleganv2 import StyleGANv2Generator
 
 import weight_writers as ww
 from conftest import max_diff, randomize, run_script
-from ppgan_stylegan import StyleGAN2Discriminator, StyleGAN2Generator
+from ppgan_stylegan import StyleGAN2Discriminator, StyleGAN2Generator, StyleGANDiscriminator, StyleGANGenerator
 from ppgan_stylegan.networks.loading import build_generator
 from ppgan_stylegan.apps.convert import convert_checkpoint
 from ppgan_stylegan.apps.weight_maps import paddle_to_rosinality, rosinality_to_paddle
@@ -61,7 +61,7 @@ def test_paddlegan_files_convert_and_load(tmp_path):
     dst = str(tmp_path / "converted.pdparams")
     out = run("--src", src, "--dst", dst)
     assert out.returncode == 0, out.stderr
-    assert "generator: 16px, style_dim 16, mapping depth 1" in out.stdout and "numpy seed 0" in out.stdout
+    assert "generator (StyleGAN2Generator): 16px, style_dim 16, mapping depth 1" in out.stdout and "numpy seed 0" in out.stdout
     gen, used = build_generator(dst)
     z = paddle.randn([2, 16])
     with paddle.no_grad():
@@ -152,7 +152,7 @@ def test_every_release_converts_back_without_torch_or_tensorflow(tmp_path):
         dst = tmp_path / f"{kind}.pdparams"
         out = run_script("tools/convert_weights.py", "--src", path, "--dst", dst, env=env)
         assert out.returncode == 0, (kind, out.stderr[-2000:])
-        assert "generator: 16px, style_dim 24, mapping depth 2, channel_base 512, channel_max 32" in out.stdout
+        assert "generator (StyleGAN2Generator): 16px, style_dim 24, mapping depth 2, channel_base 512, channel_max 32" in out.stdout
         assert "wrote disc, gen, gen_ema" in out.stdout, (kind, out.stdout)
         state = paddle.load(str(dst))
         gen, used = build_generator(str(dst))
@@ -203,21 +203,62 @@ def test_restricted_unpickler_refuses_code_and_unsupported_kinds(tmp_path):
     cond.attrs["_init_kwargs"]["c_dim"] = 10
     cases["conditional"] = ({"G_ema": cond}, "a conditional network")
     G, D, Gs = ww.tf_networks(_state(g), _state(d), SIZE)
-    Gs.components["synthesis"].variables["ToRGB_lod0/weight"] = np.zeros([1, 1, 32, 3], "float32")
-    cases["stylegan1"] = ((G, D, Gs), "a StyleGAN (v1) TensorFlow network")
-    G, D, Gs = ww.tf_networks(_state(g), _state(d), SIZE)
     Gs.static_kwargs["architecture"] = "resnet"
     cases["resnet G"] = ((G, D, Gs), "architecture G 'resnet' / D 'resnet'; supported: G 'skip', D 'resnet'")
     D_orig = ww.ada_discriminator_module(_state(d), SIZE)
     D_orig.attrs["_init_kwargs"]["architecture"] = "orig"
     cases["orig D"] = ({"G_ema": ww.ada_generator_module(_state(g), SIZE), "D": D_orig},
                        "D architecture 'orig'; supported: 'resnet'")
-    cases["other"] = ({"weights": ww.Tensor(np.zeros(3, "float32"))}, "not an NVIDIA StyleGAN2 network pickle")
+    cases["other"] = ({"weights": ww.Tensor(np.zeros(3, "float32"))},
+                      "not an NVIDIA StyleGAN / StyleGAN2 network pickle")
     for name, (obj, message) in cases.items():
         path = tmp_path / f"{name}.pkl"
         ww.write_pickle(path, obj)
         with pytest.raises(UserError, match=re.escape(message)):
             convert_checkpoint(str(path))
+
+
+@pytest.mark.slow
+def test_stylegan1_tensorflow_pickle_converts_back(tmp_path):
+    """NVIDIA's StyleGAN (v1) layout (G_style / D_basic / Gs, fused up-sampling convs, dlatent_avg, lod) written
+    from random networks, converted with torch and tensorflow hidden, equal outputs."""
+    paddle.seed(11)
+    kw = dict(style_dim=24, n_mlp=2, fmap_base=128, fmap_max=32, fused_scale=True)
+    g, g_ema = (randomize(StyleGANGenerator(SIZE, **kw), seed) for seed in (1, 2))
+    for gen, k in ((g, 0.3), (g_ema, -0.2)):
+        gen.update_w_avg(paddle.full([4, 24], k), beta=0.0)
+        gen.set_lod(0.5)
+    d = randomize(StyleGANDiscriminator(SIZE, fmap_base=128, fmap_max=32, structure="linear"), 3)
+    d.set_lod(0.5)
+    src = "open(%r, 'w').write('ran')\n" % str(tmp_path / "executed")
+    path = tmp_path / "karras2019stylegan-small.pkl"
+    ww.write_pickle(path, ww.tf_v1_networks(_state(g), _state(d), SIZE, gs_state=_state(g_ema), src=src,
+                                            fused_scale=True))
+    dst = tmp_path / "v1.pdparams"
+    out = run_script("tools/convert_weights.py", "--src", path, "--dst", dst, env=_hidden_frameworks(tmp_path))
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert "found: NVIDIA StyleGAN (v1, TensorFlow)" in out.stdout
+    assert "generator (StyleGANGenerator): 16px, style_dim 24, mapping depth 2, fmap_base 128, fmap_max 32" \
+        in out.stdout and "discriminator (StyleGANDiscriminator): 16px" in out.stdout
+    gen, used = build_generator(str(dst))
+    assert used == "gen_ema" and isinstance(gen, StyleGANGenerator) and gen.w_avg_tracked
+    assert gen.current_level() == (4, 0.5) and all(layer.conv.fused for layer in gen.layers[2::2])
+    z = paddle.randn([3, 24])
+    g_ema.eval()
+    with paddle.no_grad():
+        for psi in (1.0, 0.5):
+            assert max_diff(g_ema([z], noise="const", truncation=psi)[0].numpy(),
+                            gen([z], noise="const", truncation=psi)[0].numpy()) < 1e-4, psi
+        state = paddle.load(str(dst))
+        g2 = StyleGANGenerator(SIZE, **kw)
+        g2.set_state_dict(state["gen"])
+        assert max_diff(g([z], noise="const")[0].numpy(), g2([z], noise="const")[0].numpy()) < 1e-4
+        d2 = StyleGANDiscriminator(SIZE, fmap_base=128, fmap_max=32, structure="linear")
+        d2.set_state_dict(state["disc"])
+        img = paddle.randn([4, 3, SIZE, SIZE])
+        assert max_diff(d(img).numpy(), d2(img).numpy()) < 1e-4
+    assert state["meta"]["config"]["model"]["generator"]["name"] == "StyleGANGenerator"
+    assert not (tmp_path / "executed").exists()
 
 
 def test_paddlegan_generator_gets_a_deterministic_average(tmp_path, monkeypatch):

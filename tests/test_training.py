@@ -134,7 +134,7 @@ def test_resume_is_exact(tiny_data, tmp_path):
 
 
 @pytest.mark.parametrize("name", ["stylegan_v2_demo.yaml", "stylegan_v2_256.yaml", "stylegan_v2_ffhq.yaml",
-                                  "stylegan_v2_finetune.yaml"])
+                                  "stylegan_v2_finetune.yaml", "stylegan_v1_demo.yaml", "stylegan_v1_ffhq.yaml"])
 def test_configs_build_and_are_commented(name):
     from ppgan.models.builder import build_model
     path = os.path.join(ROOT, "configs", name)
@@ -147,7 +147,7 @@ def test_configs_build_and_are_commented(name):
     validate_config(full)  # every key known to the class that reads it
     model = build_model(cfg.model)
     assert set(model.nets) == {"gen", "disc", "gen_ema"}
-    assert cfg.optimizer.optimG.beta2 == 0.99 and cfg.lr_scheduler.learning_rate in (0.002, 0.0025)
+    assert cfg.optimizer.optimG.beta2 == 0.99 and cfg.lr_scheduler.learning_rate in (0.001, 0.002, 0.0025)
 
 
 def test_load_and_evaluate_only(tiny_data, tmp_path):

@@ -288,6 +288,60 @@ def tf_networks(g_state, d_state, size, mbstd_group=4, gs_state=None, src=""):
     return generator(g_state, "G"), disc, generator(gs_state if gs_state is not None else g_state, "Gs")
 
 
+def tf_v1_networks(g_state, d_state, size, gs_state=None, mbstd_group=4, src="", **g_kwargs):
+    """(G, D, Gs) as NVIDIA's StyleGAN (v1) TensorFlow pickles hold them: G_style with components G_mapping /
+    G_synthesis (scopes 4x4/Const, 4x4/Conv, {r}x{r}/Conv0_up and Conv1 with Noise/weight, bias, StyleMod/weight
+    and bias; ToRGB_lod{k}; noise{i}; lod), ``dlatent_avg`` and ``lod`` on G_style, and D_basic."""
+    log2 = int(np.log2(size))
+
+    def scope(i):
+        if i < 2:
+            return ["4x4/Const", "4x4/Conv"][i]
+        r = 2 ** (i // 2 + 2)
+        return f"{r}x{r}/" + ("Conv0_up" if i % 2 == 0 else "Conv1")
+
+    def generator(state, name):
+        s = _np(state)
+        mapping = {f"Dense{int(k.split('.')[1]) - 1}/{k.split('.')[-1]}": v for k, v in s.items()
+                   if k.startswith("style.")}
+        synth = {"4x4/Const/const": s["const"], "lod": np.float32(s["lod"][0])}
+        for i in range(2 * log2 - 2):
+            ours = f"layers.{i}"
+            if i:
+                w = s[f"{ours}.conv.conv.weight"] if f"{ours}.conv.conv.weight" in s else s[f"{ours}.conv.weight"]
+                synth[f"{scope(i)}/weight"] = _tf_conv(w)
+            synth[f"{scope(i)}/Noise/weight"] = s[f"{ours}.noise_strength"]
+            synth[f"{scope(i)}/bias"] = s[f"{ours}.bias"]
+            synth[f"{scope(i)}/StyleMod/weight"] = s[f"{ours}.style.weight"]
+            synth[f"{scope(i)}/StyleMod/bias"] = s[f"{ours}.style.bias"]
+            synth[f"noise{i}"] = s[f"noises.noise_{i}"]
+        for res in range(2, log2 + 1):
+            synth[f"ToRGB_lod{log2 - res}/weight"] = _tf_conv(s[f"to_rgbs.{res - 2}.weight"])
+            synth[f"ToRGB_lod{log2 - res}/bias"] = s[f"to_rgbs.{res - 2}.bias"]
+        kwargs = dict(resolution=size, num_channels=3, label_size=0, **g_kwargs)
+        return TFNet(name, {"lod": np.float32(s["lod"][0]), "dlatent_avg": s["w_avg"]}, components={
+            "mapping": TFNet("G_mapping", mapping, build_module_src=src),
+            "synthesis": TFNet("G_synthesis", synth, build_module_src=src)}, static_kwargs=kwargs,
+            build_module_src=src)
+    d = _np(d_state)
+    dv = {"lod": np.float32(d["lod"][0])}
+    for lod in range(log2 - 1):
+        dv[f"FromRGB_lod{lod}/weight"] = _tf_conv(d[f"from_rgbs.{lod}.conv.weight"])
+        dv[f"FromRGB_lod{lod}/bias"] = d[f"from_rgbs.{lod}.act.bias"]
+    for lod in range(log2 - 2):
+        r = 2 ** (log2 - lod)
+        dv[f"{r}x{r}/Conv0/weight"] = _tf_conv(d[f"blocks.{lod}.conv0.conv.weight"])
+        dv[f"{r}x{r}/Conv0/bias"] = d[f"blocks.{lod}.conv0.act.bias"]
+        dv[f"{r}x{r}/Conv1_down/weight"] = _tf_conv(d[f"blocks.{lod}.conv1_down.conv.weight"])
+        dv[f"{r}x{r}/Conv1_down/bias"] = d[f"blocks.{lod}.conv1_down.act.bias"]
+    dv.update({"4x4/Conv/weight": _tf_conv(d["conv.conv.weight"]), "4x4/Conv/bias": d["conv.act.bias"],
+               "4x4/Dense0/weight": d["dense0.weight"], "4x4/Dense0/bias": d["dense0_act.bias"],
+               "4x4/Dense1/weight": d["dense1.weight"], "4x4/Dense1/bias": d["dense1.bias"]})
+    disc = TFNet("D", dv, static_kwargs=dict(resolution=size, num_channels=3, label_size=0,
+                                              mbstd_group_size=mbstd_group), build_module_src=src)
+    return generator(g_state, "G"), disc, generator(gs_state if gs_state is not None else g_state, "Gs")
+
+
 def ada_generator_module(state, size, src="", fp16_res=0):
     """stylegan2-ada-pytorch's ``Generator`` module tree with our weights."""
     s = _np(state)

@@ -1,9 +1,11 @@
-"""Weight import from every StyleGAN2 release, with neither PyTorch nor TensorFlow installed.
+"""Weight import from every StyleGAN / StyleGAN2 release, with neither PyTorch nor TensorFlow installed.
 
 Sources (the format is detected from the file's contents, not its name):
 
 * rosinality / stylegan2-pytorch ``.pt`` (``g``, ``d``, ``g_ema``, ``latent_avg``; or a bare state dict);
 * NVIDIA's TensorFlow ``.pkl`` (StyleGAN2 config E/F, StyleGAN2-ADA TF): ``(G, D, Gs)`` with ``dlatent_avg``;
+* NVIDIA's StyleGAN (v1) TensorFlow ``.pkl``: ``G_style`` / ``D_basic`` / ``Gs`` (-> StyleGANGenerator /
+  StyleGANDiscriminator, ``dlatent_avg`` and ``lod`` kept);
 * stylegan2-ada-pytorch ``.pkl`` (``G``, ``D``, ``G_ema``; any resolution, channel base / max, mapping depth);
 * PaddleGAN generator ``.pdparams`` (no average inside: a deterministic one is computed and stored),
   ppgan / our weight files and checkpoints.
@@ -23,11 +25,12 @@ from ..core.errors import UserError
 from ..core.files import atomic_write
 from ..core.pickles import TFNetwork, TorchModule, read_pickle, read_torch
 from ..core.state import load_state, to_tensors
-from ..networks.discriminators import StyleGAN2Discriminator
-from ..networks.generators import StyleGAN2Generator
-from ..networks.loading import infer_discriminator_kwargs, infer_generator_kwargs
+from ..networks.discriminators import StyleGAN2Discriminator, StyleGANDiscriminator
+from ..networks.generators import StyleGAN2Generator, StyleGANGenerator
+from ..networks.loading import (infer_discriminator_kwargs, infer_generator_kwargs,
+                                infer_stylegan1_discriminator_kwargs, infer_stylegan1_kwargs, is_stylegan1_state)
 from .weight_maps import (ada_discriminator, ada_generator, fill_state, rosinality_to_paddle, tf_discriminator,
-                          tf_generator)
+                          tf_generator, tf_v1_discriminator, tf_v1_generator)
 
 AVERAGE_SEED, AVERAGE_SAMPLES = 0, 100_000  # PaddleGAN files: the stored average of W
 
@@ -38,6 +41,7 @@ class Converted:
 
     def __init__(self, family):
         self.family, self.nets, self.kwargs, self.notes = family, {}, {}, []
+        self.classes = {"generator": "StyleGAN2Generator", "discriminator": "StyleGAN2Discriminator"}
 
 
 TORCH_LEGACY_HEAD = b"\x80\x02\x8a\x0a"  # pickle protocol 2, then the 10-byte magic number as LONG1
@@ -50,16 +54,21 @@ def _head(path):
 
 # ----------------------------------------------------------------------------- our state dicts from mapped arrays
 
-def _generator(gstate, path, what):
-    """(our full state dict, constructor arguments); an average in the file counts as tracked."""
-    kwargs = infer_generator_kwargs(gstate, path)
-    state = fill_state(StyleGAN2Generator(**kwargs), gstate, path, what)
+def _generator(gstate, path, what, extra=None):
+    """(our full state dict, constructor arguments) of a StyleGAN2 or, by its keys, a StyleGAN (v1) generator;
+    an average in the file counts as tracked."""
+    v1 = is_stylegan1_state(gstate)
+    kwargs = dict(infer_stylegan1_kwargs(gstate, path) if v1 else infer_generator_kwargs(gstate, path), **(extra or {}))
+    state = fill_state((StyleGANGenerator if v1 else StyleGAN2Generator)(**kwargs), gstate, path, what)
     if "w_avg" in gstate and "w_avg_updates" not in gstate:
         state["w_avg_updates"] = np.ones([1], np.float32)
     return state, kwargs
 
 
 def _discriminator(dstate, path, what, stddev_group=4):
+    if "from_rgbs.0.conv.weight" in dstate:  # StyleGAN (v1) D_basic
+        kwargs = infer_stylegan1_discriminator_kwargs(dstate, stddev_group, path)
+        return fill_state(StyleGANDiscriminator(**kwargs), dstate, path, what), kwargs
     kwargs = infer_discriminator_kwargs(dstate, stddev_group, path)
     return fill_state(StyleGAN2Discriminator(**kwargs), dstate, path, what), kwargs
 
@@ -69,7 +78,11 @@ def _add(result, name, state, kwargs, w_avg=None):
         state["w_avg"] = np.asarray(w_avg, np.float32).reshape([-1])
         state["w_avg_updates"] = np.ones([1], np.float32)
     result.nets[name] = state
-    result.kwargs["discriminator" if name == "disc" else "generator"] = kwargs
+    role = "discriminator" if name == "disc" else "generator"
+    result.kwargs[role] = kwargs
+    v1 = "from_rgbs.0.conv.weight" in state if name == "disc" else is_stylegan1_state(state)
+    result.classes[role] = ("StyleGANDiscriminator" if name == "disc" else "StyleGANGenerator") if v1 else \
+        ("StyleGAN2Discriminator" if name == "disc" else "StyleGAN2Generator")
 
 
 # ----------------------------------------------------------------------------- per family
@@ -105,17 +118,36 @@ def _tf_kind(net):
     return "StyleGAN2"
 
 
+def _from_tf_v1(nets, path):
+    """NVIDIA's StyleGAN (v1) pickles: ``G_style`` (G, Gs) and ``D_basic`` (D)."""
+    g, d, gs = nets
+    kw = gs.static_kwargs
+    size = int(kw.get("resolution", 1024))
+    # what the shapes do not tell, from the networks' own arguments (NVIDIA's defaults otherwise)
+    extra = {"fused_scale": kw.get("fused_scale", "auto"),
+             "structure": "fixed" if kw.get("structure") == "fixed" else "linear",
+             "nonlinearity": kw.get("nonlinearity", "lrelu")}
+    result = Converted("NVIDIA StyleGAN (v1, TensorFlow)")
+    _add(result, "gen_ema", *_generator(tf_v1_generator(gs.params(), size), path, "Gs", extra))
+    _add(result, "gen", *_generator(tf_v1_generator(g.params(), size), path, "G", extra))
+    group = d.static_kwargs.get("mbstd_group_size", 4)
+    _add(result, "disc", *_discriminator(tf_v1_discriminator(d.params(), size), path, "D", group))
+    result.notes.append("dlatent_avg -> gen*.w_avg; lod kept")
+    return result
+
+
 def _from_tf(nets, path):
     g, d, gs = nets
-    kind = _tf_kind(gs)
-    if kind != "StyleGAN2":
-        raise UserError(f"{path}: {kind} TensorFlow network; supported: StyleGAN2 config E/F and StyleGAN2-ADA "
-                        "(TensorFlow) generators with the skip architecture"
-                        + (" (StyleGAN1 G_style arrives with the StyleGAN1 generator)" if "v1" in kind else ""))
     kw = gs.static_kwargs
     if kw.get("label_size", 0) or d.static_kwargs.get("label_size", 0):
         raise UserError(f"{path}: a conditional network (label_size {kw.get('label_size')}); only "
-                        "unconditional StyleGAN2 is supported")
+                        "unconditional networks are supported")
+    kind = _tf_kind(gs)
+    if kind == "a StyleGAN (v1)":
+        return _from_tf_v1(nets, path)
+    if kind != "StyleGAN2":
+        raise UserError(f"{path}: {kind} TensorFlow network; supported: StyleGAN (v1) G_style, StyleGAN2 config "
+                        "E/F and StyleGAN2-ADA (TensorFlow) generators with the skip architecture")
     if kw.get("architecture", "skip") != "skip" or d.static_kwargs.get("architecture", "resnet") != "resnet":
         raise UserError(f"{path}: architecture G {kw.get('architecture', 'skip')!r} / D "
                         f"{d.static_kwargs.get('architecture', 'resnet')!r}; supported: G 'skip', D 'resnet' (config E/F)")
@@ -185,18 +217,21 @@ def _from_paddle(state, path):
         gstate = {k: np.asarray(v) for k, v in state.items()}
         mapped, kwargs = _generator(gstate, path, "generator")
         avg = None
-        if float(np.asarray(mapped.get("w_avg_updates", [0])).reshape(-1)[0]) == 0:
+        untracked = float(np.asarray(mapped.get("w_avg_updates", [0])).reshape(-1)[0]) == 0
+        if untracked and not is_stylegan1_state(gstate):
             avg = _paddle_average(mapped, kwargs)
             result.notes.append(f"no average in the file: w_avg = mean of W over {AVERAGE_SAMPLES} z "
                                 f"(numpy seed {AVERAGE_SEED})")
         _add(result, "gen_ema", mapped, kwargs, w_avg=avg)
         return result
-    if any(k.startswith("convs.") for k in state) and "final_linear.0.weight" in state:
+    if (any(k.startswith("convs.") for k in state) and "final_linear.0.weight" in state) or \
+            "from_rgbs.0.conv.weight" in state:
         _add(result, "disc", *_discriminator({k: np.asarray(v) for k, v in state.items()}, path, "disc"))
         return result
     picked = {k: state[k] for k in ("gen", "gen_ema", "disc") if isinstance(state.get(k), dict)}
     if not picked:
-        raise UserError(f"{path}: not a StyleGAN2 generator, discriminator or checkpoint (keys: {sorted(state)[:8]})")
+        raise UserError(f"{path}: not a StyleGAN / StyleGAN2 generator, discriminator or checkpoint "
+                        f"(keys: {sorted(state)[:8]})")
     for name, net_state in picked.items():
         arrays = {k: np.asarray(v) for k, v in net_state.items()}
         if name == "disc":
@@ -218,7 +253,8 @@ def convert_checkpoint(path):
             return _from_tf(data, path)
         if isinstance(data, dict) and any(isinstance(data.get(k), TorchModule) for k in ("G", "G_ema", "D")):
             return _from_ada(data, path)
-        raise UserError(f"{path}: a pickle, but not an NVIDIA StyleGAN2 network pickle ({type(data).__name__})")
+        raise UserError(f"{path}: a pickle, but not an NVIDIA StyleGAN / StyleGAN2 network pickle "
+                        f"({type(data).__name__})")
     if path.lower().endswith((".pt", ".pth")):
         raise UserError(f"{path}: not a PyTorch checkpoint (neither torch.save's zip nor its legacy format)")
     return _from_paddle(load_state(path), path)
@@ -229,12 +265,17 @@ def describe(result):
     lines = [f"found: {result.family}; networks: {', '.join(sorted(result.nets))}"]
     g = result.kwargs.get("generator")
     if g:
-        lines.append(f"generator: {g['size']}px, style_dim {g['style_dim']}, mapping depth {g['n_mlp']}, "
-                     f"channel_base {g['channel_base']}, channel_max {g['channel_max']}")
+        maps = (f"fmap_base {g['fmap_base']}, fmap_max {g['fmap_max']}" if "fmap_base" in g else
+                f"channel_base {g['channel_base']}, channel_max {g['channel_max']}")
+        lines.append(f"generator ({result.classes['generator']}): {g['size']}px, style_dim {g['style_dim']}, "
+                     f"mapping depth {g['n_mlp']}, {maps}")
     d = result.kwargs.get("discriminator")
     if d:
-        lines.append(f"discriminator: {d['size']}px, channel_base {d['channel_base']}, channel_max "
-                     f"{d['channel_max']}, minibatch-stddev group {d['stddev_group']}")
+        maps = (f"fmap_base {d['fmap_base']}, fmap_max {d['fmap_max']}" if "fmap_base" in d else
+                f"channel_base {d['channel_base']}, channel_max {d['channel_max']}")
+        group = d.get("stddev_group", d.get("mbstd_group_size"))
+        lines.append(f"discriminator ({result.classes['discriminator']}): {d['size']}px, {maps}, "
+                     f"minibatch-stddev group {group}")
     return lines + result.notes
 
 
@@ -247,9 +288,9 @@ def convert_file(src, dst):
            for name, state in result.nets.items()}
     model = {}
     if "generator" in result.kwargs:
-        model["generator"] = dict(name="StyleGAN2Generator", **result.kwargs["generator"])
+        model["generator"] = dict(name=result.classes["generator"], **result.kwargs["generator"])
     if "discriminator" in result.kwargs:
-        model["discriminator"] = dict(name="StyleGAN2Discriminator", **result.kwargs["discriminator"])
+        model["discriminator"] = dict(name=result.classes["discriminator"], **result.kwargs["discriminator"])
     out["meta"] = {"source": os.path.basename(src), "family": result.family, "config": {"model": model}}
     atomic_write(dst, lambda tmp: paddle.save(out, tmp))
     return sorted(result.nets), describe(result)

@@ -19,12 +19,11 @@ class LatentEditor(GeneratorPredictor):
         Returns (directions ``[D, D]`` as rows, singular values ``[D]``).
         """
         mats = []
-        for conv, idx in self.generator._modulated_layers():
+        for lin, idx in self.generator.affine_layers():
             if layers is None or idx in layers:
-                lin = conv.modulation
                 mats.append((lin.weight.numpy() * lin.scale).T)  # [C, D]
         if not mats:
-            raise UserError(f"--layers selects no modulated layer (this generator has W+ layers 0-{self.n_latent - 1})")
+            raise UserError(f"--layers selects no style layer (this generator has W+ layers 0-{self.n_latent - 1})")
         _, sv, vt = np.linalg.svd(np.concatenate(mats, axis=0).astype(np.float64), full_matrices=False)
         return vt.astype("float32"), sv
 

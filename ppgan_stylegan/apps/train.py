@@ -7,6 +7,7 @@ import time
 import paddle
 from ppgan.utils.logger import setup_logger
 
+from ..core.checks import check_size
 from ..core.config import load_config, validate_config
 from ..core.device import use_device
 from ..core.distributed import gather_strings
@@ -15,6 +16,7 @@ from ..core.errors import UserError
 from ..core.versions import __version__
 from ..engine import ResumableTrainer, seed_everything
 from ..models.guard import NonFiniteLossError
+from ..models.progressive import ProgressiveSchedule
 
 EXIT_NONFINITE = 3
 
@@ -39,6 +41,19 @@ def fixed_image_size(cfg):
             block.setdefault("size", gen["size"])
 
 
+def check_progressive_batch(cfg):
+    """Progressive growing takes each minibatch from the loader's batch: the largest must fit, checked up front."""
+    block, gen = cfg.model.get("progressive"), cfg.model.get("generator") or {}
+    train_set = (cfg.get("dataset") or {}).get("train") or {}
+    if not isinstance(block, dict) or "size" not in gen or "batch_size" not in train_set:
+        return
+    ranks = paddle.distributed.get_world_size()
+    largest = ProgressiveSchedule.from_config(dict(block)).max_minibatch(check_size(gen["size"]), ranks)
+    if largest > train_set["batch_size"] * ranks:
+        raise UserError(f"dataset.train.batch_size: {train_set['batch_size']} per rank x {ranks} rank(s) is smaller "
+                        f"than the largest minibatch of model.progressive ({largest})")
+
+
 def check_writable(folder):
     """Create ``folder`` and write a probe file in it, or fail with one line before any work."""
     try:
@@ -56,6 +71,7 @@ def train(config_file, overrides=(), resume=None, load=None, evaluate_only=False
     """Validate the config, prepare the run folder, then train (or evaluate). Returns the exit code."""
     cfg = validate_config(load_config(config_file, overrides))
     fixed_image_size(cfg)
+    check_progressive_batch(cfg)
     cfg.is_train = not evaluate_only
     cfg.profiler_options = None
     for option, path in [("--resume", resume), ("--load", load)]:

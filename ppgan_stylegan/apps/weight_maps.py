@@ -1,4 +1,4 @@
-"""Name and layout maps from other StyleGAN2 releases into our (ppgan's) state dicts.
+"""Name and layout maps from other StyleGAN / StyleGAN2 releases into our (ppgan's) state dicts.
 
 Facts (key names, layouts) from the releases' own converters: rosinality's ``convert_weight.py`` and
 NVIDIA's ``legacy.py`` (stylegan2-ada-pytorch), which reads the TensorFlow pickles.
@@ -120,6 +120,70 @@ def tf_discriminator(p, size):
     return out
 
 
+# ----------------------------------------------------------------------------- NVIDIA TensorFlow (StyleGAN v1)
+
+def _v1_scope(i):
+    """TensorFlow scope of synthesis layer ``i``: 4x4/Const, 4x4/Conv, then Conv0_up / Conv1 per resolution."""
+    if i < 2:
+        return ("4x4/Const", "4x4/Conv")[i]
+    r = 2 ** (i // 2 + 2)
+    return f"{r}x{r}/" + ("Conv0_up" if i % 2 == 0 else "Conv1")
+
+
+def _lod(p, *names):
+    for name in names:
+        if name in p:
+            return {"lod": _f32(p[name]).reshape([1])}
+    return {}
+
+
+def tf_v1_generator(p, size):
+    """StyleGAN (v1) TF ``G_style`` variables (``mapping/...``, ``synthesis/...``, ``dlatent_avg``, ``lod``) -> ours
+    (StyleGANGenerator). Conv kernels keep their orientation: our fused up-sampling conv is NVIDIA's op."""
+    log2 = int(np.log2(size))
+    out = {"const": _f32(p["synthesis/4x4/Const/const"])}
+    for i in range(_count(p, r"mapping/Dense(\d+)/weight")):
+        out[f"style.{i + 1}.dense.weight"] = _f32(p[f"mapping/Dense{i}/weight"])
+        out[f"style.{i + 1}.dense.bias"] = _f32(p[f"mapping/Dense{i}/bias"])
+    for i in range(2 * log2 - 2):
+        src, dst = f"synthesis/{_v1_scope(i)}", f"layers.{i}"
+        if i:
+            conv = f"{dst}.conv.conv.weight" if i % 2 == 0 else f"{dst}.conv.weight"  # Conv0_up wraps its conv
+            out[conv] = _f32(_tf_conv(p[f"{src}/weight"]))
+        out[f"{dst}.noise_strength"] = _f32(p[f"{src}/Noise/weight"])
+        out[f"{dst}.bias"] = _f32(p[f"{src}/bias"])
+        out[f"{dst}.style.weight"] = _f32(p[f"{src}/StyleMod/weight"])
+        out[f"{dst}.style.bias"] = _f32(p[f"{src}/StyleMod/bias"])
+        out[f"noises.noise_{i}"] = _f32(p[f"synthesis/noise{i}"])
+    for res in range(2, log2 + 1):
+        out[f"to_rgbs.{res - 2}.weight"] = _f32(_tf_conv(p[f"synthesis/ToRGB_lod{log2 - res}/weight"]))
+        out[f"to_rgbs.{res - 2}.bias"] = _f32(p[f"synthesis/ToRGB_lod{log2 - res}/bias"])
+    if "dlatent_avg" in p:
+        out["w_avg"] = _f32(p["dlatent_avg"]).reshape([-1])
+    out.update(_lod(p, "lod", "synthesis/lod"))
+    return out
+
+
+def tf_v1_discriminator(p, size):
+    """StyleGAN (v1) TF ``D_basic`` variables -> ours (StyleGANDiscriminator; NVIDIA's fused down-sampling conv
+    equals blur + conv + 2x2 average, which ours computes)."""
+    log2 = int(np.log2(size))
+    out = {}
+    for lod in range(log2 - 1):
+        out[f"from_rgbs.{lod}.conv.weight"] = _f32(_tf_conv(p[f"FromRGB_lod{lod}/weight"]))
+        out[f"from_rgbs.{lod}.act.bias"] = _f32(p[f"FromRGB_lod{lod}/bias"])
+    for lod in range(log2 - 2):
+        r = 2 ** (log2 - lod)
+        for scope, dst in (("Conv0", "conv0"), ("Conv1_down", "conv1_down")):
+            out[f"blocks.{lod}.{dst}.conv.weight"] = _f32(_tf_conv(p[f"{r}x{r}/{scope}/weight"]))
+            out[f"blocks.{lod}.{dst}.act.bias"] = _f32(p[f"{r}x{r}/{scope}/bias"])
+    out.update({"conv.conv.weight": _f32(_tf_conv(p["4x4/Conv/weight"])), "conv.act.bias": _f32(p["4x4/Conv/bias"]),
+                "dense0.weight": _f32(p["4x4/Dense0/weight"]), "dense0_act.bias": _f32(p["4x4/Dense0/bias"]),
+                "dense1.weight": _f32(p["4x4/Dense1/weight"]), "dense1.bias": _f32(p["4x4/Dense1/bias"])})
+    out.update(_lod(p, "lod"))
+    return out
+
+
 # ----------------------------------------------------------------------------- stylegan2-ada-pytorch
 
 def ada_generator(t, size):
@@ -172,6 +236,6 @@ def fill_state(net, mapped, path, what):
     if stray:
         raise UserError(f"{path}: {what}: {stray[0]} has no place in our network")
     kernels = tuple(k for k in own if k.endswith(".kernel"))
-    check_fit(net, mapped, path, ignore=("w_avg",) + kernels, what=f"our network ({what})")
+    check_fit(net, mapped, path, ignore=("w_avg", "lod") + kernels, what=f"our network ({what})")
     own.update(mapped)
     return own

@@ -1,4 +1,5 @@
-"""StyleGANModel: StyleGAN2 training (losses, lazy regularisation, mixing, EMA, w_avg) for ppgan's Trainer.
+"""StyleGANModel: StyleGAN2 / StyleGAN training (losses, lazy regularisation, mixing, EMA, w_avg, progressive
+growing) for ppgan's Trainer.
 
 One ``train_iter`` runs the phases of NVlabs' loop that are due at this iteration, each a small method with
 its own optimizer step (the phases are data, ``Phase``, as NVlabs' ``accumulate_gradients(phase)``):
@@ -7,10 +8,18 @@ D main (GAN loss), D reg every ``r1_interval`` iterations (R1 / R2), G main (GAN
 
 Lazy regularisation (StyleGAN2 paper, appendix B): the YAML states the paper's Adam settings; for a
 net regularised every k steps the model uses ``lr * r`` and ``beta ** r`` with ``r = k / (k + 1)``.
+``lazy_regularization: false`` (StyleGAN v1's ``D_logistic_simplegp``) adds the penalties to the main losses
+of every step instead (ratio 1).
+
+``progressive`` (StyleGAN v1 / ProGAN): NVlabs' training schedule (``models/progressive.py``) drives the level
+of detail of G, G_ema and D from the images seen, the minibatch (the first ``minibatch / ranks`` images of each
+loader batch), both learning rates, the optimizer reset when a new layer enters, and the reals (averaged down
+and cross-faded to the level of detail). Its state is in the checkpoint: a resumed run continues exactly.
 """
 import logging
 import math
 import random
+import time
 from typing import NamedTuple
 
 import numpy as np
@@ -31,6 +40,7 @@ from ..data.augment import AdaptiveAugment
 from ..losses import D_LOSSES, G_LOSSES, gradient_penalty, path_length_penalty, r1_penalty, r2_penalty
 from ..ops import double_backward
 from .guard import NonFiniteGuard
+from .progressive import ProgressiveSchedule, ScheduledLR, new_layer_entered, process_reals, reset_optimizer_state
 
 logger = logging.getLogger(__name__)
 
@@ -50,13 +60,15 @@ class Phase(NamedTuple):
 
 @MODELS.register()
 class StyleGANModel(NonFiniteGuard, BaseModel):
-    """StyleGAN2 (config F) training model; ``generator`` / ``discriminator`` are any registered classes."""
+    """StyleGAN2 (config F) and StyleGAN (v1, ``progressive``) training; ``generator`` / ``discriminator`` are any
+    registered classes with the generator API of ``networks/generators/base.py``."""
 
     def __init__(self, generator, discriminator=None, g_loss="nonsaturating", d_loss="logistic", wgan_epsilon=0.001,
                  gp_weight=10.0, gp_target=1.0, r1_gamma=10.0, r1_interval=16, r2_gamma=0.0, pl_weight=2.0,
                  pl_interval=4, pl_decay=0.01, pl_batch_shrink=2, mixing_prob=0.9, ema_kimg=10.0, ema_rampup=None,
                  w_avg_beta=0.995, visual_num=16, visual_seed=0, max_nonfinite=10, params=None,
-                 max_eval_steps=None, augment=None, amp=False, freeze_d=0, start_kimg=0):
+                 max_eval_steps=None, augment=None, amp=False, freeze_d=0, start_kimg=0, lazy_regularization=True,
+                 progressive=None):
         super().__init__(params)
         check_choice("model.g_loss", g_loss, G_LOSSES)
         check_choice("model.d_loss", d_loss, D_LOSSES)
@@ -72,6 +84,11 @@ class StyleGANModel(NonFiniteGuard, BaseModel):
             check_probability(f"model.{name}", value)
         check_number("model.pl_batch_shrink", pl_batch_shrink, low=1)
         self.max_nonfinite = max_nonfinite
+        self.lazy_regularization = bool(lazy_regularization)
+        if progressive is not None and not isinstance(progressive, dict):
+            raise ConfigError(f"model.progressive: expected a mapping of NVIDIA's training_schedule arguments, "
+                              f"got {progressive!r}")
+        self.schedule = ProgressiveSchedule.from_config(progressive) if progressive is not None else None
 
         self.g_loss_fn = G_LOSSES[g_loss]
         self.d_loss = D_LOSSES[d_loss]
@@ -98,6 +115,10 @@ class StyleGANModel(NonFiniteGuard, BaseModel):
         self.nets["gen"].w_avg_beta = w_avg_beta
         if discriminator:
             self.nets["disc"] = build_discriminator(discriminator)
+        if self.schedule is not None:
+            lacking = [k for k in ("gen", "disc") if k in self.nets and not hasattr(self.nets[k], "set_lod")]
+            require(not lacking, f"model.progressive: {', '.join(lacking)} has no level of detail (set_lod); "
+                    "progressive growing trains StyleGANGenerator / StyleGANDiscriminator (structure: linear)")
         self.freeze_d = freeze_d
         if freeze_d:
             blocks = len(getattr(self.nets.get("disc"), "convs", []))
@@ -111,6 +132,8 @@ class StyleGANModel(NonFiniteGuard, BaseModel):
         freeze(self.nets["gen_ema"])
 
         self.current_iter = 0  # completed training iterations (drives the lazy-regularisation phase)
+        self.sched, self.sched_nimg, self.prev_lod = None, None, -1.0  # progressive growing
+        self.tick_start_nimg, self.tick_start_time, self.tick = None, None, 0
         self.mean_path_length = paddle.zeros([])
         # images seen: 0 restarts the EMA ramp-up; a fine-tuned release's kimg continues it (--resume restores it)
         self.cur_nimg = int(round(float(start_kimg) * 1000))
@@ -122,17 +145,22 @@ class StyleGANModel(NonFiniteGuard, BaseModel):
     # ------------------------------------------------------------------ lazy regularisation
     @property
     def d_reg_ratio(self):
-        return self.r1_interval / (self.r1_interval + 1) if (self.r1_gamma > 0 or self.r2_gamma > 0) else 1.0
+        lazy = self.lazy_regularization and (self.r1_gamma > 0 or self.r2_gamma > 0)
+        return self.r1_interval / (self.r1_interval + 1) if lazy else 1.0
 
     @property
     def g_reg_ratio(self):
-        return self.pl_interval / (self.pl_interval + 1) if self.pl_weight > 0 else 1.0
+        return self.pl_interval / (self.pl_interval + 1) if self.lazy_regularization and self.pl_weight > 0 else 1.0
 
     def _ratio(self, net_names):
         return self.g_reg_ratio if "gen" in net_names else self.d_reg_ratio
 
     def setup_lr_schedulers(self, cfg):
         self.lr_scheduler = {}
+        if self.schedule is not None:  # the schedule's G_lrate / D_lrate (the YAML's learning_rate is not used)
+            for net, key, ratio in [("gen", "G_lrate", self.g_reg_ratio), ("disc", "D_lrate", self.d_reg_ratio)]:
+                self.lr_scheduler[net] = ScheduledLR(self._current_schedule, key, ratio)
+            return self.lr_scheduler
         for net, ratio in [("gen", self.g_reg_ratio), ("disc", self.d_reg_ratio)]:
             net_cfg = dict(cfg)
             net_cfg["learning_rate"] = cfg["learning_rate"] * ratio
@@ -194,16 +222,19 @@ class StyleGANModel(NonFiniteGuard, BaseModel):
     @property
     def phases(self):
         """The phases of an iteration, in order (regularisation phases only when their weight is > 0)."""
+        lazy = self.lazy_regularization
         phases = [Phase("D main", "d_main", "disc", "optimD")]
-        if self.r1_gamma > 0 or self.r2_gamma > 0:
+        if lazy and (self.r1_gamma > 0 or self.r2_gamma > 0):
             phases.append(Phase("D reg", "d_reg", "disc", "optimD", self.r1_interval))
         phases.append(Phase("G main", "g_main", "gen", "optimG"))
-        if self.pl_weight > 0:
+        if lazy and self.pl_weight > 0:
             phases.append(Phase("G reg", "g_reg", "gen", "optimG", self.pl_interval))
         return phases
 
     def train_iter(self, optimizers=None):
         self.losses.clear()  # only this iteration's values (regularisers appear on their iterations)
+        if self.schedule is not None:
+            self._progress(optimizers)
         batch = self.real_img.shape[0]
         for phase in self.phases:
             if phase.due(self.current_iter):
@@ -222,6 +253,10 @@ class StyleGANModel(NonFiniteGuard, BaseModel):
         real = self.real_img
         with paddle.no_grad(), self.autocast():
             self.fake_img, _ = self._generate(batch)
+        shared = not self.lazy_regularization and self.r1_gamma > 0  # R1 from this pass's real scores (NVlabs)
+        if shared:
+            real = real.detach()
+            real.stop_gradient = False
         with self.autocast():
             real_pred, fake_pred = self._d(real), self._d(self.fake_img)
         real_pred, fake_pred = real_pred.astype("float32"), fake_pred.astype("float32")
@@ -233,6 +268,8 @@ class StyleGANModel(NonFiniteGuard, BaseModel):
                                     self.gp_weight)
             self.losses["l_d_gp"] = l_gp.detach()
             loss = loss + l_gp
+        if not self.lazy_regularization and (self.r1_gamma > 0 or self.r2_gamma > 0):
+            loss = loss + self._d_penalties(interval=1, real=(real, real_pred) if shared else None)
         self._step(opt, loss, "l_d", self.scalers.get("optimD"))
         self.losses["l_d"] = loss.detach()
         self.losses["real_score"] = real_pred.detach().mean()
@@ -240,16 +277,25 @@ class StyleGANModel(NonFiniteGuard, BaseModel):
 
     def d_reg(self, opt, batch):
         """Lazy R1 (reals) / R2 (this iteration's fakes), scaled by gamma / 2 and the interval."""
+        self._step(opt, self._d_penalties(self.r1_interval), "l_d_reg")
+
+    def _d_penalties(self, interval, real=None):
+        """R1 / R2 times gamma / 2 and ``interval``, each on its own D pass, or R1 on ``real = (reals, scores)``
+        of the main pass (non-lazy: NVlabs' ``D_logistic_simplegp``)."""
         loss = 0.0
         for gamma, images, penalty_fn, key in [(self.r1_gamma, self.real_img, r1_penalty, "l_d_r1"),
                                                (self.r2_gamma, self.fake_img, r2_penalty, "l_d_r2")]:
             if gamma > 0:
-                x = images.detach()
-                x.stop_gradient = False
-                value = penalty_fn(self._d(x), x)
+                if key == "l_d_r1" and real is not None:
+                    x, pred = real
+                else:
+                    x = images.detach()
+                    x.stop_gradient = False
+                    pred = self._d(x)
+                value = penalty_fn(pred.astype("float32"), x)
                 self.losses[key] = value.detach()
-                loss = loss + value * (gamma / 2 * self.r1_interval)
-        self._step(opt, loss, "l_d_reg")
+                loss = loss + value * (gamma / 2 * interval)
+        return loss
 
     def g_main(self, opt, batch):
         """GAN loss of G (this step also tracks w_avg)."""
@@ -257,20 +303,73 @@ class StyleGANModel(NonFiniteGuard, BaseModel):
             fake, _ = self._generate(batch, track_w_avg=True)
             fake_pred = self._d(fake)
         loss = self.g_loss_fn(fake_pred.astype("float32"))
+        if not self.lazy_regularization and self.pl_weight > 0:
+            loss = loss + self._path_length_loss(batch, interval=1)
         self._step(opt, loss, "l_g", self.scalers.get("optimG"))
         self.losses["l_g"] = loss.detach()
 
     def g_reg(self, opt, batch):
         """Lazy path-length regularisation on a batch shrunk by ``pl_batch_shrink``."""
+        self._step(opt, self._path_length_loss(batch, self.pl_interval), "l_g_path")
+
+    def _path_length_loss(self, batch, interval):
         pl_batch = max(1, int(batch // self.pl_batch_shrink))
         with double_backward():  # the penalty differentiates d(image)/d(w)
             fake, latents = self._generate(pl_batch, return_latents=True)
             pl_noise = randn_local(fake.shape, pl_batch) / math.sqrt(fake.shape[2] * fake.shape[3])
             penalty, lengths, self.mean_path_length = path_length_penalty(
                 fake, latents, self.mean_path_length, self.pl_decay, pl_noise, batch_mean=all_mean)
-        self._step(opt, penalty * (self.pl_weight * self.pl_interval), "l_g_path")
         self.losses["l_g_path"] = penalty.detach()
         self.losses["path_length"] = lengths
+        return penalty * (self.pl_weight * interval)
+
+    # ------------------------------------------------------------------ progressive growing
+    def _current_schedule(self):
+        if self.sched is None:
+            self.sched = self.schedule(self.cur_nimg, self.nets["gen"].log_size, self.world_size)
+        return self.sched
+
+    def _apply_schedule(self, optimizers=None):
+        """Level of detail on G, G_ema, D; the optimizers reset when a new layer enters; learning rates."""
+        lod = self.sched["lod"]
+        if optimizers and self.schedule.reset_opt_for_new_lod and new_layer_entered(lod, self.prev_lod):
+            for opt in optimizers.values():
+                reset_optimizer_state(opt)
+        self.prev_lod = lod
+        for name in ("gen", "gen_ema", "disc"):
+            if name in self.nets:
+                self.nets[name].set_lod(lod)
+        for scheduler in getattr(self, "lr_scheduler", {}).values():
+            scheduler.last_lr = scheduler.get_lr()
+
+    def _progress(self, optimizers):
+        """Every ``minibatch_repeats`` iterations the schedule is re-read (NVlabs); the reals are cut to this
+        rank's share of the minibatch and brought to the level of detail."""
+        if self.current_iter % self.schedule.minibatch_repeats == 0 or self.sched is None:
+            self.sched_nimg = self.cur_nimg
+            self.sched = self.schedule(self.cur_nimg, self.nets["gen"].log_size, self.world_size)
+            self._apply_schedule(optimizers)
+        local = self.sched["minibatch"] // self.world_size
+        require(local <= self.real_img.shape[0], f"model.progressive: minibatch {self.sched['minibatch']} at "
+                f"{self.sched['resolution']} px needs {local} images per rank, the loader gives "
+                f"{self.real_img.shape[0]} (dataset.train.batch_size)")
+        self.real_img = process_reals(self.real_img[:local], self.sched["lod"])
+        for key in ("kimg", "lod", "minibatch"):
+            self.losses[key] = paddle.to_tensor(float(self.sched[key]))
+        self._tick()
+
+    def _tick(self):
+        """NVlabs' progress line once per ``tick_kimg``: kimg, lod, minibatch, sec/kimg."""
+        now = time.time()
+        if self.tick_start_nimg is None:
+            self.tick_start_nimg, self.tick_start_time = self.cur_nimg, now
+            return
+        done_kimg = (self.cur_nimg - self.tick_start_nimg) / 1000.0
+        if done_kimg >= self.sched["tick_kimg"]:
+            self.tick += 1
+            logger.info(f"tick {self.tick} kimg {self.cur_nimg / 1000:.1f} lod {self.sched['lod']:.2f} minibatch "
+                        f"{self.sched['minibatch']} sec/kimg {(now - self.tick_start_time) / done_kimg:.2f}")
+            self.tick_start_nimg, self.tick_start_time = self.cur_nimg, now
 
     def end_iteration(self, batch):
         """Non-finite bookkeeping, counters, loss scales, the ADA update and the EMA of G."""
@@ -309,6 +408,8 @@ class StyleGANModel(NonFiniteGuard, BaseModel):
                  "mean_path_length": float(self.mean_path_length)}
         if self.augment is not None:
             state["augment"] = self.augment.state()
+        if self.schedule is not None and self.sched_nimg is not None:
+            state["progressive"] = {"sched_nimg": int(self.sched_nimg), "prev_lod": float(self.prev_lod)}
         if self.scalers:
             state["scalers"] = {name: {k: float(v) if isinstance(v, paddle.Tensor) else v
                                        for k, v in scaler.state_dict().items()} for name, scaler in self.scalers.items()}
@@ -320,6 +421,11 @@ class StyleGANModel(NonFiniteGuard, BaseModel):
         self.mean_path_length = paddle.full([], float(state["mean_path_length"]))
         if self.augment is not None and "augment" in state:
             self.augment.load(state["augment"])
+        if self.schedule is not None and "progressive" in state:  # the schedule held since its last reading
+            self.sched_nimg = state["progressive"]["sched_nimg"]
+            self.sched = self.schedule(self.sched_nimg, self.nets["gen"].log_size, self.world_size)
+            self.prev_lod = state["progressive"]["prev_lod"]
+            self._apply_schedule()
         for name, scaler_state in state.get("scalers", {}).items():
             if name in self.scalers:
                 self.scalers[name].load_state_dict(scaler_state)

@@ -2,7 +2,7 @@
 them from weight files (``loading``). Registered in ppgan's GENERATORS / DISCRIMINATORS on import."""
 from .discriminators import StyleGAN2Discriminator, StyleGANDiscriminator
 from .encoders import GradualStyleEncoder, PSPEncoder
-from .generators import StyleGAN2Generator
+from .generators import StyleGAN2Generator, StyleGANGenerator
 
-__all__ = ["StyleGAN2Generator", "StyleGAN2Discriminator", "StyleGANDiscriminator", "GradualStyleEncoder",
+__all__ = ["StyleGAN2Generator", "StyleGANGenerator", "StyleGAN2Discriminator", "StyleGANDiscriminator", "GradualStyleEncoder",
            "PSPEncoder"]

@@ -5,6 +5,8 @@ import math
 import paddle
 import paddle.nn as nn
 
+from ..core.checks import check_choice
+from ..core.errors import ConfigError
 from ..ops import (BiasLeakyReLU, EqualLinear, FIRFilter, NoiseInjection, add_channel_bias, downsample_pad,
                    modulated_conv2d, modulated_conv2d_ref, noise_bias_leaky_relu, upsample_pad)
 
@@ -17,6 +19,47 @@ def channel_table(size, channel_multiplier=2, channel_base=16384, channel_max=51
     log_size = int(math.log2(size))
     return {2 ** i: max(1, min(channel_max, channel_base * channel_multiplier // 2 ** i))
             for i in range(2, log_size + 1)}
+
+
+STRUCTURES = ("fixed", "linear")  # StyleGAN v1 networks: no growing / progressive growing by lod
+
+
+def nvidia_fmaps(fmap_base=8192, fmap_decay=1.0, fmap_max=512):
+    """NVIDIA's ``nf(stage)`` (ProGAN / StyleGAN v1): ``min(fmap_base / 2 ** (stage * fmap_decay), fmap_max)``
+    feature maps, stage = log2(resolution) - 1."""
+    def nf(stage):
+        return min(int(fmap_base / (2.0 ** (stage * fmap_decay))), fmap_max)
+    return nf
+
+
+def v1_slope(structure, nonlinearity):
+    """Checks the StyleGAN v1 ``structure`` and ``nonlinearity`` arguments; the leaky ReLU slope ('relu': 0)."""
+    check_choice("structure", structure, STRUCTURES)
+    check_choice("nonlinearity", nonlinearity, ("lrelu", "relu"))
+    return 0.2 if nonlinearity == "lrelu" else 0.0
+
+
+class LevelOfDetail:
+    """Mixin of the StyleGAN v1 networks: the ``lod`` buffer (saved with the weights) and its Python mirror, read
+    by ``forward`` without a device sync. ``max_lod`` is log2(size) - 2 (4x4 only)."""
+
+    def _init_lod(self, max_lod):
+        self.max_lod = max_lod
+        self.register_buffer("lod", paddle.zeros([1]))
+        self._lod = 0.0
+
+    def set_lod(self, lod):
+        """Level of detail of ``structure='linear'``: 0 = full resolution, ``max_lod`` = 4x4."""
+        lod = float(lod)
+        if not 0 <= lod <= self.max_lod:
+            raise ConfigError(f"lod must be in [0, {self.max_lod}], got {lod}")
+        self.lod.set_value(paddle.full([1], lod))
+        self._lod = lod
+
+    def set_state_dict(self, state_dict, use_structured_name=True):
+        result = super().set_state_dict(state_dict, use_structured_name=use_structured_name)
+        self._lod = float(self.lod.numpy()[0])
+        return result
 
 
 class ModulatedConv2D(nn.Layer):
@@ -118,4 +161,5 @@ class ConstantInput(nn.Layer):
         return self.input.tile([batch, 1, 1, 1])
 
 
-__all__ = ["channel_table", "ModulatedConv2D", "StyledConv", "ToRGB", "ConstantInput"]
+__all__ = ["channel_table", "nvidia_fmaps", "v1_slope", "STRUCTURES", "LevelOfDetail", "ModulatedConv2D", "StyledConv", "ToRGB",
+           "ConstantInput"]

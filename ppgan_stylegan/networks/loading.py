@@ -15,7 +15,7 @@ from ..core.errors import UserError
 from ..core.state import load_into, load_state
 from .blocks import channel_table
 from .encoders import PSPEncoder
-from .generators import StyleGAN2Generator
+from .generators import StyleGAN2Generator, StyleGANGenerator
 
 
 def generator_state(state, path="weights", prefer=("gen_ema", "gen")):
@@ -61,6 +61,50 @@ def infer_generator_kwargs(gstate, path="weights"):
     return kwargs
 
 
+def is_stylegan1_state(gstate):
+    """A StyleGAN (v1) ``StyleGANGenerator`` state dict (learned constant ``const``, ``layers.*``)."""
+    return "const" in gstate and "layers.0.style.weight" in gstate
+
+
+def _fmap_table(channels, size, where, path):
+    """(fmap_base, fmap_max) with ``min(fmap_max, fmap_base / 2 ** stage)`` == ``channels`` (res -> maps at res,
+    stage = log2(res) - 1), as NVIDIA's ``nf``."""
+    fmap_max = max(channels.values())
+    fmap_base = channels[size] * size // 2
+    if {res: min(int(fmap_base / (res // 2)), fmap_max) for res in channels} != channels:
+        raise UserError(f"{path}: {where} channel table {channels} does not follow min(fmap_max, fmap_base / 2^stage)")
+    return fmap_base, fmap_max
+
+
+def infer_stylegan1_kwargs(gstate, path="weights"):
+    """StyleGANGenerator arguments from the tensor shapes of its state dict."""
+    try:
+        mlp = [k for k in gstate if re.match(r"style\.\d+\.dense\.weight$", k)]
+        style_dim = _shape(gstate["style.1.dense.weight"])[0]
+        n_rgbs = len({k.split(".")[1] for k in gstate if k.startswith("to_rgbs.")})
+        channels = {2 ** (i + 2): _shape(gstate[f"to_rgbs.{i}.weight"])[1] for i in range(n_rgbs)}
+    except KeyError as e:
+        raise UserError(f"{path}: not a StyleGAN generator state dict (missing {e.args[0]!r})")
+    size = 2 ** (n_rgbs + 1)
+    fmap_base, fmap_max = _fmap_table(channels, size, "generator", path)
+    return dict(size=size, style_dim=style_dim, n_mlp=len(mlp), fmap_base=fmap_base, fmap_max=fmap_max)
+
+
+def infer_stylegan1_discriminator_kwargs(state, mbstd_group_size=4, path="weights"):
+    """StyleGANDiscriminator (D_basic) arguments from the shapes of its state dict."""
+    try:
+        n = len({k.split(".")[1] for k in state if k.startswith("from_rgbs.")})
+        size = 2 ** (n + 1)
+        channels = {size // 2 ** lod: _shape(state[f"from_rgbs.{lod}.conv.weight"])[0] for lod in range(n)}
+        features = _shape(state["conv.conv.weight"])[1] - channels[4]
+        labels = _shape(state["dense1.weight"])[1]
+    except KeyError as e:
+        raise UserError(f"{path}: not a StyleGAN discriminator state dict (missing {e.args[0]!r})")
+    fmap_base, fmap_max = _fmap_table(channels, size, "discriminator", path)
+    return dict(size=size, fmap_base=fmap_base, fmap_max=fmap_max, label_size=labels if labels > 1 else 0,
+                mbstd_group_size=mbstd_group_size if features else 1, mbstd_num_features=max(features, 1))
+
+
 def infer_discriminator_kwargs(state, stddev_group=4, path="weights"):
     """StyleGAN2Discriminator arguments from the shapes of its state dict."""
     try:
@@ -76,10 +120,14 @@ def infer_discriminator_kwargs(state, stddev_group=4, path="weights"):
 
 
 def generator_from_state(gstate, gcfg=None, path="weights"):
-    """A StyleGAN2Generator (eval mode) built from ``gcfg`` (or the shapes in ``gstate``) holding ``gstate``."""
-    gcfg = dict(gcfg) if gcfg else infer_generator_kwargs(gstate, path)
+    """A StyleGAN2Generator or StyleGANGenerator (v1) in eval mode built from ``gcfg`` (or the shapes in
+    ``gstate``) holding ``gstate``."""
+    v1 = gcfg.get("name") == "StyleGANGenerator" if gcfg else is_stylegan1_state(gstate)
+    if not gcfg:
+        gcfg = infer_stylegan1_kwargs(gstate, path) if v1 else infer_generator_kwargs(gstate, path)
+    gcfg = dict(gcfg)
     gcfg.pop("name", None)
-    gen = StyleGAN2Generator(**gcfg)
+    gen = (StyleGANGenerator if v1 else StyleGAN2Generator)(**gcfg)
     load_into(gen, gstate, path)
     gen.eval()
     return gen
@@ -92,6 +140,9 @@ def build_generator(weights, config=None, prefer=("gen_ema", "gen"), state=None)
     gcfg = None
     if config:
         gcfg = load_config(config).model.generator
+    elif is_stylegan1_state(gstate):  # what shapes cannot tell (fused_scale, structure, ...) from the file's config
+        saved = (((state.get("meta") or {}).get("config") or {}).get("model") or {}).get("generator") or {}
+        gcfg = dict(saved) if saved.get("name") == "StyleGANGenerator" else None
     return generator_from_state(gstate, gcfg, weights), used
 
 

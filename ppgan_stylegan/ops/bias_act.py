@@ -55,7 +55,8 @@ def bias_leaky_relu_ref(x, bias=None, negative_slope=0.2, gain=2 ** 0.5):
 
 def noise_bias_leaky_relu(x, noise, strength, bias, negative_slope=0.2, gain=2 ** 0.5, x_scaled=False):
     """``leaky_relu(x + strength * noise + bias) * gain``; x ``[N, C, H, W]``, noise ``[N or 1, 1, H, W]``,
-    strength ``[1]``, bias ``[C]`` (StyleGAN2's noise injection followed by the fused bias activation).
+    strength ``[1]`` (StyleGAN2) or ``[C]`` (StyleGAN v1), bias ``[C]`` (noise injection followed by the fused
+    bias activation).
 
     ``x_scaled=True``: x already holds ``gain * x`` (the modulated conv folds the gain into its
     coefficients); as ``leaky_relu(g * v) = g * leaky_relu(v)`` for ``g > 0``, the ``[C, 2]`` columns are
@@ -66,8 +67,12 @@ def noise_bias_leaky_relu(x, noise, strength, bias, negative_slope=0.2, gain=2 *
     noise = noise.reshape([-1, 1, flat[2]])
     if noise.shape[0] == 1 and isinstance(n, int) and n > 1:
         noise = noise.expand([n, 1, flat[2]])
-    rows = paddle.concat([paddle.ones_like(noise), noise * strength], axis=1)  # [N, 2, HW]
-    cols = paddle.concat([bias.reshape([c, 1]), paddle.ones([c, 1], bias.dtype)], axis=1)  # [C, 2]
+    if strength.shape[0] == 1:  # one strength per layer (StyleGAN2)
+        rows = paddle.concat([paddle.ones_like(noise), noise * strength], axis=1)  # [N, 2, HW]
+        cols = paddle.concat([bias.reshape([c, 1]), paddle.ones([c, 1], bias.dtype)], axis=1)  # [C, 2]
+    else:  # one per channel (StyleGAN v1): the strengths are the second column
+        rows = paddle.concat([paddle.ones_like(noise), noise], axis=1)
+        cols = paddle.concat([bias.reshape([c, 1]), strength.reshape([c, 1])], axis=1)
     if x_scaled:
         assert gain > 0, f"noise_bias_leaky_relu: x_scaled needs a positive gain, got {gain}"
         cols, gain = cols * gain, 1

@@ -1,4 +1,5 @@
-"""Small StyleGAN ops: pixel norm, minibatch standard deviation, noise injection."""
+"""Small StyleGAN ops: pixel norm, minibatch standard deviation, noise injection, AdaIN (StyleGAN v1), nearest
+up-sampling."""
 import paddle
 import paddle.nn as nn
 
@@ -54,3 +55,39 @@ class NoiseInjection(nn.Layer):
         if self.is_concat:
             return paddle.concat([x, self.weight * noise], axis=1)
         return x + self.weight * noise
+
+
+def instance_norm(x, eps=1e-8):
+    """Reference: NVlabs' ``instance_norm``: centre each feature map, divide by its RMS (eps 1e-8)."""
+    x = x - x.mean(axis=[2, 3], keepdim=True)
+    return x * paddle.rsqrt((x * x).mean(axis=[2, 3], keepdim=True) + eps)
+
+
+def style_mod_ref(x, style):
+    """Reference: NVlabs' ``style_mod``: ``x * (ys + 1) + yb`` with ``style = [ys, yb]`` ``[N, 2C]``."""
+    c = x.shape[1]
+    return x * (style[:, :c] + 1).reshape([-1, c, 1, 1]) + style[:, c:].reshape([-1, c, 1, 1])
+
+
+def adaptive_instance_norm(x, style, eps=1e-8):
+    """AdaIN (StyleGAN paper, eq. 1): ``instance_norm(x) * (ys + 1) + yb``, x ``[N, C, H, W]``, style ``[N, 2C]``.
+
+    Fast path of ``style_mod_ref(instance_norm(x), style)``: on ``[N, C, H*W]`` (Paddle's fast broadcast layout),
+    the normalisation and the style scale multiplied into one ``[N, C, 1]`` factor (one pass, not two).
+    """
+    c = x.shape[1]
+    assert style.shape[-1] == 2 * c, f"adaptive_instance_norm: x {x.shape}, style {style.shape} (expected [N, {2 * c}])"
+    flat = x.reshape([-1, c, x.shape[2] * x.shape[3]])  # the batch may be unknown (static graphs)
+    centred = flat - flat.mean(axis=-1, keepdim=True)
+    scale = paddle.rsqrt((centred * centred).mean(axis=-1, keepdim=True) + eps) * (style[:, :c] + 1).unsqueeze(-1)
+    return (centred * scale + style[:, c:].unsqueeze(-1)).reshape(x.shape)
+
+
+def nearest_upsample(x, factor=2):
+    """Nearest-neighbour up-sampling by an integer factor (NVlabs' ``upscale2d``): reshape + tile, so it is
+    twice differentiable on every Paddle (the interpolate kernels are not, on CPU)."""
+    if factor == 1:
+        return x
+    _, c, h, w = x.shape
+    y = x.reshape([-1, c, h, 1, w, 1]).tile([1, 1, 1, factor, 1, factor])
+    return y.reshape([-1, c, h * factor, w * factor])

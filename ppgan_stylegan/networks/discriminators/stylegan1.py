@@ -7,8 +7,10 @@ run-time scale (gain 1 for the output layer); activations are plain leaky ReLU(0
 
 ``structure='fixed'`` reads only FromRGB_lod0. ``structure='linear'`` blends, after every block,
 with FromRGB of the 2x average-pooled image (weight ``clip(lod - block_lod, 0, 1)``), so a run can
-grow progressively by lowering ``lod`` (``set_lod``). Every FromRGB_lod* exists in both structures,
-so the parameter count is that of NVlabs' printed network (23,087,249 at 1024).
+grow progressively by lowering ``lod`` (``set_lod``). The blocks whose output that blend replaces
+entirely (weight 1) are skipped: the pass starts at FromRGB_lod{floor(lod)} of the image averaged down to
+that level (NVlabs' recursive structure, the same numbers). Every FromRGB_lod* exists in both
+structures, so the parameter count is that of NVlabs' printed network (23,087,249 at 1024).
 """
 import math
 
@@ -18,10 +20,8 @@ import paddle.nn.functional as F
 from ppgan.models.discriminators.builder import DISCRIMINATORS
 
 from ...core.checks import check_size
-from ...core.errors import ConfigError
 from ...ops import BiasLeakyReLU, EqualConv2D, EqualLinear, FIRFilter, minibatch_stddev
-
-STRUCTURES = ("fixed", "linear")
+from ..blocks import LevelOfDetail, nvidia_fmaps, v1_slope
 
 
 def _equalize(layer, use_wscale):
@@ -65,7 +65,7 @@ class _Block(nn.Layer):
 
 
 @DISCRIMINATORS.register()
-class StyleGANDiscriminator(nn.Layer):
+class StyleGANDiscriminator(LevelOfDetail, nn.Layer):
     """StyleGAN1 D_basic. forward(images ``[N, C, size, size]``, labels ``[N, label_size]``) -> ``[N, 1]``."""
 
     def __init__(self, size=1024, num_channels=3, label_size=0, fmap_base=8192, fmap_decay=1.0, fmap_max=512,
@@ -73,17 +73,11 @@ class StyleGANDiscriminator(nn.Layer):
                  blur_filter=(1, 2, 1), structure="fixed"):
         super().__init__()
         self.resolution_log2 = check_size(size)
-        if structure not in STRUCTURES:
-            raise ConfigError(f"structure must be one of {STRUCTURES}, got {structure!r}")
-        if nonlinearity not in ("lrelu", "relu"):
-            raise ConfigError(f"nonlinearity must be 'lrelu' or 'relu', got {nonlinearity!r}")
+        slope = v1_slope(structure, nonlinearity)
         self.size, self.num_channels, self.label_size, self.structure = size, num_channels, label_size, structure
         self.mbstd_group_size, self.mbstd_num_features = mbstd_group_size, mbstd_num_features
-        slope = 0.2 if nonlinearity == "lrelu" else 0.0
         gain = math.sqrt(2)
-
-        def nf(stage):
-            return min(int(fmap_base / (2.0 ** (stage * fmap_decay))), fmap_max)
+        nf = nvidia_fmaps(fmap_base, fmap_decay, fmap_max)
 
         r = self.resolution_log2
         self.from_rgbs = nn.LayerList([_ConvAct(num_channels, nf(res - 1), 1, gain, use_wscale, slope)
@@ -95,25 +89,21 @@ class StyleGANDiscriminator(nn.Layer):
         self.dense0 = _equalize(EqualLinear(nf(1) * 16, nf(0), bias=False, gain=gain), use_wscale)
         self.dense0_act = BiasLeakyReLU(nf(0), negative_slope=slope, gain=1.0)
         self.dense1 = _equalize(EqualLinear(nf(0), max(label_size, 1), gain=1.0), use_wscale)
-        self.register_buffer("lod", paddle.zeros([1]))
-
-    def set_lod(self, lod):
-        """Level of detail for ``structure='linear'``: 0 = full resolution, resolution_log2-2 = 4x4."""
-        if not 0 <= lod <= self.resolution_log2 - 2:
-            raise ConfigError(f"lod must be in [0, {self.resolution_log2 - 2}], got {lod}")
-        self.lod.set_value(paddle.full([1], float(lod)))
+        self._init_lod(self.resolution_log2 - 2)
 
     def forward(self, images, labels=None):
         assert images.ndim == 4 and images.shape[1:] == [self.num_channels, self.size, self.size], \
             f"StyleGANDiscriminator: expected [N, {self.num_channels}, {self.size}, {self.size}], got {images.shape}"
-        x = self.from_rgbs[0](images)
-        img = images
-        for lod, block in enumerate(self.blocks):
-            x = block(x)
-            if self.structure == "linear":
+        lod = self._lod if self.structure == "linear" else 0.0
+        start = int(math.floor(lod))  # the blocks before it are replaced by FromRGB_lod{start} (blend weight 1)
+        img = F.avg_pool2d(images, 2 ** start) if start else images
+        x = self.from_rgbs[start](img)
+        for block_lod in range(start, len(self.blocks)):
+            x = self.blocks[block_lod](x)
+            weight = min(max(lod - block_lod, 0.0), 1.0)
+            if weight > 0:  # fading in this block: blend with FromRGB of the image one level down
                 img = F.avg_pool2d(img, 2)
-                y = self.from_rgbs[lod + 1](img)
-                x = x + (y - x) * paddle.clip(self.lod - lod, 0.0, 1.0)
+                x = x + (self.from_rgbs[block_lod + 1](img) - x) * weight
         if self.mbstd_group_size > 1:
             x = minibatch_stddev(x, self.mbstd_group_size, self.mbstd_num_features)
         x = self.conv(x)
