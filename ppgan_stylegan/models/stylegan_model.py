@@ -253,7 +253,8 @@ class StyleGANModel(NonFiniteGuard, BaseModel):
         real = self.real_img
         with paddle.no_grad(), self.autocast():
             self.fake_img, _ = self._generate(batch)
-        shared = not self.lazy_regularization and self.r1_gamma > 0  # R1 from this pass's real scores (NVlabs)
+        # R1 from this pass's real scores (NVlabs); with AMP the penalty keeps its own float32 pass
+        shared = not self.lazy_regularization and self.r1_gamma > 0 and not self.amp
         if shared:
             real = real.detach()
             real.stop_gradient = False
