@@ -14,7 +14,6 @@ structures, so the parameter count is that of NVlabs' printed network (23,087,24
 """
 import math
 
-import paddle
 import paddle.nn as nn
 import paddle.nn.functional as F
 from ppgan.models.discriminators.builder import DISCRIMINATORS
