@@ -86,31 +86,27 @@ class ProgressiveSchedule:
             lod -= max(phase_kimg - self.lod_training_kimg, 0.0) / self.lod_transition_kimg
         lod = max(float(lod), 0.0)
         resolution = 2 ** (resolution_log2 - int(np.floor(lod)))
-        minibatch = self.minibatch_dict.get(resolution, self.minibatch_base)
-        minibatch -= minibatch % num_gpus
-        if resolution in self.max_minibatch_per_gpu:
-            minibatch = min(minibatch, self.max_minibatch_per_gpu[resolution] * num_gpus)
+        minibatch = self._minibatch(resolution, num_gpus)
         g_lrate = self.G_lrate_dict.get(resolution, self.G_lrate_base)
         d_lrate = self.D_lrate_dict.get(resolution, self.D_lrate_base)
         if self.lrate_rampup_kimg > 0:
             rampup = min(kimg / self.lrate_rampup_kimg, 1.0)
             g_lrate, d_lrate = g_lrate * rampup, d_lrate * rampup
-        return {"kimg": kimg, "lod": lod, "resolution": resolution, "minibatch": int(minibatch),
+        return {"kimg": kimg, "lod": lod, "resolution": resolution, "minibatch": minibatch,
                 "G_lrate": g_lrate, "D_lrate": d_lrate,
                 "tick_kimg": self.tick_kimg_dict.get(resolution, self.tick_kimg_base)}
+
+    def _minibatch(self, resolution, num_gpus):
+        minibatch = self.minibatch_dict.get(resolution, self.minibatch_base)
+        minibatch -= minibatch % num_gpus
+        if resolution in self.max_minibatch_per_gpu:
+            minibatch = min(minibatch, self.max_minibatch_per_gpu[resolution] * num_gpus)
+        return int(minibatch)
 
     def max_minibatch(self, resolution_log2, num_gpus=1):
         """The largest minibatch any resolution of this run uses."""
         first = resolution_log2 - int(np.floor(np.log2(self.lod_initial_resolution)))
-        resolutions = [2 ** (resolution_log2 - lod) for lod in range(max(first, 0) + 1)]
-        sizes = []
-        for res in resolutions:
-            mb = self.minibatch_dict.get(res, self.minibatch_base)
-            mb -= mb % num_gpus
-            if res in self.max_minibatch_per_gpu:
-                mb = min(mb, self.max_minibatch_per_gpu[res] * num_gpus)
-            sizes.append(mb)
-        return max(sizes)
+        return max(self._minibatch(2 ** (resolution_log2 - lod), num_gpus) for lod in range(max(first, 0) + 1))
 
 
 def new_layer_entered(lod, prev_lod):

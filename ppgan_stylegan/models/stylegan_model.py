@@ -325,9 +325,12 @@ class StyleGANModel(NonFiniteGuard, BaseModel):
         return penalty * (self.pl_weight * interval)
 
     # ------------------------------------------------------------------ progressive growing
+    def _schedule_at(self, nimg):
+        return self.schedule(nimg, self.nets["gen"].log_size, self.world_size)
+
     def _current_schedule(self):
         if self.sched is None:
-            self.sched = self.schedule(self.cur_nimg, self.nets["gen"].log_size, self.world_size)
+            self.sched = self._schedule_at(self.cur_nimg)
         return self.sched
 
     def _apply_schedule(self, optimizers=None):
@@ -348,7 +351,7 @@ class StyleGANModel(NonFiniteGuard, BaseModel):
         rank's share of the minibatch and brought to the level of detail."""
         if self.current_iter % self.schedule.minibatch_repeats == 0 or self.sched is None:
             self.sched_nimg = self.cur_nimg
-            self.sched = self.schedule(self.cur_nimg, self.nets["gen"].log_size, self.world_size)
+            self.sched = self._schedule_at(self.cur_nimg)
             self._apply_schedule(optimizers)
         local = self.sched["minibatch"] // self.world_size
         require(local <= self.real_img.shape[0], f"model.progressive: minibatch {self.sched['minibatch']} at "
@@ -424,7 +427,7 @@ class StyleGANModel(NonFiniteGuard, BaseModel):
             self.augment.load(state["augment"])
         if self.schedule is not None and "progressive" in state:  # the schedule held since its last reading
             self.sched_nimg = state["progressive"]["sched_nimg"]
-            self.sched = self.schedule(self.sched_nimg, self.nets["gen"].log_size, self.world_size)
+            self.sched = self._schedule_at(self.sched_nimg)
             self.prev_lod = state["progressive"]["prev_lod"]
             self._apply_schedule()
         for name, scaler_state in state.get("scalers", {}).items():
