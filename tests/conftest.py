@@ -62,6 +62,22 @@ def run_script(script, *args, cwd=None, timeout=600, env=None):
                           capture_output=True, text=True, timeout=timeout)
 
 
+def run_folders(root):
+    """The run folders under an output root (real folders; not the ``*-latest`` links)."""
+    root = str(root)
+    if not os.path.isdir(root):
+        return []
+    return sorted(os.path.join(root, d) for d in os.listdir(root)
+                  if os.path.isdir(os.path.join(root, d)) and not os.path.islink(os.path.join(root, d)))
+
+
+def into(folder):
+    """Command-line flags that make a command write into exactly ``folder`` (``--outdir`` is the root of the run
+    folders, ``--name`` the run's folder; ``--overwrite``: it may exist already)."""
+    folder = str(folder)
+    return ["--outdir", os.path.dirname(folder), "--name", os.path.basename(folder), "--overwrite"]
+
+
 def noise_images(folder, n=6, sizes=(8,), seed=0):
     """``n`` random RGB PNGs in ``folder`` (sizes cycled), named ``0.png`` ...; returns the folder."""
     os.makedirs(folder, exist_ok=True)

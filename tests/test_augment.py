@@ -1,5 +1,4 @@
 """Differentiable augmentation: fast vs reference, identity at p=0, double backward (R1), ADA controller, YAML."""
-import glob
 import json
 import os
 
@@ -7,7 +6,7 @@ import numpy as np
 import paddle
 import pytest
 
-from conftest import DEMO, noise_images, run_script, tiny
+from conftest import DEMO, noise_images, run_folders, run_script, tiny
 from ppgan_stylegan import StyleGAN2Discriminator
 from ppgan_stylegan.losses import r1_penalty
 from ppgan_stylegan.data.augment import AdaptiveAugment, augment, translate, translate_reference
@@ -66,7 +65,7 @@ def test_augment_from_yaml_trains_logs_p_and_checkpoints_it(tmp_path):
         "model.augment={policy: 'color,translation,cutout', p: 0.5, target: 0.6, interval: 2, kimg: 0.01}"]
     out = run_script("tools/main.py", "-c", DEMO, "-o", *overrides)
     assert out.returncode == 0, out.stderr[-2000:]
-    (run,) = glob.glob(str(tmp_path / "out" / "*"))
+    (run,) = run_folders(tmp_path / "out")
     ps = [h["losses"]["aug_p"] for h in json.load(open(os.path.join(run, "history.json")))]
     assert len(ps) == 4 and ps[0] == 0.5 and ps[1] != 0.5  # adjusted after iterations 2 and 4 (+-0.8, clipped)
     assert ps[1] == ps[2] and all(0.0 <= p <= 1.0 for p in ps)

@@ -34,6 +34,58 @@ def test_each_subcommand_has_help(name, capsys):
     assert text.startswith(f"usage: ppgan-stylegan {name}") and "--debug" in text
 
 
+@pytest.mark.parametrize("name", SUBCOMMANDS)
+def test_every_flag_is_described_with_its_default(name):
+    """Each flag has a help text; one with a default (not None / off) shows it in --help."""
+    parser = cli.build_parser()
+    sub = parser._subparsers._group_actions[0].choices[name]
+    text = sub.format_help()
+    for action in sub._actions:
+        if action.help == "==SUPPRESS==" or not action.option_strings:
+            continue
+        assert action.help and len(action.help) > 8, (name, action.option_strings)
+        if action.default not in (None, False, [], "==SUPPRESS==") and action.dest != "help":
+            assert f"(default: {action.default})" in " ".join(text.split()), (name, action.option_strings)
+
+
+def test_command_specific_help_texts():
+    parser = cli.build_parser()
+    choices = parser._subparsers._group_actions[0].choices
+    weights = {name: next(a.help for a in choices[name]._actions if "--weights" in a.option_strings)
+               for name in ("encode", "generate")}
+    assert "pSp" not in weights["generate"] and "encoder" in weights["encode"]
+
+
+def test_quiet_only_at_our_command_lines(tmp_path):
+    from ppgan_stylegan.core import runtime
+    tools = os.path.join(cli.__file__.rsplit("ppgan_stylegan", 1)[0], "tools", "main.py")
+    for argv, orig, ours in [(["/usr/bin/ppgan-stylegan", "train"], [], True), ([tools, "-c", "x"], [], True),
+                             (["-m"], ["python", "-m", "ppgan_stylegan.cli", "edit"], True),
+                             (["/home/me/train.py"], [], False), (["-c"], ["python", "-c", "import x"], False)]:
+        assert runtime.started_by_our_command(argv, orig) is ours, argv
+        env = {}
+        assert bool(runtime.quiet_command_line(env, argv, orig)) is ours and (env == {"GLOG_minloglevel": "2"}) is ours
+    env = {}
+    assert runtime.quiet_command_line(env, ["/usr/bin/ppgan-stylegan", "export", "--verbose"], []) == {} and not env
+    env = {"GLOG_minloglevel": "0"}  # the user's value wins
+    runtime.quiet_command_line(env, ["/usr/bin/ppgan-stylegan", "export"], [])
+    assert env == {"GLOG_minloglevel": "0"}
+
+
+@pytest.mark.slow
+def test_a_command_is_quiet_and_verbose_brings_paddle_back(tmp_path):
+    """export runs Paddle's static graph, which logs C++ lines and warns: none of it by default."""
+    from ppgan_stylegan import StyleGAN2Generator
+    import paddle
+    path = str(tmp_path / "g.pdparams")
+    paddle.save({"gen_ema": StyleGAN2Generator(8, style_dim=8, n_mlp=1, channel_max=8).state_dict()}, path)
+    quiet = run_script("tools/export.py", "--weights", path, "--check-seeds", "0", cwd=tmp_path)
+    assert quiet.returncode == 0, quiet.stderr
+    assert quiet.stderr.strip() == "", quiet.stderr[-2000:]
+    loud = run_script("tools/export.py", "--weights", path, "--check-seeds", "0", "--verbose", cwd=tmp_path)
+    assert loud.returncode == 0 and ("Warning" in loud.stderr or "] " in loud.stderr), loud.stderr[-2000:]
+
+
 def test_user_error_is_one_line_and_exit_2(tmp_path, capsys):
     assert cli.main(["prepare", "--src", str(tmp_path / "missing"), "--dst", str(tmp_path / "out")]) == 2
     err = capsys.readouterr().err

@@ -5,17 +5,17 @@ import os
 import pytest
 from PIL import Image
 
-from conftest import run_script
+from conftest import run_folders, run_script
 
 pytestmark = pytest.mark.slow  # subprocess runs / training (make test-fast skips them)
 
 
 def test_demo_script_runs_and_reports(tmp_path):
     data, out = tmp_path / "demo_data", tmp_path / "out"
-    proc = run_script("tools/demo.py", "--iters", "4", "--data", data, "--out", out)
+    proc = run_script("tools/demo.py", "--iters", "4", "--data", data, "--outdir", out)
     assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
     assert len(os.listdir(data)) == 100  # prepared because it was missing
-    (run,) = os.listdir(out)
+    (run,) = run_folders(out)
     with open(out / run / "summary.json") as f:
         summary = json.load(f)
     assert summary["iterations"] == 4 and summary["swd_before"] > 0 and summary["swd_after"] > 0

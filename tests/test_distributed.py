@@ -1,5 +1,4 @@
 """Two CPU ranks through paddle.distributed.launch vs one process over the same global batch."""
-import glob
 import json
 import os
 import subprocess
@@ -8,7 +7,7 @@ import sys
 import numpy as np
 import pytest
 
-from conftest import DEMO, ROOT, noise_images, tiny
+from conftest import DEMO, ROOT, noise_images, run_folders, tiny
 from ppgan_stylegan.core.state import load_state
 
 pytestmark = pytest.mark.slow  # subprocess runs / training (make test-fast skips them)
@@ -44,8 +43,8 @@ def test_two_ranks_stay_identical_and_equal_one_process(data, tmp_path):
         assert f"iteration {it}: 2 replica(s) identical" in logs[0], logs[0][-3000:]
     assert "batch 2 per rank x 2 rank(s) = global batch 4" in logs[0]
     # only rank 0 writes: one run folder, and no save in rank 1's log
-    (run_two,) = glob.glob(str(tmp_path / "two" / "*"))
-    (run_one,) = glob.glob(str(tmp_path / "one" / "*"))
+    (run_two,) = run_folders(tmp_path / "two")
+    (run_one,) = run_folders(tmp_path / "one")
     assert "saved" in logs[0] and "saved" not in logs[1]
     assert os.path.isfile(os.path.join(run_two, "log.txt.rank1"))  # rank 1 uses rank 0's run folder
 

@@ -1,5 +1,4 @@
 """FID / KID / PPL: formulas, a randomly initialised Inception of the real architecture, the CLI and YAML."""
-import glob
 import json
 import os
 
@@ -8,7 +7,7 @@ import paddle
 import pytest
 from ppgan.metrics.inception import InceptionV3
 
-from conftest import DEMO, noise_images, run_script, tiny
+from conftest import DEMO, into, noise_images, run_folders, run_script, tiny
 from ppgan_stylegan import StyleGAN2Generator
 from ppgan_stylegan.metrics import fid_from_features, kid_from_features, perceptual_path_length
 from ppgan_stylegan.metrics.inception import (frechet_distance, inception_features, load_inception,
@@ -107,6 +106,14 @@ def test_ppl_is_positive_and_follows_the_generator():
 
 
 @pytest.mark.slow
+def test_default_metrics_need_no_download():
+    from ppgan_stylegan.apps.metrics import default_metrics
+    assert default_metrics() == (["ppl"], {name: default_metrics()[1][name] for name in ("fid", "kid", "swd")})
+    assert default_metrics("real")[0] == ["ppl", "swd"]
+    assert default_metrics("real", "inception.pdparams") == (["fid", "kid", "ppl", "swd"], {})
+    assert "needs --real" in default_metrics(None, "inception.pdparams")[1]["fid"]
+
+
 def test_metrics_cli_with_cache_and_yaml_metrics(inception_weights, tmp_path):
     paddle.seed(4)
     g = StyleGAN2Generator(8, style_dim=16, n_mlp=2, channel_base=64, channel_max=16)
@@ -116,7 +123,7 @@ def test_metrics_cli_with_cache_and_yaml_metrics(inception_weights, tmp_path):
     cli = ["--weights", weights, "--real", str(real),
            "--num", "24", "--inception-weights", inception_weights, "--dims", "192", "--input-size", "75",
            "--cache", str(tmp_path / "real.npz"), "--metrics", "fid,kid,swd,ppl", "--ppl-num", "16",
-           "--outdir", str(tmp_path / "m")]
+           *into(str(tmp_path / "m"))]
     first = run_script("tools/metrics.py", *cli)
     assert first.returncode == 0, first.stderr[-2000:]
     results = json.load(open(tmp_path / "m" / "metrics.json"))
@@ -125,8 +132,13 @@ def test_metrics_cli_with_cache_and_yaml_metrics(inception_weights, tmp_path):
     second = run_script("tools/metrics.py", *cli)
     assert second.returncode == 0 and os.path.getmtime(tmp_path / "real.npz") == mtime  # read from the cache
     assert json.load(open(tmp_path / "m" / "metrics.json"))["fid"] == pytest.approx(results["fid"], rel=1e-9)
-    missing = run_script("tools/metrics.py", *cli[:6], "--metrics", "fid", "--outdir", tmp_path / "n")
+    missing = run_script("tools/metrics.py", *cli[:6], "--metrics", "fid", *into(tmp_path / "n"))
     assert missing.returncode == 2 and "nothing is downloaded" in missing.stderr and "Traceback" not in missing.stderr
+    # no --metrics: what needs no download (SWD, PPL), each skipped one named with its reason
+    offline = run_script("tools/metrics.py", *cli[:6], "--ppl-num", "8", *into(tmp_path / "o"))
+    assert offline.returncode == 0, offline.stderr[-2000:]
+    assert set(json.load(open(tmp_path / "o" / "metrics.json"))) == {"swd_x1e3", "ppl_w_end_pixel"}
+    assert "skipped fid: needs --inception-weights" in offline.stdout and "skipped kid: needs" in offline.stdout
 
     # the same metrics from YAML during training (validate.metrics), PPL handed gen_ema by the model
     out = run_script("tools/main.py", "-c", DEMO, "-o",
@@ -137,6 +149,6 @@ def test_metrics_cli_with_cache_and_yaml_metrics(inception_weights, tmp_path):
                      f"fid: {{name: FrechetInceptionDistance, inception_weights: {inception_weights}, "
                      "dims: 192, input_size: 75}}")
     assert out.returncode == 0, out.stderr[-2000:]
-    (run,) = glob.glob(str(tmp_path / "run" / "*"))
+    (run,) = run_folders(tmp_path / "run")
     metrics = [h["metrics"] for h in json.load(open(os.path.join(run, "history.json"))) if "metrics" in h][-1]
     assert set(metrics) == {"ppl", "fid"} and metrics["ppl"] > 0 and metrics["fid"] > 0

@@ -7,7 +7,7 @@ import numpy as np
 import paddle
 import pytest
 
-from conftest import ROOT, max_diff, pattern_images, run_script
+from conftest import ROOT, max_diff, pattern_images, run_folders, run_script
 from ppgan_stylegan.models.progressive import (ProgressiveSchedule, new_layer_entered, process_reals,
                                                reset_optimizer_state)
 
@@ -119,7 +119,7 @@ def test_v1_trains_through_a_transition_and_resumes_exactly(tiny_data, tmp_path)
         out = run_script("tools/main.py", *args, "-o", f"total_iters={total}", f"output_dir={tmp_path / name}", *extra,
                          cwd=str(tmp_path))
         assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-3000:]
-        (runs[name],) = [os.path.join(tmp_path, name, d) for d in os.listdir(tmp_path / name)]
+        (runs[name],) = run_folders(tmp_path / name)
     # iteration 4 is in the middle of fading in 8 px (kimg 0.008 .. 0.024): resume from there
     out = run_script("tools/main.py", *args, "-o", "total_iters=8", f"output_dir={tmp_path / 'split'}", "--resume",
                      os.path.join(runs["split"], "iter_4_checkpoint.pdparams"), cwd=str(tmp_path))

@@ -1,6 +1,7 @@
 """pSp: encoder parity with PaddleGAN's, PSPModel training on generator samples, the encode CLI, LPIPS / ID loss."""
 import json
 import os
+import pathlib
 
 import numpy as np
 import paddle
@@ -8,7 +9,7 @@ import pytest
 from ppgan.metrics.lpips import NetLinLayer
 from ppgan.models.generators.generator_pixel2style2pixel import GradualStyleEncoder as PPGANEncoder
 
-from conftest import ROOT, max_diff, randomize, run_script
+from conftest import ROOT, into, max_diff, randomize, run_folders, run_script
 from ppgan_stylegan import PSPEncoder, StyleGAN2Generator
 from ppgan_stylegan.apps.align import face_quad
 from ppgan_stylegan.apps.encode import ImageEncoder
@@ -99,7 +100,7 @@ def test_psp_trained_on_generator_samples_halves_image_and_latent_error(g16_weig
                      "lr_scheduler.milestones=[600]", "model.encoder.input_size=16", "dataset.train.style_dim=32",
                      "dataset.test.style_dim=32", *[f"model.generator.{k}={v}" for k, v in G16.items()], cwd=tmp_path)
     assert out.returncode == 0, out.stderr[-3000:]
-    run_dir = next((tmp_path / "output_dir").iterdir())
+    run_dir = pathlib.Path(run_folders(tmp_path / "output")[0])
     metrics = [h["metrics"] for h in json.load(open(run_dir / "history.json")) if "metrics" in h][-1]
     print(metrics)
     assert metrics["recon_mse"] <= 0.5 * metrics["recon_mse_baseline"]
@@ -118,8 +119,7 @@ def test_psp_trained_on_generator_samples_halves_image_and_latent_error(g16_weig
     folder = tmp_path / "targets"
     for i, img in enumerate(to_uint8(images)):
         save_png(img, str(folder / f"s{i}.png"))
-    enc = run_script("applications/encode.py", "--weights", weights, "--images", folder, "--no-align", "--outdir",
-                     tmp_path / "enc")
+    enc = run_script("applications/encode.py", "--weights", weights, "--images", folder, "--no-align", *into(tmp_path / "enc"))
     assert enc.returncode == 0, enc.stderr[-2000:]
     latent = np.load(tmp_path / "enc" / "s0.npy")
     assert latent.shape == (app.n_latent, 32)
@@ -157,10 +157,10 @@ def test_encode_cli_errors_and_alignment(g16_weights, tmp_path):
     Image.fromarray(rgb).save(folder / "a.png")
     # a weight file without an encoder: one line, exit 2
     out = run_script("applications/encode.py", "--weights", g16_weights, "--images", folder, "--no-align",
-                     "--outdir", tmp_path / "o")
+                     *into(tmp_path / "o"))
     assert out.returncode == 2 and "no pSp encoder weights" in out.stderr and "Traceback" not in out.stderr
     # alignment without landmarks: says what is needed
-    out = run_script("applications/encode.py", "--weights", g16_weights, "--images", folder, "--outdir", tmp_path / "o")
+    out = run_script("applications/encode.py", "--weights", g16_weights, "--images", folder, *into(tmp_path / "o"))
     assert out.returncode == 2 and "--no-align" in out.stderr and len(out.stderr.strip().splitlines()) == 1
 
 
@@ -211,13 +211,13 @@ def test_project_cli_with_lpips(lpips_dir, g16_weights, tmp_path):
     from PIL import Image
     Image.fromarray(np.random.RandomState(1).uniform(0, 255, [16, 16, 3]).astype("uint8")).save(tmp_path / "t.png")
     out = run_script("applications/project.py", "--weights", g16_weights, "--target", tmp_path / "t.png", "--steps", 20,
-                     "--lpips-weights", lpips_dir, "--outdir", tmp_path / "p")
+                     "--lpips-weights", lpips_dir, *into(tmp_path / "p"))
     assert out.returncode == 0, out.stderr[-2000:]
-    assert np.load(tmp_path / "p" / "t_projected.npy").shape == (6, 32)
+    assert np.load(tmp_path / "p" / "t_projected.npz").shape == (6, 32)
     out = run_script("applications/project.py", "--weights", g16_weights, "--target", tmp_path / "t.png", "--steps", 2,
-                     "--lpips-weights", tmp_path / "nowhere", "--outdir", tmp_path / "p2")
+                     "--lpips-weights", tmp_path / "nowhere", *into(tmp_path / "p2"))
     assert out.returncode == 2 and "--lpips-weights" in out.stderr and "Traceback" not in out.stderr
-    assert not os.path.exists(tmp_path / "p2" / "t_projected.npy")
+    assert not os.path.exists(tmp_path / "p2" / "t_projected.npz")
 
 
 def test_id_loss_from_user_weights_and_psp_model_with_perceptual_losses(lpips_dir, g16_weights, tmp_path):

@@ -9,7 +9,7 @@ import time
 import paddle
 import pytest
 
-from conftest import DEMO, MAIN, noise_images, run_script, tiny
+from conftest import DEMO, MAIN, noise_images, run_folders, run_script, tiny
 from ppgan_stylegan import StyleGAN2Generator
 from ppgan_stylegan.core.state import load_state
 
@@ -137,7 +137,7 @@ def test_sigkill_while_checkpointing_never_loses_the_newest_complete_checkpoint(
         proc = subprocess.Popen(common + resume, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         deadline, start_ckpt = time.time() + 300, resume[1] if resume else None
         while time.time() < deadline:  # wait for a checkpoint newer than the one we started from
-            run_dirs = glob.glob(str(out_dir / "*"))
+            run_dirs = run_folders(out_dir)
             newest = newest_checkpoint(run_dirs[0]) if run_dirs else None
             if newest and newest != start_ckpt:
                 break
@@ -146,7 +146,7 @@ def test_sigkill_while_checkpointing_never_loses_the_newest_complete_checkpoint(
         time.sleep(delay)
         proc.send_signal(signal.SIGKILL)
         proc.wait(timeout=60)
-        (run_dir,) = glob.glob(str(out_dir / "*"))
+        (run_dir,) = run_folders(out_dir)
         newest = newest_checkpoint(run_dir)
         state = load_state(newest)  # complete and readable
         assert {"gen", "disc", "gen_ema", "optimG", "optimD", "epoch", "meta"} <= set(state)
@@ -171,5 +171,5 @@ def test_load_a_bare_generator_file_into_gen_and_gen_ema(world, tmp_path):
                      f"dataset.test.dataroot={world['good']}", f"output_dir={tmp_path / 'run'}",
                      "--evaluate-only", "--load", path)
     assert out.returncode == 0, out.stderr[-2000:]
-    (run,) = glob.glob(str(tmp_path / "run" / "*"))
+    (run,) = run_folders(tmp_path / "run")
     assert f"loaded gen, gen_ema from {path}" in open(os.path.join(run, "log.txt")).read()

@@ -8,7 +8,7 @@ import numpy as np
 import paddle
 import pytest
 
-from conftest import DEMO, MAIN, ROOT, pattern_images, run_script, tiny
+from conftest import DEMO, MAIN, ROOT, pattern_images, run_folders, run_script, tiny
 from ppgan_stylegan.core.config import load_config, validate_config
 from ppgan_stylegan.data.prepare import prepare_demo
 
@@ -95,7 +95,7 @@ def _run(args, cwd):
 
 
 def _only_run_dir(root):
-    (run,) = glob.glob(os.path.join(root, "*"))
+    (run,) = run_folders(root)
     return run
 
 

@@ -12,6 +12,7 @@ from ..core.device import use_device
 from ..core.errors import UserError
 from ..core.images import center_crop_resize, read_rgb, to_tensor_range
 from ..core.ranges import parse_ranges
+from ..core.runs import writable_folder
 from ..core.state import load_state
 from ..data.datasets import z_from_seed
 from ..networks.loading import build_generator
@@ -26,19 +27,17 @@ class GeneratorPredictor:
     """Base of all applications: a generator plus device, output folder and latent helpers."""
 
     def __init__(self, weights, config=None, device=None, output_dir="output", prefer=("gen_ema", "gen")):
+        """``output_dir``: the folder outputs go to, or a callable that creates and returns it (called once the
+        weights have loaded, so that a bad weight file leaves no empty folder behind)."""
         use_device(device)
         self.weights_path, self.config = weights, config
         state = load_state(weights)  # read once; not kept (a training checkpoint also holds D and optimizers)
         self.check_state(state)
         self.generator, self.source = build_generator(weights, config, prefer, state=state)
         self.build_extra(state)
-        self.output_dir = output_dir
-        try:
-            os.makedirs(output_dir, exist_ok=True)
-        except OSError as e:
-            raise UserError(f"--outdir {output_dir!r}: cannot create ({e.strerror})")
-        if not os.access(output_dir, os.W_OK):
-            raise UserError(f"--outdir {output_dir!r}: not writable")
+        if callable(output_dir):  # made only now that the weights loaded (command lines: a new run folder)
+            output_dir = output_dir()
+        self.output_dir = writable_folder(output_dir)
 
     def check_state(self, state):
         """Hook: subclasses reject a weight file that lacks what they need, before anything is built."""
@@ -69,7 +68,8 @@ class GeneratorPredictor:
             return self.generator.truncate(wplus, psi, cutoff)
 
     def synthesize(self, wplus, noise_mode="const", batch=16):
-        """Images ``[N, 3, H, W]`` in [-1, 1] from W+ latents, in batches."""
+        """Images ``[N, 3, H, W]`` in [-1, 1] from W+ latents, in batches; ``noise_mode`` is a mode or a list of
+        noise maps of batch 1 (shared by all images)."""
         outs = []
         with paddle.no_grad():
             for i in range(0, wplus.shape[0], batch):
@@ -84,17 +84,44 @@ class GeneratorPredictor:
         return paddle.to_tensor(to_tensor_range(np.asarray(img))[None])
 
     def load_latent(self, path):
-        """A saved latent (.npy): W ``[D]`` / ``[1, D]`` or W+ ``[n_latent, D]`` -> W+ ``[1, n_latent, D]``."""
+        """A saved latent -> (W+ ``[1, n_latent, D]``, its noise maps or None).
+
+        ``.npy``: W ``[D]`` / ``[1, D]`` or W+ ``[n_latent, D]`` (generate, encode). ``.npz``: ``w_plus`` and,
+        when the latent came with fitted noise maps (project), ``noise_0`` ... (``save_latent``)."""
         if not os.path.isfile(path):
             raise UserError(f"{path}: no such file")
+        noise = None
         try:
-            arr = np.load(path).astype("float32")
+            data = np.load(path)
+            if isinstance(data, np.lib.npyio.NpzFile):
+                if "w_plus" not in data.files:
+                    raise UserError(f"{path}: no 'w_plus' array in this .npz (a latent saved by project)")
+                keys = sorted((k for k in data.files if k.startswith("noise_")), key=lambda k: int(k[6:]))
+                noise = [data[k].astype("float32") for k in keys] or None
+                data = data["w_plus"]
+            arr = np.asarray(data, dtype="float32")
+        except UserError:
+            raise
         except Exception as e:
-            raise UserError(f"{path}: not a .npy array ({type(e).__name__})")
+            raise UserError(f"{path}: not a .npy / .npz latent ({type(e).__name__})")
         arr = arr.reshape([-1, arr.shape[-1]]) if arr.ndim else arr
-        if arr.shape[-1] != self.style_dim or arr.shape[0] not in (1, self.n_latent):
+        if arr.ndim != 2 or arr.shape[-1] != self.style_dim or arr.shape[0] not in (1, self.n_latent):
             raise UserError(f"{path}: latent of shape {list(arr.shape)}, expected [{self.style_dim}] or "
                             f"[{self.n_latent}, {self.style_dim}] for this generator")
         if arr.shape[0] == 1:
             arr = np.repeat(arr, self.n_latent, axis=0)
-        return paddle.to_tensor(arr[None])
+        if noise is not None:
+            expected = [list(s) for s in self.generator.noise_shapes(1)]
+            if [list(n.shape) for n in noise] != expected:
+                raise UserError(f"{path}: noise maps of shapes {[list(n.shape) for n in noise]}, expected "
+                                f"{expected} for this generator")
+            noise = [paddle.to_tensor(n) for n in noise]
+        return paddle.to_tensor(arr[None]), noise
+
+    def save_latent(self, path, wplus, noise=None):
+        """W+ ``[1, n_latent, D]`` (and noise maps) -> ``.npz`` that ``load_latent`` reads back exactly."""
+        arrays = {"w_plus": np.asarray(wplus.numpy() if hasattr(wplus, "numpy") else wplus)[0]}
+        for i, n in enumerate(noise or []):
+            arrays[f"noise_{i}"] = n.numpy() if hasattr(n, "numpy") else np.asarray(n)
+        np.savez(path, **arrays)
+        return path

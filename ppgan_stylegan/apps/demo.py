@@ -12,10 +12,11 @@ import paddle
 from matplotlib.figure import Figure
 from ppgan.utils.logger import setup_logger
 
-from ..core import runtime
+from ..core import quick, runtime
 from ..core.config import load_config
 from ..core.device import use_device
 from ..core.files import atomic_write, write_json
+from ..core.runs import new_run_folder, point_latest
 from ..core.images import grid, list_images, load_rgb, save_gif, save_grid, to_tensor_range
 from ..data.prepare import DEMO_FACES, prepare_demo
 from ..engine import ResumableTrainer, seed_everything
@@ -73,18 +74,18 @@ def plot(history, swd_points, path):
     atomic_write(path, lambda tmp: fig.savefig(tmp, format="png", dpi=100))
 
 
-def run_demo(config, data, out, iters=None, seed=0):
+def run_demo(config, data, out, iters=None, seed=0, name=None, overwrite=False):
     """Train the demo config on the demo faces (prepared in ``data`` if missing); results in a run folder
-    under ``out``. Returns the summary dict (also written as summary.json)."""
+    ``<out>/demo-<date-time>`` (or ``<out>/<name>``; ``core.runs``). Returns the summary dict (also written as summary.json)."""
     have = len(list_images(data)) if os.path.isdir(data) else 0
     if have < DEMO_FACES:
         prepare_demo(data)
     overrides = [f"dataset.train.dataroot={data}", f"dataset.test.dataroot={data}"]
-    if iters:
-        overrides.append(f"total_iters={iters}")
     cfg = load_config(config, overrides)
+    iters = quick.cap(iters or cfg.total_iters, "iters")  # PPGAN_STYLEGAN_QUICK=1: a few iterations
+    cfg.total_iters = iters
     cfg.is_train, cfg.profiler_options = True, None
-    cfg.output_dir = os.path.join(out, time.strftime("%Y-%m-%d-%H-%M-%S"))
+    cfg.output_dir = new_run_folder(out, "demo", name, overwrite, link=False)
     if use_device() == "cpu":  # 16-32 channel layers: one math thread beats two (core.runtime.use_math_threads)
         runtime.use_math_threads(1, "the demo's small networks run faster on one")
     print(runtime.describe(), flush=True)
@@ -131,4 +132,6 @@ def run_demo(config, data, out, iters=None, seed=0):
     print(f"reals:      {os.path.join(cfg.output_dir, 'reals.png')}\nplot:       {plot_path}")
     print(f"walks:      {strip}, {gif}")
     print(f"checkpoint: {summary['checkpoint']}")
+    point_latest(out, "demo", cfg.output_dir)  # <out>/demo-latest: the newest finished demo
+    print(f"output: {cfg.output_dir}")
     return summary

@@ -28,7 +28,8 @@ class LatentEditor(GeneratorPredictor):
         return vt.astype("float32"), sv
 
     def direction_from_file(self, path, name=None):
-        """``.npy`` ``[D]`` / ``[n_latent, D]``, or a PaddleGAN directions ``.pdparams`` dict with ``name``."""
+        """``.npy`` ``[D]`` / ``[n_latent, D]``, or a PaddleGAN directions ``.pdparams`` dict with ``name``
+        -> ``[n_latent, D]``."""
         if not os.path.isfile(path):
             raise UserError(f"{path}: no such file")
         if path.endswith(".npy"):
@@ -38,9 +39,12 @@ class LatentEditor(GeneratorPredictor):
                 table = paddle.load(path)
             except Exception as e:
                 raise UserError(f"{path}: not a .npy or a Paddle directions file ({type(e).__name__})")
-            if not isinstance(table, dict) or name not in table:
-                names = sorted(table) if isinstance(table, dict) else []
-                raise UserError(f"{path}: --name {name!r} not found; available: {', '.join(names[:20]) or 'none'}")
+            names = sorted(table) if isinstance(table, dict) else []
+            if name is None:
+                raise UserError(f"{path}: a directions file; name one as {path}:NAME (available: "
+                                f"{', '.join(names[:20]) or 'none'})")
+            if name not in names:
+                raise UserError(f"{path}: no direction {name!r}; available: {', '.join(names[:20]) or 'none'}")
             arr = np.asarray(table[name])
         arr = np.asarray(arr, dtype="float32").reshape([-1, arr.shape[-1]])
         if arr.shape[-1] != self.style_dim or arr.shape[0] not in (1, self.n_latent):
@@ -48,14 +52,40 @@ class LatentEditor(GeneratorPredictor):
                             f"[{self.n_latent}, {self.style_dim}]")
         return np.broadcast_to(arr, [self.n_latent, self.style_dim]).copy()
 
+    def direction(self, spec, sefa_layers=None):
+        """One direction ``[n_latent, D]`` from its command-line form: ``sefa:K`` (the K-th SeFa direction, from
+        ``sefa_layers``), ``file.npy`` or ``file.pdparams:NAME``."""
+        if spec.startswith("sefa:"):
+            try:
+                k = int(spec[5:])
+            except ValueError:
+                raise UserError(f"--direction {spec}: expected sefa:K with an integer K")
+            directions, _ = self.sefa_directions(sefa_layers)
+            if not 0 <= k < len(directions):
+                raise UserError(f"--direction {spec}: SeFa directions 0-{len(directions) - 1} exist")
+            return np.broadcast_to(directions[k][None], [self.n_latent, self.style_dim]).copy()
+        path, name = spec, None
+        if ".pdparams:" in spec:
+            path, name = spec.rsplit(":", 1)
+        return self.direction_from_file(path, name)
+
+    def combine(self, weighted, sefa_layers=None):
+        """``sum_i weight_i * direction_i`` for ``[(spec, weight), ...]`` (the seed's editing module: several
+        attribute directions applied at once with their weights) -> ``[n_latent, D]``."""
+        return sum(weight * self.direction(spec, sefa_layers) for spec, weight in weighted)
+
     def latent_strip(self, wplus, direction, strengths, layers=None, noise_mode="const", name="edit"):
-        """Images of ``w + a * direction`` (on ``layers`` of W+, default all) for each strength a."""
+        """Images of ``w + a * direction`` (on ``layers`` of W+, default all) for each strength a; ``noise_mode``
+        may be a latent file's noise maps. Writes ``<name>.png``, the latents ``<name>.npy`` and the direction
+        ``direction.npy``."""
         mask = np.zeros([self.n_latent, 1], "float32")
         mask[list(range(self.n_latent)) if layers is None else layers] = 1.0
-        step = paddle.to_tensor(direction * mask)
+        direction = np.asarray(direction, "float32") * mask
+        step = paddle.to_tensor(direction)
         latents = paddle.concat([wplus + a * step for a in strengths])
         images = self.synthesize(latents, noise_mode).numpy()
         np.save(self.path(f"{name}.npy"), latents.numpy())
+        np.save(self.path("direction.npy"), direction)
         return images, save_grid(images, self.path(f"{name}.png"), nrow=len(strengths))
 
     def s_space_strip(self, wplus, layer, channel, strengths, noise_mode="const", name="edit_s"):

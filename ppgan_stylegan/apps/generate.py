@@ -1,4 +1,6 @@
-"""Generation: images and W+ latents for a list of seeds."""
+"""Generation: images and W+ latents for a list of seeds, and images of saved latents."""
+import os
+
 import numpy as np
 from tqdm import tqdm
 
@@ -23,6 +25,22 @@ class ImageGenerator(GeneratorPredictor):
                     np.save(self.path(f"seed{seed:04d}.npy"), w)
                 if not as_grid:
                     files.append(save_png(to_uint8(img)[0], self.path(f"seed{seed:04d}.png")))
+        images = np.concatenate(images)
+        if as_grid:
+            files.append(save_grid(images, self.path(f"{name}.png")))
+        return images, files
+
+    def render_latents(self, paths, noise_mode="const", as_grid=True, name="latents"):
+        """Images of saved latents (``.npy`` / ``.npz``; a file's own noise maps are used when it has them):
+        a grid or one ``<file name>.png`` each."""
+        images, files = [], []
+        for path in paths:
+            wplus, noise = self.load_latent(path)
+            img = self.synthesize(wplus, noise if noise is not None else noise_mode).numpy()
+            images.append(img)
+            if not as_grid:
+                stem = os.path.splitext(os.path.basename(path))[0]
+                files.append(save_png(to_uint8(img)[0], self.path(f"{stem}.png")))
         images = np.concatenate(images)
         if as_grid:
             files.append(save_grid(images, self.path(f"{name}.png")))

@@ -18,6 +18,23 @@ from .base import GeneratorPredictor
 KNOWN = ("fid", "kid", "ppl", "swd")
 
 
+def default_metrics(real=None, inception_weights=None):
+    """What can be computed without downloading anything: ([names], {skipped name: why})."""
+    wanted, skipped = ["ppl"], {}
+    for name in ("fid", "kid"):
+        if not inception_weights:
+            skipped[name] = "needs --inception-weights (ppgan's InceptionV3.pdparams; nothing is downloaded)"
+        elif not real:
+            skipped[name] = "needs --real (a folder of real images)"
+        else:
+            wanted.append(name)
+    if real:
+        wanted.append("swd")
+    else:
+        skipped["swd"] = "needs --real (a folder of real images)"
+    return sorted(wanted, key=KNOWN.index), skipped
+
+
 class MetricsRunner(GeneratorPredictor):
     """The metrics of one generator; ``run`` returns ``{name: value}`` and writes ``metrics.json``."""
 

@@ -43,9 +43,10 @@ class StyleMixer(GeneratorPredictor):
         return {"rows": row_imgs, "cols": col_imgs, "mixed": mixed, "file": path}
 
     def blend(self, latent_a, latent_b, layers, noise_mode="const"):
-        """One image: saved latent A with saved latent B's ``layers``; also saves the blended W+."""
-        wa, wb = self.load_latent(latent_a), self.load_latent(latent_b)
+        """One image: saved latent A with saved latent B's ``layers`` (A's own noise maps when its file has them);
+        also saves the blended latent (``blend.npz``)."""
+        (wa, noise), (wb, _) = self.load_latent(latent_a), self.load_latent(latent_b)
         w = self.mix(wa, wb, layers)
-        img = self.synthesize(w, noise_mode)
-        np.save(self.path("blend.npy"), w.numpy()[0])
+        img = self.synthesize(w, noise if noise is not None else noise_mode)
+        self.save_latent(self.path("blend.npz"), w, noise)
         return img.numpy(), save_png(to_uint8(img)[0], self.path("blend.png"))

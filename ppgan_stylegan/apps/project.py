@@ -56,7 +56,8 @@ class Projector(GeneratorPredictor):
 
     def project(self, target, steps=300, space="w+", lr=0.1, noise_reg=1e5, initial_noise_factor=0.05,
                 noise_ramp=0.75, optimize_noise=True, seed=0, snapshots=0, lpips=None, lpips_weight=1.0):
-        """Returns (W+ ``[1, n_latent, D]``, image, mse per step, snapshot images).
+        """Returns (W+ ``[1, n_latent, D]``, the noise maps, image, mse per step, snapshot images); the image is
+        ``generator([W+], noise=maps)``.
 
         ``lpips``: a perceptual distance (``ppgan_stylegan.perceptual.load_lpips``) added to the MSE with
         ``lpips_weight``; images larger than 256 px are area-downsampled to 256 first (NVlabs).
@@ -106,13 +107,15 @@ class Projector(GeneratorPredictor):
             if every and (step % every == 0 or step == steps - 1):
                 shots.append(img.detach().numpy())
         final_w = w_opt.detach().tile([1, self.n_latent // layers, 1]) if layers == 1 else w_opt.detach()
-        with paddle.no_grad():
-            image, _ = gen([final_w], input_is_latent=True, noise=[n.detach() for n in noises])
-        return final_w, image, losses, shots
+        final_noise = [n.detach() for n in noises]
+        image = self.synthesize(final_w, final_noise)
+        return final_w, final_noise, image, losses, shots
 
-    def save(self, name, target, wplus, image, shots=()):
-        np.save(self.path(f"{name}.npy"), wplus.numpy()[0])
-        files = [save_png(to_uint8(image)[0], self.path(f"{name}.png"))]
+    def save(self, name, target, wplus, noise, image, shots=()):
+        """``<name>.npz`` (W+ and the noise maps: what reproduces ``<name>.png``), ``<name>.png`` and, with
+        snapshots, ``<name>_progress.png``."""
+        files = [self.save_latent(self.path(f"{name}.npz"), wplus, noise),
+                 save_png(to_uint8(image)[0], self.path(f"{name}.png"))]
         if len(shots):
             strip = np.concatenate([target.numpy()] + list(shots))
             files.append(save_png(grid(strip, nrow=len(strip)), self.path(f"{name}_progress.png")))

@@ -2,7 +2,6 @@
 the resumable trainer, and what a run reports when it ends."""
 import os
 import sys
-import time
 
 import paddle
 from ppgan.utils.logger import setup_logger
@@ -11,8 +10,9 @@ from ..core.checks import check_size
 from ..core.config import load_config, validate_config
 from ..core.device import use_device
 from ..core.distributed import gather_strings
-from ..core import runtime
+from ..core import quick, runtime
 from ..core.errors import UserError
+from ..core.runs import free_name, point_latest, resolve_weights
 from ..core.versions import __version__
 from ..engine import ResumableTrainer, seed_everything
 from ..models.guard import NonFiniteLossError
@@ -23,12 +23,15 @@ EXIT_NONFINITE = 3
 
 def run_folder(cfg, config_file, resume=None):
     """A resumed run continues in its checkpoint's folder; a new one gets ``<output_dir>/<config>-<time>``
-    (rank 0's time: one folder for all ranks)."""
+    (rank 0's name: one folder for all ranks; ``core.runs``)."""
     if resume:
-        return os.path.dirname(os.path.abspath(resume))
-    name = os.path.splitext(os.path.basename(config_file))[0]
-    stamp = gather_strings(time.strftime("-%Y-%m-%d-%H-%M-%S"))[0]
-    return os.path.join(cfg.get("output_dir", "output_dir"), name + stamp)
+        return os.path.dirname(os.path.realpath(resume))  # (through a *-latest link: the run folder itself)
+    root = cfg.get("output_dir", "output")
+    return os.path.join(root, gather_strings(free_name(root, config_name(config_file)))[0])
+
+
+def config_name(config_file):
+    return os.path.splitext(os.path.basename(config_file))[0]
 
 
 def fixed_image_size(cfg):
@@ -70,10 +73,14 @@ def train(config_file, overrides=(), resume=None, load=None, evaluate_only=False
           check_replicas=0):
     """Validate the config, prepare the run folder, then train (or evaluate). Returns the exit code."""
     cfg = validate_config(load_config(config_file, overrides))
+    if quick.enabled() and "total_iters" in cfg:  # PPGAN_STYLEGAN_QUICK=1 (core.quick): a few iterations
+        cfg.total_iters = quick.cap(cfg.total_iters, "iters")
     fixed_image_size(cfg)
     check_progressive_batch(cfg)
     cfg.is_train = not evaluate_only
     cfg.profiler_options = None
+    resume = resolve_weights(resume, "--resume", kinds=("checkpoint",))
+    load = resolve_weights(load, "--load")
     for option, path in [("--resume", resume), ("--load", load)]:
         if path and not os.path.isfile(path):
             raise UserError(f"{option} {path}: no such file")
@@ -82,6 +89,8 @@ def train(config_file, overrides=(), resume=None, load=None, evaluate_only=False
         paddle.distributed.init_parallel_env()
     cfg.output_dir = run_folder(cfg, config_file, resume)
     check_writable(cfg.output_dir)
+    if paddle.distributed.get_rank() == 0:  # <output_dir>/<config>-latest: the newest run (--resume takes it)
+        point_latest(os.path.dirname(cfg.output_dir), config_name(config_file), cfg.output_dir)
     logger = setup_logger(cfg.output_dir, name="ppgan")
     setup_logger(cfg.output_dir, name="ppgan_stylegan")
     logger.info(f"ppgan-stylegan {__version__}, paddle {paddle.__version__}, device {device}, "

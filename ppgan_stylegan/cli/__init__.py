@@ -12,6 +12,7 @@ import traceback
 
 from ..core.errors import UserError
 from . import benchmark, convert, demo, edit, encode, export, generate, metrics, mix, prepare, project, train
+from .common import HelpFormatter, discard_empty_run, finish_run
 
 COMMANDS = {"train": train, "generate": generate, "mix": mix, "project": project, "edit": edit, "encode": encode,
             "convert": convert, "export": export, "metrics": metrics, "prepare": prepare, "demo": demo,
@@ -23,10 +24,11 @@ def build_parser():
     parser = argparse.ArgumentParser(prog="ppgan-stylegan", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for name, module in COMMANDS.items():
-        p = sub.add_parser(name, help=module.HELP, description=module.__doc__,
-                           formatter_class=argparse.RawDescriptionHelpFormatter)
+        p = sub.add_parser(name, help=module.HELP, description=module.__doc__, formatter_class=HelpFormatter)
         module.add_arguments(p)
         p.add_argument("--debug", action="store_true", help="show tracebacks for errors")
+        p.add_argument("--verbose", action="store_true",
+                       help="keep Paddle's C++ log lines and warnings (silenced by default)")
         p.set_defaults(run=module.run)
     return parser
 
@@ -34,8 +36,12 @@ def build_parser():
 def main(argv=None):
     args = build_parser().parse_args(sys.argv[1:] if argv is None else argv)
     try:
-        return args.run(args) or 0
+        code = args.run(args) or 0
+        if code == 0:
+            finish_run(args)
+        return code
     except UserError as e:
+        discard_empty_run(args)
         if args.debug:
             traceback.print_exc()
         print(f"error: {e}", file=sys.stderr)

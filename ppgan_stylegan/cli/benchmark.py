@@ -14,8 +14,8 @@ HELP = "ppgan vs ours, side by side (tools/benchmark.py)"
 
 def add_arguments(p):
     p.add_argument("--cases", default="cpu32,cpu64", help=f"comma list of {','.join(CASES)}")
-    p.add_argument("--repeat", type=int, default=3)
-    p.add_argument("--warmup", type=int, default=1)
+    p.add_argument("--repeat", type=int, default=3, help="timed runs per measurement (the median is reported)")
+    p.add_argument("--warmup", type=int, default=1, help="untimed runs before them")
     p.add_argument("--out", required=True, help="JSON file to write")
     p.add_argument("--markdown", help="also write the table with device, Paddle version, date and command here")
     p.add_argument("--worker", metavar="JSON", help=argparse.SUPPRESS)  # one settings' run, in its own process

@@ -8,7 +8,10 @@
 Neither PyTorch nor TensorFlow is needed. Output: {'gen_ema', 'gen', 'disc'} (what the source has) with the
 average of W in ``w_avg``, and ``meta`` describing the networks.
 """
+import os
+
 from ..apps.convert import convert_file
+from ..core.errors import UserError
 
 HELP = "import weights: NVIDIA .pkl (TF, ada-pytorch), rosinality .pt, PaddleGAN (tools/convert_weights.py)"
 
@@ -17,9 +20,12 @@ def add_arguments(p):
     p.add_argument("--src", required=True, help="NVIDIA .pkl (TensorFlow StyleGAN2, stylegan2-ada-pytorch), "
                    "rosinality .pt, PaddleGAN / ppgan .pdparams; the format is detected from the contents")
     p.add_argument("--dst", required=True, help="output .pdparams (must differ from --src)")
+    p.add_argument("--overwrite", action="store_true", help="replace --dst when it exists")
 
 
 def run(args):
+    if os.path.exists(args.dst) and not args.overwrite:
+        raise UserError(f"--dst {args.dst}: exists (choose another path, or --overwrite)")
     written, lines = convert_file(args.src, args.dst)
     for line in lines:
         print(line)

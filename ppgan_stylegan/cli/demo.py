@@ -2,26 +2,31 @@
 
     ppgan-stylegan demo                 # what `make demo` runs (or: python tools/demo.py)
     ppgan-stylegan demo --iters 200     # shorter
+    ppgan-stylegan demo --config configs/stylegan_v1_demo.yaml     # StyleGAN (v1), growing 8 -> 32 px
 
-Prepares data/demo if missing, measures SWD of gen_ema against the real faces before and after
-training, and writes sample grids (PNG), a loss / SWD plot (PNG) and summary.json.
+Prepares data/demo if missing, measures SWD of gen_ema against the real faces before and after training,
+and writes sample grids (PNG), a loss / SWD plot (PNG), latent walks (PNG, GIF), summary.json and the
+checkpoint into output/demo-<date-time> (output/demo-latest links to the newest).
 """
 import os
 
 from ..apps.demo import run_demo
+from .common import add_output_args
 
 HELP = "the embedded demo: train on 100 faces on the CPU (tools/demo.py)"
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 
 def add_arguments(p):
-    p.add_argument("--config", default=os.path.join(REPO, "configs", "stylegan_v2_demo.yaml"))
+    p.add_argument("--config", default=os.path.join(REPO, "configs", "stylegan_v2_demo.yaml"),
+                   help="training config")
     p.add_argument("--iters", type=int, default=None, help="training iterations (default: the config's)")
-    p.add_argument("--data", default=os.path.join(REPO, "data", "demo"))
-    p.add_argument("--out", default=os.path.join(REPO, "output", "demo"))
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--data", default=os.path.join("data", "demo"),
+                   help="the demo faces (written there when missing)")
+    p.add_argument("--seed", type=int, default=0, help="seed of the run")
+    add_output_args(p)
 
 
 def run(args):
-    run_demo(args.config, args.data, args.out, args.iters, args.seed)
+    run_demo(args.config, args.data, args.outdir, args.iters, args.seed, args.name, args.overwrite)
     return 0

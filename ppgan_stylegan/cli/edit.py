@@ -1,9 +1,14 @@
-"""Edit a latent along a direction and write a strip over a range of strengths.
+"""Edit a latent along one or several weighted directions (or one S-space channel): a strip over strengths.
 
-    ppgan-stylegan edit --weights w.pdparams --seed 3 --sefa 0            # SeFa direction 0
-    ppgan-stylegan edit --weights w.pdparams --latent seed0003.npy --direction smile.npy
-    ppgan-stylegan edit --weights w.pdparams --seed 3 --direction dirs.pdparams --name age
+    ppgan-stylegan edit --weights output/demo-latest --seed 3 --sefa 0                  # SeFa direction 0
+    ppgan-stylegan edit --weights output/demo-latest --seed 3 --direction sefa:0=1 --direction sefa:2=-0.5
+    ppgan-stylegan edit --weights output/demo-latest --latent face_projected.npz --direction smile.npy --layers 0-3
+    ppgan-stylegan edit --weights w.pdparams --seed 3 --direction stylegan2-directions.pdparams:age
     ppgan-stylegan edit --weights w.pdparams --seed 3 --layer 4 --channel 17 --strength 10   # S space
+Several --direction flags are added with their weights (SPEC=WEIGHT, default 1) into one direction d; the
+strip shows w + a * d for a in -strength..strength. Writes edit.png, edit.npy (the strip's W+ latents) and
+direction.npy (d, reusable with --direction). A project .npz latent brings its noise maps: strength 0
+reproduces the projection.
 """
 import numpy as np
 
@@ -12,43 +17,62 @@ from ..apps.edit import LatentEditor
 from ..core.errors import UserError
 from .common import add_generator_args, add_truncation, predictor_args
 
-HELP = "move a latent along a direction, SeFa or S-space channel (applications/edit.py)"
+
+HELP = "move a latent along weighted directions, SeFa or an S-space channel (applications/edit.py)"
 
 
 def add_arguments(p):
     add_generator_args(p)
     src = p.add_mutually_exclusive_group(required=True)
     src.add_argument("--seed", type=int, help="start from this seed's latent")
-    src.add_argument("--latent", help="start from a saved latent (.npy, W or W+)")
-    how = p.add_mutually_exclusive_group(required=True)
-    how.add_argument("--sefa", type=int, metavar="K", help="use the K-th closed-form (SeFa) direction")
-    how.add_argument("--direction", help=".npy direction, or a PaddleGAN directions .pdparams (with --name)")
-    how.add_argument("--layer", type=int, help="S-space edit: index of the modulated layer (with --channel)")
-    p.add_argument("--name", help="direction name inside a directions .pdparams")
-    p.add_argument("--channel", type=int, help="S-space channel")
-    p.add_argument("--layers", default=None, help="W+ layers to move (e.g. 0-3, coarse); default all")
+    src.add_argument("--latent", help="start from a saved latent (.npy W / W+, or a project .npz with noise maps)")
+    p.add_argument("--direction", action="append", default=[], metavar="SPEC[=WEIGHT]",
+                   help="repeatable: sefa:K, file.npy ([D] or [n_latent, D]) or a PaddleGAN directions "
+                        "file.pdparams:NAME, each with an optional weight")
+    p.add_argument("--sefa", type=int, metavar="K", help="shorthand for --direction sefa:K")
+    p.add_argument("--layer", type=int, help="S-space edit: index of the modulated layer (with --channel)")
+    p.add_argument("--channel", type=int, help="S-space edit: the channel of --layer to shift")
+    p.add_argument("--layers", default=None,
+                   help="W+ layers to move (e.g. 0-3 or coarse; SeFa directions are computed from them); default all")
     p.add_argument("--strength", type=float, default=3.0, help="largest strength; the strip spans -s..s")
     p.add_argument("--steps", type=int, default=7, help="images in the strip")
     add_truncation(p)
 
 
+def weighted_specs(args):
+    """[(spec, weight), ...] from --direction SPEC[=WEIGHT] (and --sefa K)."""
+    out = [(f"sefa:{args.sefa}", 1.0)] if args.sefa is not None else []
+    for item in args.direction:
+        spec, weight = item, 1.0
+        if "=" in item:
+            spec, text = item.rsplit("=", 1)
+            try:
+                weight = float(text)
+            except ValueError:
+                raise UserError(f"--direction {item}: the weight after '=' must be a number, got {text!r}")
+        out.append((spec, weight))
+    return out
+
+
 def run(args):
+    specs = weighted_specs(args)
+    if (args.layer is None) == (not specs):
+        raise UserError("give --direction / --sefa, or --layer with --channel (not both)")
+    if args.layer is not None and args.channel is None:
+        raise UserError("--layer needs --channel")
     app = LatentEditor(**predictor_args(args))
-    wplus = app.load_latent(args.latent) if args.latent else app.w_from_seeds([args.seed], args.trunc,
-                                                                              args.trunc_cutoff)
+    if args.latent:
+        wplus, noise = app.load_latent(args.latent)
+    else:
+        wplus, noise = app.w_from_seeds([args.seed], args.trunc, args.trunc_cutoff), None
+    noise = noise if noise is not None else args.noise_mode
     strengths = [float(v) for v in np.linspace(-args.strength, args.strength, max(2, args.steps))]
     layers = parse_styles(args.layers, app.n_latent) if args.layers else None
     if args.layer is not None:
-        if args.channel is None:
-            raise UserError("--layer needs --channel")
-        _, path = app.s_space_strip(wplus, args.layer, args.channel, strengths, args.noise_mode)
-    elif args.sefa is not None:
-        directions, _ = app.sefa_directions(layers)
-        if not 0 <= args.sefa < len(directions):
-            raise UserError(f"--sefa {args.sefa}: directions 0-{len(directions) - 1} exist")
-        _, path = app.latent_strip(wplus, directions[args.sefa][None], strengths, layers, args.noise_mode)
+        app.s_space_strip(wplus, args.layer, args.channel, strengths, noise)
     else:
-        _, path = app.latent_strip(wplus, app.direction_from_file(args.direction, args.name), strengths, layers,
-                                   args.noise_mode)
-    print(f"strengths {strengths[0]:g}..{strengths[-1]:g} -> {path}")
+        app.latent_strip(wplus, app.combine(specs, layers), strengths, layers, noise)
+    print(f"strengths {strengths[0]:g}..{strengths[-1]:g}" +
+          (f" along {' + '.join(f'{w:g} * {s}' for s, w in specs)}" if specs else ""))
+    print(f"output: {app.output_dir}")
     return 0

@@ -1,26 +1,34 @@
-"""Generate images from seeds: one grid (default) or one PNG per seed, plus each seed's W+ latent (.npy).
+"""Generate images from seeds (a grid, or one PNG per seed, plus each seed's W+ latent), or from saved latents.
 
-    ppgan-stylegan generate --weights output/demo/<run>/iter_2600_weight.pdparams --seeds 0-15
-    ppgan-stylegan generate --weights g.pdparams --seeds 0-7 --trunc 0.7 --trunc-cutoff 8 --per-seed
+    ppgan-stylegan generate --weights output/demo-latest --seeds 0-15
+    ppgan-stylegan generate --weights output/demo-latest --seeds 0-7 --trunc 0.7 --trunc-cutoff 8 --per-seed
+    ppgan-stylegan generate --weights output/demo-latest --latents output/project-latest/face_003_projected.npz
 """
 from ..apps import ImageGenerator, parse_seeds
 from .common import add_generator_args, add_truncation, predictor_args
 
-HELP = "images (and W+ latents) from seeds (applications/generate.py)"
+HELP = "images (and W+ latents) from seeds or saved latents (applications/generate.py)"
 
 
 def add_arguments(p):
     add_generator_args(p)
-    p.add_argument("--seeds", default="0-15", help="seeds, e.g. 0-15,42")
+    src = p.add_mutually_exclusive_group()
+    src.add_argument("--seeds", default="0-15", help="seeds, e.g. 0-15,42 (z = RandomState(seed).randn, NVlabs')")
+    src.add_argument("--latents", nargs="+", metavar="FILE",
+                     help="saved latents (.npy W / W+, or a project .npz with its noise maps) instead of seeds")
     add_truncation(p)
-    p.add_argument("--per-seed", action="store_true", help="one PNG per seed instead of a grid")
-    p.add_argument("--no-latents", action="store_true", help="do not save seedNNNN.npy W+ latents")
+    p.add_argument("--per-seed", action="store_true", help="one PNG per seed (or latent file) instead of a grid")
+    p.add_argument("--no-latents", action="store_true", help="do not save the seeds' W+ latents (seedNNNN.npy)")
 
 
 def run(args):
     app = ImageGenerator(**predictor_args(args))
-    seeds = parse_seeds(args.seeds)
-    _, files = app.generate(seeds, args.trunc, args.trunc_cutoff, args.noise_mode, as_grid=not args.per_seed,
-                            save_latents=not args.no_latents)
-    print(f"generated {len(seeds)} image(s) from {app.source} -> {files[0] if len(files) == 1 else args.outdir}")
+    if args.latents:
+        images, _ = app.render_latents(args.latents, args.noise_mode, as_grid=not args.per_seed)
+    else:
+        seeds = parse_seeds(args.seeds)
+        images, _ = app.generate(seeds, args.trunc, args.trunc_cutoff, args.noise_mode, as_grid=not args.per_seed,
+                                 save_latents=not args.no_latents)
+    print(f"generated {len(images)} image(s) from {app.source}")
+    print(f"output: {app.output_dir}")
     return 0

@@ -1,13 +1,16 @@
 """Quality metrics of a generator against a folder of real images: FID, KID, PPL, SWD (JSON + one line each).
 
-    ppgan-stylegan metrics --weights output/demo/<run>/iter_2600_weight.pdparams --real data/demo --metrics swd,ppl
+    ppgan-stylegan metrics --weights output/demo-latest --real data/demo --num 100
     ppgan-stylegan metrics --weights w.pdparams --real data/ffhq256 --metrics fid,kid --num 50000 \\
         --inception-weights InceptionV3.pdparams --cache data/ffhq256_inception.npz
 
+By default it computes what needs no downloaded weights: SWD (with --real) and PPL (with the pixel-MSE stand-in
+unless --lpips-weights is given), plus FID and KID when --inception-weights is given, and says what it skipped.
 FID / KID use ppgan's InceptionV3 with --inception-weights (nothing is downloaded); --cache keeps the real
-set's features. PPL uses LPIPS with --lpips-weights, else the pixel MSE (not comparable to published PPL).
+set's features. PPL with the pixel MSE is not comparable to published PPL.
 """
-from ..apps.metrics import KNOWN, MetricsRunner
+from ..apps.metrics import KNOWN, MetricsRunner, default_metrics
+from ..core import quick
 from .common import add_generator_args, predictor_args
 
 HELP = "FID, KID, PPL, SWD of a generator (tools/metrics.py)"
@@ -16,7 +19,8 @@ HELP = "FID, KID, PPL, SWD of a generator (tools/metrics.py)"
 def add_arguments(p):
     add_generator_args(p)
     p.add_argument("--real", help="folder of real images (FID, KID, SWD)")
-    p.add_argument("--metrics", default="fid,kid", help=f"comma-separated: {', '.join(KNOWN)}")
+    p.add_argument("--metrics", default=None,
+                   help=f"comma-separated, of {', '.join(KNOWN)} (default: those the given files allow, see above)")
     p.add_argument("--num", type=int, default=10000, help="generated images (and at most this many reals)")
     p.add_argument("--trunc", type=float, default=1.0, help="truncation psi of the generated images")
     p.add_argument("--inception-weights", help="ppgan's InceptionV3.pdparams (FID / KID)")
@@ -24,14 +28,20 @@ def add_arguments(p):
     p.add_argument("--input-size", type=int, default=299, help="Inception input resolution")
     p.add_argument("--cache", help=".npz for the real set's Inception features")
     p.add_argument("--lpips-weights", help="LPIPS folder for PPL (else pixel MSE)")
-    p.add_argument("--ppl-num", type=int, default=1000)
+    p.add_argument("--ppl-num", type=int, default=1000, help="latent pairs for PPL")
 
 
 def run(args):
-    wanted = [m.strip() for m in args.metrics.split(",") if m.strip()]
+    if args.metrics:
+        wanted = [m.strip() for m in args.metrics.split(",") if m.strip()]
+    else:
+        wanted, skipped = default_metrics(args.real, args.inception_weights)
+        for name, why in skipped.items():
+            print(f"skipped {name}: {why}")
     app = MetricsRunner(**predictor_args(args))
-    results = app.run(wanted, args.real, args.num, args.trunc, args.inception_weights, args.dims, args.input_size,
-                      args.cache, args.lpips_weights, args.ppl_num)
+    results = app.run(wanted, args.real, quick.cap(args.num, "images"), args.trunc, args.inception_weights, args.dims,
+                      args.input_size, args.cache, args.lpips_weights, quick.cap(args.ppl_num, "images"))
     for name, value in results.items():
         print(f"{name}: {value:.4f}")
+    print(f"output: {app.output_dir}")
     return 0

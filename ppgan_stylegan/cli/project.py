@@ -1,13 +1,15 @@
 """Project an image into the generator: fit W or W+ (and the noise maps) to reproduce it.
 
-    ppgan-stylegan project --weights w.pdparams --target face.png --steps 500 --space w+ --progress 8
+    ppgan-stylegan project --weights output/demo-latest --target data/demo/face_003.png --steps 300 --progress 6
     ppgan-stylegan project --weights w.pdparams --target face.png --lpips-weights ~/.cache/paddle/hapi/weights
-Writes <name>.npy (the W+ latent, usable by edit / mix), <name>.png (the reconstruction) and,
-with --progress N, <name>_progress.png (target, then N snapshots).
+Writes <name>_projected.npz (W+ and the fitted noise maps: edit / mix / generate --latents read it and reproduce
+<name>_projected.png exactly), <name>_projected.png and, with --progress N, <name>_projected_progress.png
+(the target, then N snapshots).
 """
 import os
 
 from ..apps.project import Projector
+from ..core import quick
 from ..core.errors import UserError
 from ..networks.perceptual import load_lpips
 from .common import add_generator_args, predictor_args
@@ -18,13 +20,13 @@ HELP = "fit a W / W+ latent to an image (applications/project.py)"
 def add_arguments(p):
     add_generator_args(p)
     p.add_argument("--target", required=True, help="image to project (any size; center-cropped and resized)")
-    p.add_argument("--steps", type=int, default=500)
-    p.add_argument("--space", choices=["w", "w+"], default="w+")
+    p.add_argument("--steps", type=int, default=500, help="optimisation steps")
+    p.add_argument("--space", choices=["w", "w+"], default="w+", help="fit one W for all layers, or W+")
     p.add_argument("--lr", type=float, default=0.1, help="peak Adam learning rate")
     p.add_argument("--noise-reg", type=float, default=1e5, help="weight of the noise autocorrelation penalty")
     p.add_argument("--fixed-noise", action="store_true", help="keep the generator's stored noise maps")
     p.add_argument("--progress", type=int, default=0, metavar="N", help="write a strip with N snapshots")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--seed", type=int, default=0, help="seed of the noise maps' start and of the noise on w")
     p.add_argument("--lpips-weights", metavar="DIR",
                    help="add ppgan's LPIPS to the loss; DIR holds vgg16_official.pdparams and lins_0.1_vgg.pdparams")
     p.add_argument("--lpips-weight", type=float, default=1.0, help="weight of the LPIPS term")
@@ -36,10 +38,13 @@ def run(args):
     lpips = load_lpips(args.lpips_weights) if args.lpips_weights else None
     app = Projector(**predictor_args(args))
     target = app.load_target(args.target)
-    wplus, image, losses, shots = app.project(target, args.steps, args.space, args.lr, args.noise_reg,
-                                              optimize_noise=not args.fixed_noise, seed=args.seed,
-                                              snapshots=args.progress, lpips=lpips, lpips_weight=args.lpips_weight)
+    steps = quick.cap(args.steps, "steps")
+    wplus, noise, image, losses, shots = app.project(target, steps, args.space, args.lr, args.noise_reg,
+                                                     optimize_noise=not args.fixed_noise, seed=args.seed,
+                                                     snapshots=args.progress, lpips=lpips,
+                                                     lpips_weight=args.lpips_weight)
     name = os.path.splitext(os.path.basename(args.target))[0] + "_projected"
-    files = app.save(name, target, wplus, image, shots)
-    print(f"MSE {losses[0]:.4f} -> {losses[-1]:.4f} after {args.steps} steps -> {', '.join(files)}")
+    files = app.save(name, target, wplus, noise, image, shots)
+    print(f"MSE {losses[0]:.4f} -> {losses[-1]:.4f} after {steps} steps -> {', '.join(files)}")
+    print(f"output: {app.output_dir}")
     return 0

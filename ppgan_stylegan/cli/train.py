@@ -2,7 +2,7 @@
 
     ppgan-stylegan train -c configs/stylegan_v2_demo.yaml            (or: python tools/main.py -c ...)
     ppgan-stylegan train -c configs/stylegan_v2_demo.yaml -o total_iters=200 dataset.train.batch_size=8
-    ppgan-stylegan train -c configs/stylegan_v2_demo.yaml --resume output_dir/<run>/iter_100_checkpoint.pdparams
+    ppgan-stylegan train -c configs/stylegan_v2_demo.yaml --resume output/stylegan_v2_demo-latest
     python -m paddle.distributed.launch --gpus 0,1,2,3 tools/main.py -c configs/stylegan_v2_256.yaml
     python -m paddle.distributed.launch --nproc_per_node 2 tools/main.py -c configs/stylegan_v2_demo.yaml --device cpu
 """

@@ -26,6 +26,7 @@ from . import runtime
 warnings.filterwarnings("ignore", message="No ccache found", category=UserWarning)
 
 runtime.configure()  # CPU threads and MKL's code path: only possible before Paddle loads
+runtime.quiet_command_line()  # our command lines: Paddle's C++ log lines off (also only before it loads)
 with runtime.PaddleThreadNotice():
     import paddle  # noqa: E402
 

@@ -123,6 +123,43 @@ def configure(environ=os.environ):
     return missing
 
 
+VERBOSE = "PPGAN_STYLEGAN_VERBOSE"
+QUIET_ENV = {"GLOG_minloglevel": "2"}  # Paddle's C++ INFO / WARNING lines ("New Executor is Running", ...)
+SCRIPTS = ("tools", "applications")
+
+
+def started_by_our_command(argv=None, orig_argv=None):
+    """True when this process is one of our command lines: the ``ppgan-stylegan`` script, ``python -m
+    ppgan_stylegan.cli``, or a script in this repository's ``tools/`` / ``applications/``."""
+    argv = sys.argv if argv is None else argv
+    orig_argv = getattr(sys, "orig_argv", []) if orig_argv is None else orig_argv
+    if "-m" in orig_argv and orig_argv.index("-m") + 1 < len(orig_argv) \
+            and orig_argv[orig_argv.index("-m") + 1].startswith("ppgan_stylegan.cli"):
+        return True
+    if not argv or not argv[0]:
+        return False
+    script = os.path.realpath(argv[0])
+    repo = os.path.dirname(os.path.dirname(os.path.dirname(os.path.realpath(__file__))))
+    return os.path.basename(script) == "ppgan-stylegan" or os.path.dirname(script) in (
+        os.path.join(repo, folder) for folder in SCRIPTS)
+
+
+def quiet_command_line(environ=os.environ, argv=None, orig_argv=None):
+    """At our command lines (not when the package is imported by other code): silence Paddle's C++ log lines
+    and its Python UserWarnings about APIs we use on purpose, unless ``--verbose`` is on the command line or
+    ``PPGAN_STYLEGAN_VERBOSE=1``; a ``GLOG_minloglevel`` the user set wins. Returns what was set."""
+    argv = sys.argv if argv is None else argv
+    if not started_by_our_command(argv, orig_argv) or "--verbose" in argv \
+            or environ.get(VERBOSE, "0").strip().lower() in ("1", "true", "yes", "on"):
+        return {}
+    missing = {k: v for k, v in QUIET_ENV.items() if k not in environ}
+    environ.update(missing)
+    for category in (UserWarning, DeprecationWarning, FutureWarning):
+        warnings.filterwarnings("ignore", category=category, module=r"paddle(\.|$)")
+    warnings.filterwarnings("ignore", category=UserWarning, module=r"ppgan(\.|$)")
+    return missing
+
+
 def use_math_threads(threads, why):
     """From now on, run this process's CPU math (MKL and OpenMP) on ``threads`` threads (Paddle's
     ``set_num_threads``, which works after Paddle loaded), unless the user set ``OMP_NUM_THREADS`` or opted

@@ -23,6 +23,7 @@ from ..core.distributed import average_statistics
 from ..core.errors import ConfigError
 from ..core.images import grid, resize_batch
 from ..core.nets import freeze
+from ..core.runs import resolve_weights
 from ..core.state import load_state
 from ..losses.perceptual import IDLoss
 from ..metrics.encoder import KINDS
@@ -37,6 +38,7 @@ logger = logging.getLogger(__name__)
 def frozen_generator(generator=None, weights=None):
     """The generator to invert: from a weight file (shape from ``generator`` or the weights), else random."""
     if weights:
+        weights = resolve_weights(weights, "model.generator_weights")  # a run folder: its newest weights
         gstate, used = generator_state(load_state(weights), weights)
         gen = generator_from_state(gstate, generator, weights)
         logger.info(f"generator: {used} weights from {weights}")
