@@ -83,6 +83,12 @@ CASES = [  # (extra -o options, extra CLI arguments, expected text in the one-li
     ([], ["--load", "{root}/nothing.pdparams"], "nothing.pdparams: no such file"),
     ([], ["--resume", "{root}/other_arch.pdparams"], "not a training checkpoint (missing 'epoch')"),
     (["output_dir={root}/a_file/runs"], [], "not writable"),
+    # the blocks ppgan builds (Paddle's optimizers and schedulers) are checked too
+    (["optimizer.optimG.learning_rate=0.01"], [], "optimizer.optimG.learning_rate: set by the trainer, not here"),
+    (["optimizer.optimD.betta1=0.5"], [], "optimizer.optimD.betta1: unknown key (did you mean 'beta1'?)"),
+    (["optimizer.optimG.beta2=1.5"], [], "optimizer.optimG.beta2: expected a number in [0, 1], got 1.5"),
+    (["optimizer.optimG.name=Adamw"], [], "optimizer.optimG.name: 'Adamw' is not registered (did you mean 'Adam'?)"),
+    (["lr_scheduler.gama=0.5"], [], "lr_scheduler.gama: unknown key (did you mean 'gamma'?)"),
 ]
 
 
@@ -100,6 +106,15 @@ def test_bad_input_is_one_line_exit_2_and_changes_nothing(world, opts, args, mes
     after = snapshot(root)
     assert {p: h for p, h in after.items() if p in before} == before  # nothing that existed was touched
     assert not [p for p in after if p not in before and p.endswith(".pdparams")]  # and no weights written
+
+
+def test_yaml_syntax_error_names_file_line_and_column(tmp_path):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("total_iters: 10\nmodel:\n  name: StyleGANModel\n  generator: {name: StyleGAN2Generator\n")
+    out = run_script("tools/main.py", "-c", str(bad))
+    assert out.returncode == 2 and "Traceback" not in out.stderr, out.stderr[-1500:]
+    assert out.stderr.strip().splitlines() == [f"error: {bad}:5:1: not valid YAML (expected ',' or '}}', but got "
+                                               "'<stream end>')"]
 
 
 def test_misspelt_top_level_key_in_a_yaml_file(world):
@@ -173,3 +188,43 @@ def test_load_a_bare_generator_file_into_gen_and_gen_ema(world, tmp_path):
     assert out.returncode == 0, out.stderr[-2000:]
     (run,) = run_folders(tmp_path / "run")
     assert f"loaded gen, gen_ema from {path}" in open(os.path.join(run, "log.txt")).read()
+
+
+def _file_size_limit(limit):
+    """preexec_fn: the child may not grow any file beyond ``limit`` bytes (writes fail with EFBIG, as on a full
+    disk; Python ignores SIGXFSZ)."""
+    import resource
+
+    def apply():
+        resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
+    return apply
+
+
+def test_a_failed_checkpoint_write_is_one_line_exit_4_and_keeps_the_previous(world, tmp_path):
+    """Storage fails while the iteration-4 checkpoint is written (fault injection: a file size limit under the
+    checkpoint's size). One line naming the file and the cause, exit 4, no partial file, the iteration-2
+    checkpoint unchanged; without the limit the run resumes from it and finishes. snapshot_config.keep bounds
+    how many checkpoints stay."""
+    out_dir = tmp_path / "runs"
+    common = ["-c", DEMO, "-o", *TINY, f"dataset.train.dataroot={world['good']}", f"output_dir={out_dir}",
+              "snapshot_config.interval=2", "snapshot_config.keep=2"]
+    first = run_script("tools/main.py", *common, "total_iters=2")
+    assert first.returncode == 0, first.stderr[-2000:]
+    (run_dir,) = run_folders(out_dir)
+    ckpt = os.path.join(run_dir, "iter_2_checkpoint.pdparams")
+    before = snapshot(run_dir)
+    # between the weight file's size and the checkpoint's: the weights of iteration 4 are written, its checkpoint not
+    limit = (os.path.getsize(ckpt) + os.path.getsize(os.path.join(run_dir, "iter_2_weight.pdparams"))) // 2
+    proc = subprocess.run([*MAIN, *common, "total_iters=4", "--resume", ckpt], text=True, capture_output=True,
+                          timeout=600, preexec_fn=_file_size_limit(limit))
+    assert proc.returncode == 4, proc.stdout[-1500:] + proc.stderr[-1500:]
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and "Traceback" not in proc.stderr, proc.stderr[-1500:]
+    assert lines[0].startswith("error: ") and "iter_4_checkpoint.pdparams" in lines[0] and "File too large" in \
+        lines[0] and "while training, iteration 4" in lines[0], lines
+    assert snapshot(run_dir)[ckpt] == before[ckpt]  # the previous checkpoint is untouched
+    assert not [f for f in os.listdir(run_dir) if ".tmp-" in f or f == "iter_4_checkpoint.pdparams"]
+    again = run_script("tools/main.py", *common, "total_iters=6", "--resume", ckpt)
+    assert again.returncode == 0, again.stderr[-2000:]
+    assert sorted(f for f in os.listdir(run_dir) if f.endswith("_checkpoint.pdparams")) == \
+        ["iter_4_checkpoint.pdparams", "iter_6_checkpoint.pdparams"]  # keep: 2

@@ -2,6 +2,7 @@
 import glob
 import json
 import os
+import re
 import subprocess
 
 import numpy as np
@@ -372,3 +373,42 @@ def test_finetune_from_a_converted_release_keeps_frozen_d_blocks(tiny_data, tmp_
     assert "discriminator blocks convs.0 .. convs.1 frozen" in log and f"from {dst}" in log
     ckpt = paddle.load(os.path.join(run, "iter_4_checkpoint.pdparams"))
     assert ckpt["model_state"]["cur_nimg"] == 25_000_000 + 4 * 4  # the image counter continued from start_kimg
+
+
+def test_divergence_rolls_back_lowers_the_learning_rate_and_finishes(tiny_data, tmp_path):
+    """Non-finite losses injected at iterations 5 and 6 (PPGAN_STYLEGAN_FAULT_NONFINITE; max_nonfinite 2): the run
+    reloads its iteration-4 checkpoint in-process, halves every learning rate, replays 5.. and finishes; the
+    lowered rate is kept in the checkpoints, so a --resume continues with it."""
+    run_dir = tmp_path / "run"
+    common = ["-c", DEMO, "-o", *TINY, f"dataset.train.dataroot={tiny_data}", f"dataset.test.dataroot={tiny_data}",
+              "snapshot_config.interval=2", "log_config.interval=1", "model.max_nonfinite=2", f"output_dir={run_dir}"]
+    env = dict(os.environ, PPGAN_STYLEGAN_FAULT_NONFINITE="5,6")
+    out = run_script("tools/main.py", *common, "total_iters=8", env=env)
+    assert out.returncode == 0, out.stdout[-2000:] + out.stderr[-2000:]
+    run = _only_run_dir(str(run_dir))
+    log = open(os.path.join(run, "log.txt")).read()
+    assert "iteration 5: non-finite" in log and "iteration 6: non-finite" in log
+    assert "divergence: rolled back to iter_4_checkpoint.pdparams (rollback 1 of 3); learning rates now x0.5" in log
+    history = json.load(open(os.path.join(run, "history.json")))
+    assert [h["iter"] for h in history if "losses" in h] == list(range(1, 9))  # 5 and 6 replayed, once each
+    lrs = {int(it): float(lr) for it, lr in re.findall(r"Iter: (\d+)/\d+ lr: (\S+)", log)}
+    assert lrs[8] == pytest.approx(0.5 * lrs[3], rel=1e-3)
+    from ppgan.utils.filesystem import load
+    state = load(os.path.join(run, "iter_8_checkpoint.pdparams"))
+    assert state["meta"]["rollback"] == {"count": 1, "lr_scale": 0.5}
+    resumed = run_script("tools/main.py", *common, "total_iters=9", "--resume", os.path.join(run, "iter_8_checkpoint.pdparams"))
+    assert resumed.returncode == 0, resumed.stderr[-2000:]
+    after = open(os.path.join(run, "log.txt")).read().split("resumed from")[-1]
+    assert float(re.findall(r"Iter: 9/9 lr: (\S+)", after)[0]) == pytest.approx(lrs[8], rel=1e-3)
+
+
+def test_divergence_stops_after_the_last_rollback(tiny_data, tmp_path):
+    """Every iteration from 3 on fails once: two rollbacks (to 2, then 3) help for one iteration each, the third
+    failure stops the run with one line (exit 3)."""
+    env = dict(os.environ, PPGAN_STYLEGAN_FAULT_NONFINITE="3-30")
+    out = run_script("tools/main.py", "-c", DEMO, "-o", *TINY, f"dataset.train.dataroot={tiny_data}",
+                     "total_iters=30", "snapshot_config.interval=1", "model.max_nonfinite=1", "model.max_rollbacks=2",
+                     f"output_dir={tmp_path / 'run'}", env=env)
+    assert out.returncode == 3 and "Traceback" not in out.stderr, out.stderr[-2000:]
+    last = out.stderr.strip().splitlines()[-1]
+    assert "last: iteration 5" in last and last.endswith("(after 2 rollback(s))"), last

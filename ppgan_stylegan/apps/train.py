@@ -1,5 +1,6 @@
 """Training (and evaluation) from a PaddleGAN-schema YAML config: the run folder, checks before any work,
 the resumable trainer, and what a run reports when it ends."""
+import logging
 import os
 import sys
 
@@ -11,11 +12,10 @@ from ..core.config import load_config, validate_config
 from ..core.device import use_device
 from ..core.distributed import gather_strings
 from ..core import quick, runtime
-from ..core.errors import UserError
+from ..core.errors import NonFiniteLossError, UserError
 from ..core.runs import free_name, point_latest, resolve_weights
 from ..core.versions import __version__
 from ..engine import ResumableTrainer, seed_everything
-from ..models.guard import NonFiniteLossError
 from ..models.progressive import ProgressiveSchedule
 
 EXIT_NONFINITE = 3
@@ -91,6 +91,7 @@ def train(config_file, overrides=(), resume=None, load=None, evaluate_only=False
     check_writable(cfg.output_dir)
     if paddle.distributed.get_rank() == 0:  # <output_dir>/<config>-latest: the newest run (--resume takes it)
         point_latest(os.path.dirname(cfg.output_dir), config_name(config_file), cfg.output_dir)
+    logging.raiseExceptions = False  # a log line that cannot be written (full disk) is dropped, not a traceback
     logger = setup_logger(cfg.output_dir, name="ppgan")
     setup_logger(cfg.output_dir, name="ppgan_stylegan")
     logger.info(f"ppgan-stylegan {__version__}, paddle {paddle.__version__}, device {device}, "

@@ -3,14 +3,15 @@
 Each subcommand is a module of this package with ``HELP`` (one line), ``add_arguments(parser)`` and
 ``run(args) -> exit code``; the logic lives in ``ppgan_stylegan.apps`` (and ``data.prepare``). The
 PaddleGAN-style scripts (``tools/main.py``, ``applications/*.py``) call ``main`` with their subcommand.
-Errors the user caused (``UserError``) are printed in one line with exit code 2 (``--debug`` adds the
-traceback); any other exception is a bug and keeps its traceback.
+Errors the user caused (``UserError``) are printed in one line with exit code 2, failed writes
+(``StorageError``: no space, quota, read-only or vanished folder) in one line with exit code 4 (``--debug``
+adds the traceback); any other exception is a bug and keeps its traceback.
 """
 import argparse
 import sys
 import traceback
 
-from ..core.errors import UserError
+from ..core.errors import StorageError, UserError
 from . import benchmark, convert, demo, edit, encode, export, generate, metrics, mix, prepare, project, train
 from .common import HelpFormatter, discard_empty_run, finish_run
 
@@ -18,6 +19,7 @@ COMMANDS = {"train": train, "generate": generate, "mix": mix, "project": project
             "convert": convert, "export": export, "metrics": metrics, "prepare": prepare, "demo": demo,
             "benchmark": benchmark}
 EXIT_USER_ERROR = 2
+EXIT_STORAGE = 4  # (3: training stopped on non-finite losses)
 
 
 def build_parser():
@@ -40,6 +42,11 @@ def main(argv=None):
         if code == 0:
             finish_run(args)
         return code
+    except StorageError as e:
+        if args.debug:
+            traceback.print_exc()
+        print(f"error: {e}", file=sys.stderr)
+        return EXIT_STORAGE
     except UserError as e:
         discard_empty_run(args)
         if args.debug:

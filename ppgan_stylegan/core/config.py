@@ -9,9 +9,10 @@ from ppgan.metrics.builder import METRICS
 from ppgan.models.builder import MODELS
 from ppgan.models.discriminators.builder import DISCRIMINATORS
 from ppgan.models.generators.builder import GENERATORS
+from ppgan.solver.builder import LRSCHEDULERS, OPTIMIZERS
 from ppgan.utils.config import AttrDict
 
-from .checks import check_int, check_size
+from .checks import check_int, check_number, check_size
 from .errors import ConfigError
 
 
@@ -79,7 +80,7 @@ TOP_LEVEL_KEYS = {"total_iters", "epochs", "output_dir", "model", "dataset", "lr
                   "log_config", "snapshot_config", "enable_visualdl", "find_unused_parameters", "min_max",
                   "image_num", "export_model", "is_train", "profiler_options", "timestamp"}
 LOADER_KEYS = {"name", "batch_size", "num_workers", "use_shared_memory"}
-BLOCK_KEYS = {"log_config": {"interval", "visiual_interval"}, "snapshot_config": {"interval"},
+BLOCK_KEYS = {"log_config": {"interval", "visiual_interval"}, "snapshot_config": {"interval", "keep"},
               "validate": {"interval", "save_img", "metrics"}}
 
 
@@ -119,8 +120,9 @@ def _ours(cls):
     return cls.__module__.startswith("ppgan_stylegan.")
 
 
-def check_block(where, block, registry, extra=()):
-    """Keys of a ``{name: ..., ...}`` block built by one of our registered classes."""
+def check_block(where, block, registry, extra=(), anyones=False, filled=()):
+    """Keys of a ``{name: ..., ...}`` block built by one of our registered classes (``anyones``: by any class
+    of the registry; ``filled``: arguments the builder passes itself, so the block must not set them)."""
     if not isinstance(block, dict):
         raise ConfigError(f"{where}: expected a mapping with a 'name', got {block!r}")
     name = block.get("name")
@@ -129,9 +131,46 @@ def check_block(where, block, registry, extra=()):
         near = difflib.get_close_matches(str(name), list(registry._obj_map), n=1, cutoff=0.6)
         hint = f" (did you mean {near[0]!r}?)" if near else ""
         raise ConfigError(f"{where}.name: {name!r} is not registered{hint}")
-    if cls is not None and _ours(cls):
+    for key in filled:
+        if key in block:
+            raise ConfigError(f"{where}.{key}: set by the trainer, not here ({filled[key]})")
+    if cls is not None and (anyones or _ours(cls)):
         check_kwargs(where, block, cls, extra={"name"} | set(extra))
     return cls
+
+
+OPTIMIZER_FILLED = {"learning_rate": "the lr_scheduler block's learning_rate", "parameters": "the nets of net_names"}
+OPTIMIZER_RANGES = {"beta1": (0.0, 1.0), "beta2": (0.0, 1.0), "epsilon": (0.0, None), "weight_decay": (0.0, None),
+                    "momentum": (0.0, 1.0), "rho": (0.0, 1.0)}
+
+
+def check_solver(cfg):
+    """The optimizer and lr_scheduler blocks, built by ppgan's OPTIMIZERS / LRSCHEDULERS (Paddle's classes):
+    registered names, keys their constructors take, numbers in range."""
+    scheduler = cfg.get("lr_scheduler")
+    if scheduler is not None:
+        check_block("lr_scheduler", scheduler, LRSCHEDULERS, anyones=True)
+        if "learning_rate" in scheduler:
+            check_number("lr_scheduler.learning_rate", scheduler["learning_rate"], low=0.0)
+        milestones = scheduler.get("milestones")
+        if milestones is not None and (not isinstance(milestones, list) or not all(
+                isinstance(m, int) and not isinstance(m, bool) for m in milestones) or milestones != sorted(milestones)):
+            raise ConfigError(f"lr_scheduler.milestones: expected a rising list of iterations, got {milestones!r}")
+    optimizers = cfg.get("optimizer")
+    if optimizers is None:
+        return
+    if not isinstance(optimizers, dict):
+        raise ConfigError(f"optimizer: expected a mapping of optimizers (e.g. optimG: {{name: Adam, ...}}), got "
+                          f"{optimizers!r}")
+    for opt_name, block in optimizers.items():
+        where = f"optimizer.{opt_name}"
+        check_block(where, block, OPTIMIZERS, extra={"net_names"}, anyones=True, filled=OPTIMIZER_FILLED)
+        nets = block.get("net_names")
+        if not isinstance(nets, list) or not nets or not all(isinstance(n, str) for n in nets):
+            raise ConfigError(f"{where}.net_names: expected a list of network names (e.g. [gen]), got {nets!r}")
+        for key, (low, high) in OPTIMIZER_RANGES.items():
+            if key in block:
+                check_number(f"{where}.{key}", block[key], low, high)
 
 
 def validate_config(cfg):
@@ -148,6 +187,7 @@ def validate_config(cfg):
                 check_block(f"model.{sub}", cfg.model[sub], registry)
                 if cfg.model[sub].get("size") is not None:
                     check_size(cfg.model[sub]["size"], where=f"model.{sub}.size")
+    check_solver(cfg)
     for split, block in (cfg.get("dataset") or {}).items():
         check_block(f"dataset.{split}", block, DATASETS, extra=LOADER_KEYS)
         if "batch_size" in block:
@@ -165,6 +205,7 @@ def validate_config(cfg):
                                      (cfg.get("log_config") or {}).get("visiual_interval"), False),
                                     ("snapshot_config.interval", (cfg.get("snapshot_config") or {}).get("interval"),
                                      False),
+                                    ("snapshot_config.keep", (cfg.get("snapshot_config") or {}).get("keep"), False),
                                     ("validate.interval", (cfg.get("validate") or {}).get("interval"), True)]:
         if value is not None:
             check_int(where, value, allow=(-1,) if minus_one else ())

@@ -1,5 +1,6 @@
-"""The errors a user can cause. Command lines print them in one line (exit 2); anything else is a bug and
-keeps its traceback."""
+"""The errors a user can cause (command lines print them in one line, exit 2) and storage failures (one line,
+exit 4); anything else is a bug and keeps its traceback."""
+import errno
 
 
 class UserError(Exception):
@@ -8,3 +9,25 @@ class UserError(Exception):
 
 class ConfigError(UserError, ValueError):
     """A value that cannot work (a config entry, an argument): reported in one line, before any work where possible."""
+
+
+class NonFiniteLossError(RuntimeError):
+    """Training losses stayed non-finite for ``max_nonfinite`` iterations in a row (and rollbacks, if any, did not
+    help): the run stops with one line (exit 3), its checkpoints as they were."""
+
+
+class StorageError(Exception):
+    """Writing failed (no space, quota, read-only or vanished folder, file size limit): reported in one line naming
+    the file and the cause, with its own exit code; what was on disk before stays as it was."""
+
+
+STORAGE_ERRNOS = {"ENOSPC", "EDQUOT", "EROFS", "EFBIG", "EIO", "ENOENT", "EACCES", "EPERM", "ESTALE"}
+
+
+def storage_error(error, doing):
+    """A ``StorageError`` for an ``OSError`` raised while ``doing`` something, or None when it is not about storage."""
+    names = {getattr(errno, name) for name in STORAGE_ERRNOS if hasattr(errno, name)}
+    if not isinstance(error, OSError) or error.errno not in names:
+        return None
+    where = error.filename or "a file"
+    return StorageError(f"{where}: {error.strerror or error} (while {doing})")

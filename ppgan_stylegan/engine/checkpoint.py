@@ -46,8 +46,8 @@ def diff(old, new, prefix):
     return out
 
 
-def training_state(model, iteration, seed, cfg, full=True):
-    """The dict a checkpoint (``full``) or a weight file holds."""
+def training_state(model, iteration, seed, cfg, full=True, meta=None):
+    """The dict a checkpoint (``full``) or a weight file holds (``meta``: more entries for its ``meta``)."""
     state = {net_name: net.state_dict() for net_name, net in model.nets.items()}
     if full:
         state["epoch"] = iteration
@@ -55,7 +55,7 @@ def training_state(model, iteration, seed, cfg, full=True):
             state[opt_name] = opt.state_dict()
         state["model_state"] = model.get_extra_state() if hasattr(model, "get_extra_state") else {}
     state["meta"] = {"iteration": iteration, "seed": seed, "versions": versions(), "config": plain(cfg),
-                     "saved_at": datetime.datetime.now().isoformat()}
+                     "saved_at": datetime.datetime.now().isoformat(), **(meta or {})}
     return state
 
 
@@ -64,13 +64,13 @@ def write(state, path):
     return atomic_write(path, lambda tmp: ppgan_save(state, tmp))
 
 
-def prune(output_dir, iteration, older_than):
-    """Remove ``iter_K_checkpoint.pdparams`` with ``K <= older_than`` (never the one of ``iteration``)."""
-    for name in os.listdir(output_dir):
-        if name.startswith("iter_") and name.endswith("_checkpoint.pdparams"):
-            k = int(name.split("_")[1])
-            if k <= older_than and k != iteration:
-                os.remove(os.path.join(output_dir, name))
+def prune(output_dir, keep):
+    """Keep the ``keep`` newest ``iter_K_checkpoint.pdparams`` (by K) and remove the others; called right after
+    a checkpoint was completed, so the newest complete one is always kept."""
+    found = sorted((int(name.split("_")[1]), name) for name in os.listdir(output_dir)
+                   if name.startswith("iter_") and name.endswith("_checkpoint.pdparams"))
+    for _, name in found[:-keep] if keep > 0 else []:
+        os.remove(os.path.join(output_dir, name))
 
 
 def remove_stale_temporaries(output_dir):

@@ -32,8 +32,9 @@ from ppgan.utils.timer import TimeAverager
 from tqdm import tqdm
 
 from ..core.distributed import all_mean, broadcast_state, digest, gather_strings
-from ..core.errors import ConfigError
+from ..core.errors import ConfigError, NonFiniteLossError, storage_error
 from ..core.files import write_json
+from ..core.runs import newest_iteration_file
 from . import checkpoint
 
 logger = logging.getLogger("ppgan_stylegan")
@@ -90,6 +91,7 @@ class ResumableTrainer(Trainer):
     def __init__(self, cfg, seed=0, replica_interval=0, progress=False):
         self.seed, self.replica_interval, self.progress = seed, replica_interval, progress
         self.stopped_by = None
+        self.rollbacks, self.lr_scale = 0, 1.0  # divergence rollbacks so far, and the learning-rate factor since
         self._signal = None
         self.history = []  # [{'iter': i, 'losses': {...}} | {'iter': i, 'metrics': {...}}]
         super().__init__(cfg)
@@ -143,6 +145,11 @@ class ResumableTrainer(Trainer):
             with tqdm(total=self.total_iters, initial=self.current_iter - 1, unit="it", desc="training",
                       disable=not self.progress or self.local_rank != 0, mininterval=1.0) as self.bar:
                 self._train_loop()
+        except OSError as e:  # a full disk, a quota, a vanished folder ...: one line, the last checkpoint intact
+            failure = storage_error(e, f"training, iteration {self.current_iter}")
+            if failure is None:
+                raise
+            raise failure from e
         finally:
             for signum, handler in previous.items():
                 signal.signal(signum, handler)
@@ -180,7 +187,13 @@ class ResumableTrainer(Trainer):
             data = next(loader)
             reader_cost.record(time.time() - start)
             self.model.setup_input(data)
-            self.model.train_iter(self.optimizers)
+            try:
+                self.model.train_iter(self.optimizers)
+            except NonFiniteLossError as error:
+                self.roll_back(error)  # or re-raised: no rollback left
+                loader = ResumableLoader(self.train_dataloader, self.current_iter, self.seed)
+                self.bar.n = self.current_iter - 1
+                continue
             batch_cost.record(time.time() - start, num_samples=batch_size)
             self.bar.update(1)
 
@@ -200,8 +213,8 @@ class ResumableTrainer(Trainer):
                 self.test()
             if (self.current_iter % self.weight_interval == 0 or self.current_iter == self.total_iters
                     or self._signal is not None):
-                self.save(self.current_iter, "weight", keep=-1)
-                self.save(self.current_iter)
+                self.save(self.current_iter, "weight")
+                self.save(self.current_iter, keep=self.keep_checkpoints)
             if self._signal is not None:
                 self.stopped_by = signal.Signals(self._signal).name
                 logger.info(f"stopped by {self.stopped_by} after iteration {self.current_iter}; continue with "
@@ -213,23 +226,62 @@ class ResumableTrainer(Trainer):
     def checkpoint_path(self, iteration, name="checkpoint"):
         return checkpoint.checkpoint_path(self.output_dir, iteration, name)
 
-    def save(self, iteration, name="checkpoint", keep=1):
-        """Write the checkpoint (``name='checkpoint'``, keeping the last ``keep``) or the weight file."""
+    @property
+    def keep_checkpoints(self):
+        """``snapshot_config.keep``: how many checkpoints stay on disk (the newest ones; default 1)."""
+        return int((self.cfg.get("snapshot_config") or {}).get("keep", 1))
+
+    def save(self, iteration, name="checkpoint", keep=0):
+        """Write the checkpoint (``name='checkpoint'``; then only the ``keep`` newest stay, 0: all) or the
+        weight file."""
         if self.local_rank != 0:
             return
         full = name == "checkpoint"
-        path = checkpoint.write(checkpoint.training_state(self.model, iteration, self.seed, self.cfg, full),
+        meta = {"rollback": {"count": self.rollbacks, "lr_scale": self.lr_scale}}
+        path = checkpoint.write(checkpoint.training_state(self.model, iteration, self.seed, self.cfg, full, meta),
                                 self.checkpoint_path(iteration, name))
         logger.info(f"saved {path}")
         if full and keep > 0:
-            checkpoint.prune(self.output_dir, iteration, older_than=iteration - keep * self.weight_interval)
+            checkpoint.prune(self.output_dir, keep)
 
     def load(self, weight_path):
         state = checkpoint.read_weights(weight_path, self.model)
         nets = checkpoint.load_nets(self.model, weight_path, state, (), self.cfg.model)
         logger.info(f"loaded {', '.join(nets)} from {weight_path}")
 
-    def resume(self, checkpoint_path):
+    # ------------------------------------------------------------------ divergence
+    def roll_back(self, error):
+        """After ``max_nonfinite`` non-finite iterations in a row: reload the newest checkpoint of this run, scale
+        every learning rate by the model's ``rollback_lr_factor`` and go on, at most ``max_rollbacks`` times;
+        otherwise re-raise ``error`` (the run stops with one line)."""
+        limit = int(getattr(self.model, "max_rollbacks", 0))
+        newest = newest_iteration_file(self.output_dir, "checkpoint") if self.local_rank == 0 else None
+        newest = gather_strings(newest or "")[0]  # rank 0's view of the shared folder
+        if self.rollbacks >= limit or not newest:
+            if limit:
+                why = "no checkpoint to roll back to" if not newest else f"after {self.rollbacks} rollback(s)"
+                error.args = (f"{error.args[0]} ({why})",)
+            raise error
+        self.rollbacks += 1
+        self.lr_scale *= self.model.rollback_lr_factor
+        self.resume(newest, rollback_state=False)
+        self.model.reset_nonfinite_streak()
+        logger.warning(f"divergence: rolled back to {os.path.basename(newest)} (rollback {self.rollbacks} of "
+                       f"{limit}); learning rates now x{self.lr_scale:g} of the config's")
+
+    def apply_lr_scale(self):
+        """Every optimizer's learning-rate schedule times ``lr_scale`` (of its configured values)."""
+        for opt in self.model.optimizers.values():
+            sched = getattr(opt, "_learning_rate", None)
+            if not hasattr(sched, "get_lr"):
+                continue
+            attr = "scale" if hasattr(sched, "scale") else "base_lr"  # ScheduledLR (progressive) / Paddle's
+            if not hasattr(sched, "_configured"):
+                sched._configured = getattr(sched, attr)
+            setattr(sched, attr, sched._configured * self.lr_scale)
+            sched.last_lr = sched.get_lr()
+
+    def resume(self, checkpoint_path, rollback_state=True):
         state = checkpoint.read_checkpoint(checkpoint_path, self.model)
         checkpoint.load_nets(self.model, checkpoint_path, state, list(self.model.nets), self.cfg.model)
         self.current_iter = int(state["epoch"]) + 1
@@ -238,6 +290,11 @@ class ResumableTrainer(Trainer):
             opt.set_state_dict(state[opt_name])
         if "model_state" in state and hasattr(self.model, "set_extra_state"):
             self.model.set_extra_state(state["model_state"])
+        if rollback_state:  # a run that rolled back keeps its lowered learning rates across --resume
+            rollback = (state.get("meta") or {}).get("rollback") or {}
+            self.rollbacks, self.lr_scale = int(rollback.get("count", 0)), float(rollback.get("lr_scale", 1.0))
+        if self.lr_scale != 1.0:
+            self.apply_lr_scale()
         if os.path.isfile(self.history_path):  # continue the run's history, dropping what comes after
             with open(self.history_path) as f:
                 self.history = [h for h in json.load(f) if h["iter"] < self.current_iter]

@@ -68,7 +68,7 @@ class StyleGANModel(NonFiniteGuard, BaseModel):
                  pl_interval=4, pl_decay=0.01, pl_batch_shrink=2, mixing_prob=0.9, ema_kimg=10.0, ema_rampup=None,
                  w_avg_beta=0.995, visual_num=16, visual_seed=0, max_nonfinite=10, params=None,
                  max_eval_steps=None, augment=None, amp=False, freeze_d=0, start_kimg=0, lazy_regularization=True,
-                 progressive=None):
+                 progressive=None, max_rollbacks=3, rollback_lr_factor=0.5):
         super().__init__(params)
         check_choice("model.g_loss", g_loss, G_LOSSES)
         check_choice("model.d_loss", d_loss, D_LOSSES)
@@ -84,6 +84,9 @@ class StyleGANModel(NonFiniteGuard, BaseModel):
             check_probability(f"model.{name}", value)
         check_number("model.pl_batch_shrink", pl_batch_shrink, low=1)
         self.max_nonfinite = max_nonfinite
+        check_int("model.max_rollbacks", max_rollbacks, minimum=0)
+        check_number("model.rollback_lr_factor", rollback_lr_factor, low=1e-6, high=1.0)
+        self.configure_rollback(max_rollbacks, rollback_lr_factor)
         self.lazy_regularization = bool(lazy_regularization)
         if progressive is not None and not isinstance(progressive, dict):
             raise ConfigError(f"model.progressive: expected a mapping of NVIDIA's training_schedule arguments, "
