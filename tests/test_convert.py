@@ -89,6 +89,11 @@ def test_bad_sources_are_refused_with_one_line(tmp_path):
     pt.write_bytes(b"PK\x03\x04")
     out = run("--src", str(pt), "--dst", str(tmp_path / "z.pdparams"))
     assert out.returncode == 2 and "not a PyTorch checkpoint" in out.stderr and "Traceback" not in out.stderr
+    taken = tmp_path / "taken.pdparams"  # an existing output is only replaced with --overwrite
+    taken.write_bytes(b"mine")
+    out = run("--src", str(pt), "--dst", str(taken))
+    assert out.returncode == 2 and f"--dst {taken}: exists (choose another path, or --overwrite)" in out.stderr
+    assert taken.read_bytes() == b"mine"
 
 
 # ----------------------------------------------------------------------------- every release's format

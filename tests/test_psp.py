@@ -213,7 +213,7 @@ def test_project_cli_with_lpips(lpips_dir, g16_weights, tmp_path):
     out = run_script("applications/project.py", "--weights", g16_weights, "--target", tmp_path / "t.png", "--steps", 20,
                      "--lpips-weights", lpips_dir, *into(tmp_path / "p"))
     assert out.returncode == 0, out.stderr[-2000:]
-    assert np.load(tmp_path / "p" / "t_projected.npz").shape == (6, 32)
+    assert np.load(tmp_path / "p" / "t_projected.npz")["w_plus"].shape == (6, 32)
     out = run_script("applications/project.py", "--weights", g16_weights, "--target", tmp_path / "t.png", "--steps", 2,
                      "--lpips-weights", tmp_path / "nowhere", *into(tmp_path / "p2"))
     assert out.returncode == 2 and "--lpips-weights" in out.stderr and "Traceback" not in out.stderr

@@ -24,7 +24,8 @@ def add_arguments(p):
 
 
 def run(args):
-    if os.path.exists(args.dst) and not args.overwrite:
+    same = os.path.exists(args.src) and os.path.realpath(args.src) == os.path.realpath(args.dst)
+    if os.path.exists(args.dst) and not args.overwrite and not same:  # (the same file: convert_file says so)
         raise UserError(f"--dst {args.dst}: exists (choose another path, or --overwrite)")
     written, lines = convert_file(args.src, args.dst)
     for line in lines:

@@ -54,13 +54,14 @@ def all_mean(tensor):
     return all_sum(tensor) / world_size() if world_size() > 1 else tensor
 
 
-def all_true(flag):
-    """True on every rank iff ``flag`` is True on every rank (keeps ranks in step when one sees a NaN)."""
+def all_finite(flag):
+    """A bool tensor that is True iff ``flag`` is True on every rank (keeps ranks in step when one sees a NaN);
+    on the device: no host synchronisation."""
     if world_size() == 1:
-        return bool(flag)
-    t = paddle.to_tensor([1.0 if flag else 0.0])
+        return flag
+    t = flag.astype("float32").reshape([1])
     dist.all_reduce(t, op=dist.ReduceOp.MIN)
-    return bool(t.item() > 0.5)
+    return t.reshape([]) > 0.5
 
 
 def average_gradients(parameters):

@@ -26,10 +26,13 @@ def _apply_with_prob(x, augmented, p):
 
 
 def shift_matrices(shifts, size):
-    """``[N, size, size]`` one-hot matrices T with ``(T v)[i] = v[i - s]`` (zero where out of range)."""
-    rows = np.arange(size)
-    mats = (rows[None, :, None] - shifts[:, None, None] == rows[None, None, :]).astype("float32")
-    return paddle.to_tensor(mats)
+    """``[N, size, size]`` one-hot matrices T with ``(T v)[i] = v[i - s]`` (zero where out of range), built on the
+    device (``shifts``: integers, a tensor or an array)."""
+    if not isinstance(shifts, paddle.Tensor):
+        shifts = paddle.to_tensor(np.asarray(shifts, dtype="int64"))
+    rows = paddle.arange(size, dtype="int64")
+    return (rows.reshape([1, size, 1]) - shifts.astype("int64").reshape([-1, 1, 1]) ==
+            rows.reshape([1, 1, size])).astype("float32")
 
 
 def translate(x, dy, dx):
@@ -53,23 +56,26 @@ def translate_reference(x, dy, dx):
 
 
 def random_translation(x, ratio=0.125):
+    """Shift each image by up to ``ratio`` of its size (rounded to pixels), zero fill. The random draws stay
+    on the device: no host synchronisation."""
     h, w = x.shape[2:]
-    u = rand_local([x.shape[0], 2]).numpy()
-    dy = np.round((u[:, 0] * 2 - 1) * ratio * h).astype(int)
-    dx = np.round((u[:, 1] * 2 - 1) * ratio * w).astype(int)
+    u = rand_local([x.shape[0], 2])
+    dy = paddle.round((u[:, 0] * 2 - 1) * (ratio * h)).astype("int64")
+    dx = paddle.round((u[:, 1] * 2 - 1) * (ratio * w)).astype("int64")
     return translate(x, dy, dx)
 
 
 def random_cutout(x, ratio=0.5):
-    """Zero one square of side ``ratio * size`` at a random centre per image."""
+    """Zero one square of side ``ratio * size`` at a random centre per image (drawn on the device)."""
     n, _, h, w = x.shape
     ch, cw = int(h * ratio + 0.5), int(w * ratio + 0.5)
-    u = rand_local([n, 2]).numpy()
-    cy = (u[:, 0] * (h + 1 - ch % 2)).astype(int)
-    cx = (u[:, 1] * (w + 1 - cw % 2)).astype(int)
-    ys, xs = np.arange(h)[None, :, None], np.arange(w)[None, None, :]
-    inside = (np.abs(ys - cy[:, None, None]) < ch / 2) & (np.abs(xs - cx[:, None, None]) < cw / 2)
-    return x * paddle.to_tensor((~inside).astype("float32")[:, None])
+    u = rand_local([n, 2])
+    cy = paddle.floor(u[:, 0] * (h + 1 - ch % 2)).reshape([n, 1, 1])
+    cx = paddle.floor(u[:, 1] * (w + 1 - cw % 2)).reshape([n, 1, 1])
+    ys = paddle.arange(h, dtype="float32").reshape([1, h, 1])
+    xs = paddle.arange(w, dtype="float32").reshape([1, 1, w])
+    inside = paddle.logical_and((ys - cy).abs() < ch / 2, (xs - cx).abs() < cw / 2)
+    return x * paddle.logical_not(inside).astype(x.dtype).unsqueeze(1)
 
 
 def random_color(x):
@@ -114,24 +120,34 @@ class AdaptiveAugment:
             raise ConfigError(f"model.augment.target: expected a value in (0, 1), got {target!r}")
         self.p, self.target, self.interval, self.kimg = float(p), target, int(interval), float(kimg)
         self.sign_sum, self.count, self.images, self.last_rt = 0.0, 0, 0, None
+        self.pending = None  # this iteration's sum of signs, on the device
 
     def __call__(self, x):
         return augment(x, self.policy, self.p)
 
-    def accumulate(self, real_pred, global_batch):
-        """Record D's outputs on (augmented) reals; call once per iteration."""
+    def accumulate(self, real_pred, global_batch, all_sum=lambda v: v):
+        """Record D's outputs on (augmented) reals of the global batch (``all_sum`` over ranks); call once per
+        iteration. The sum stays on the device until ``record`` (the model reads it with its other per-iteration
+        values) or ``adjust`` reads it."""
         if self.target is None:
             return
-        self.sign_sum += float(paddle.sign(real_pred.detach()).sum())
-        self.count += real_pred.shape[0]
+        signs = all_sum(paddle.sign(real_pred.detach()).sum().reshape([1])).reshape([])
+        self.pending = signs if self.pending is None else self.pending + signs
+        self.count += global_batch
         self.images += global_batch
 
-    def adjust(self, iteration, all_sum=lambda v: v):
+    def record(self, sign_sum):
+        """The pending sum of signs, read on the host by the caller."""
+        self.sign_sum += float(sign_sum)
+        self.pending = None
+
+    def adjust(self, iteration):
         """Every ``interval`` iterations: move p towards the target overfitting level."""
         if self.target is None or iteration % self.interval != 0 or self.count == 0:
             return
-        totals = all_sum(paddle.to_tensor([self.sign_sum, float(self.count)])).numpy()
-        self.last_rt = float(totals[0] / totals[1])
+        if self.pending is not None:
+            self.record(self.pending.numpy())
+        self.last_rt = self.sign_sum / self.count
         step = np.sign(self.last_rt - self.target) * self.images / (self.kimg * 1000)
         self.p = float(np.clip(self.p + step, 0.0, 1.0))
         self.sign_sum, self.count, self.images = 0.0, 0, 0

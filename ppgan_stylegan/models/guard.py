@@ -8,7 +8,7 @@ import os
 
 import paddle
 
-from ..core.distributed import all_true, average_gradients
+from ..core.distributed import all_finite, average_gradients
 from ..core.errors import NonFiniteLossError
 from ..core.ranges import parse_ranges
 
@@ -42,28 +42,56 @@ class NonFiniteGuard:
         return self.current_iter + 1 in self._faults
 
     def _step(self, optimizer, loss, name, scaler=None):
-        """backward + step, unless the loss is not finite: then no update, and the iteration is flagged.
+        """backward + step; when the loss is not finite (on any rank) the gradients are zeroed before the step,
+        as NVlabs' ``nan_to_num`` does, so an Adam with ``beta1 = 0`` (StyleGAN's) leaves the weights as they
+        were, and the iteration is flagged. No host synchronisation: the flags are read once per iteration by
+        ``_count_nonfinite``.
 
         With a ``paddle.amp.GradScaler`` the loss is scaled and the scaler skips steps whose gradients
-        overflowed (dynamic loss scaling); gradients are averaged over ranks before either step."""
+        overflowed (dynamic loss scaling; the scaler reads its overflow flag on the host); gradients are
+        averaged over ranks before either step."""
         optimizer.clear_grad()
-        if self._injected_fault() or not all_true(bool(paddle.isfinite(loss).all())):  # all ranks skip together
-            self._nonfinite = getattr(self, "_nonfinite", []) + [name]
-            return
+        finite = paddle.isfinite(loss).all()
+        if self._injected_fault():
+            finite = paddle.zeros_like(finite)
+        finite = all_finite(finite)  # all ranks agree
+        self._flags.append((name, finite))
+        params = optimizer._parameter_list
         if scaler is None:
             loss.backward()
-            average_gradients(optimizer._parameter_list)
+            average_gradients(params)
+            zero_gradients_unless(finite, params)
             optimizer.step()
             return
+        if not bool(finite):  # the scaler's own step syncs anyway: skip at once
+            return
         scaler.scale(loss).backward()
-        average_gradients(optimizer._parameter_list)  # identical grads on every rank: identical overflow checks
+        average_gradients(params)  # identical grads on every rank: identical overflow checks
         scaler.step(optimizer)
         scaler.update()
 
+    @property
+    def _flags(self):
+        if "_finite_flags" not in self.__dict__:
+            self._finite_flags = []
+        return self._finite_flags
+
+    def read_at_iteration_end(self, key, value):
+        """Have the device scalar ``value`` read on the host with the non-finite flags (one synchronisation per
+        iteration for all of them); ``iteration_values[key]`` holds it afterwards."""
+        self.__dict__.setdefault("_reads", []).append((key, value))
+
     def _count_nonfinite(self):
-        bad, self._nonfinite = getattr(self, "_nonfinite", []), []
+        """Once per iteration: the one host synchronisation of the non-finite checks (all phases' flags, and the
+        values asked for with ``read_at_iteration_end``, in one read)."""
+        flags, reads = self._flags, self.__dict__.get("_reads", [])
+        self._finite_flags, self._reads = [], []
         if self._faults:
             self._faults.discard(self.current_iter + 1)  # injected once: a replay after a rollback runs normally
+        entries = flags + reads
+        values = paddle.stack([v.reshape([]).astype("float32") for _, v in entries]).numpy() if entries else []
+        self.iteration_values = {key: float(v) for (key, _), v in zip(reads, values[len(flags):])}
+        bad = [name for (name, _), ok in zip(flags, values) if not ok]
         if not bad:
             self.nonfinite_streak = 0
             return
@@ -78,4 +106,11 @@ class NonFiniteGuard:
                 "Lower the learning rate or check the data, then --resume from it")
 
     def reset_nonfinite_streak(self):
-        self.nonfinite_streak, self._nonfinite = 0, []
+        self.nonfinite_streak, self._finite_flags, self._reads = 0, [], []
+
+
+def zero_gradients_unless(finite, parameters):
+    """Every gradient of ``parameters`` replaced by zeros where ``finite`` (a bool tensor) is False; on the device."""
+    for p in parameters:
+        if p.grad is not None:
+            p.grad.set_value(paddle.where(finite, p.grad, paddle.zeros_like(p.grad)))

@@ -265,7 +265,9 @@ class StyleGANModel(NonFiniteGuard, BaseModel):
             real_pred, fake_pred = self._d(real), self._d(self.fake_img)
         real_pred, fake_pred = real_pred.astype("float32"), fake_pred.astype("float32")
         if self.augment is not None:
-            self.augment.accumulate(real_pred, batch * self.world_size)
+            self.augment.accumulate(real_pred, batch * self.world_size, all_sum)
+            if self.augment.pending is not None:
+                self.read_at_iteration_end("ada_signs", self.augment.pending)
         loss = self.d_loss.fn(real_pred, fake_pred, **self.d_loss_kwargs)
         if self.d_loss.gradient_penalty:
             l_gp = gradient_penalty(self.nets["disc"], real, self.fake_img.astype("float32"), self.gp_target,
@@ -381,12 +383,14 @@ class StyleGANModel(NonFiniteGuard, BaseModel):
     def end_iteration(self, batch):
         """Non-finite bookkeeping, counters, loss scales, the ADA update and the EMA of G."""
         self._count_nonfinite()
+        if self.augment is not None and "ada_signs" in self.iteration_values:
+            self.augment.record(self.iteration_values["ada_signs"])
         self.current_iter += 1
         self.cur_nimg += batch * self.world_size
         for name, scaler in self.scalers.items():
             self.losses[f"loss_scale_{name}"] = paddle.to_tensor(float(scaler._scale))
         if self.augment is not None:
-            self.augment.adjust(self.current_iter, all_sum)
+            self.augment.adjust(self.current_iter)
             self.losses["aug_p"] = paddle.to_tensor(self.augment.p)
         self.update_ema(batch * self.world_size)
         self.visual_items["real_img"] = self.real_img

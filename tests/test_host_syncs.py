@@ -1,0 +1,93 @@
+"""GPU readiness, measured on the CPU: how often a training iteration waits for the device.
+
+Every way a tensor's value reaches Python (``numpy``, ``bool``, ``float``, ``int``, ``item``, ``tolist``, ...) is
+a host-device synchronisation on a GPU. They are counted here by instrumenting those methods (nested calls, e.g.
+``bool`` -> ``numpy``, count once) while the real trainer runs; outside logging / snapshot / validation
+iterations at most one per iteration may happen (the non-finite check, all phases' flags at once).
+"""
+import collections
+import contextlib
+import os
+
+import paddle
+import pytest
+
+from conftest import DEMO, noise_images, tiny
+from ppgan_stylegan.core.config import load_config
+from ppgan_stylegan.engine import ResumableTrainer, seed_everything
+
+READS = ("numpy", "__bool__", "__float__", "__int__", "__index__", "item", "tolist", "__array__")
+
+
+@contextlib.contextmanager
+def count_host_reads():
+    """Counter of device -> host reads of tensor values (outermost calls only) while the block runs."""
+    counts, depth, saved = collections.Counter(), [0], {}
+
+    def wrap(name, method):
+        def counted(self, *args, **kwargs):
+            if depth[0] == 0:
+                counts[name] += 1
+            depth[0] += 1
+            try:
+                return method(self, *args, **kwargs)
+            finally:
+                depth[0] -= 1
+        return counted
+
+    for name in READS:
+        if hasattr(paddle.Tensor, name):
+            saved[name] = getattr(paddle.Tensor, name)
+            setattr(paddle.Tensor, name, wrap(name, saved[name]))
+    try:
+        yield counts
+    finally:
+        for name, method in saved.items():
+            setattr(paddle.Tensor, name, method)
+
+
+def per_iteration_reads(tmp_path, overrides, iterations=12, data_size=8):
+    """{iteration: reads during it} for a run where no iteration logs, saves or validates."""
+    data = noise_images(tmp_path / "data", n=8, sizes=(data_size,))
+    cfg = load_config(DEMO, tiny() + [f"dataset.train.dataroot={data}", f"total_iters={iterations + 1}",
+                                      "log_config.interval=100000", "log_config.visiual_interval=100000",
+                                      "snapshot_config.interval=100000", "validate.interval=-1", *overrides])
+    cfg.is_train, cfg.profiler_options, cfg.output_dir = True, None, str(tmp_path / "run")
+    seed_everything(0)
+    trainer = ResumableTrainer(cfg)
+    model, reads = trainer.model, {}
+    train_iter = model.train_iter
+    with count_host_reads() as counts:
+        def counted_iter(optimizers):
+            before = sum(counts.values())
+            train_iter(optimizers)
+            reads[model.current_iter] = sum(counts.values()) - before
+        model.train_iter = counted_iter
+        trainer.train()
+    reads.pop(iterations + 1, None)  # the last iteration writes the final checkpoint
+    return reads
+
+
+@pytest.mark.parametrize("overrides", [
+    [],  # StyleGAN2: D, G, lazy R1 and path length (their intervals coincide at some iterations)
+    ["model.r1_interval=1", "model.pl_interval=1"],  # all four optimizer steps every iteration
+    ["model.augment={policy: 'color,translation', p: 0.2, target: 0.6, interval: 2, kimg: 1}"],  # ADA
+], ids=["lazy", "every-step", "augment"])
+def test_at_most_one_host_sync_per_iteration(tmp_path, overrides):
+    reads = per_iteration_reads(tmp_path, overrides)
+    assert len(reads) >= 10 and max(reads.values()) <= 1, reads
+
+
+def test_the_count_sees_a_read(tmp_path):
+    """The instrument itself: a float() of a tensor is one read, nested conversions still one."""
+    with count_host_reads() as counts:
+        t = paddle.to_tensor([1.0, 2.0])
+        float(t.sum()), bool((t > 0).all())
+    assert sum(counts.values()) == 2
+
+
+def test_nonfinite_flags_are_read_once_and_still_skip(tmp_path, monkeypatch):
+    """An injected non-finite iteration: counted (its update skipped: with beta1 = 0 the weights stay), one read."""
+    monkeypatch.setenv("PPGAN_STYLEGAN_FAULT_NONFINITE", "3")
+    reads = per_iteration_reads(tmp_path, ["model.r1_interval=1", "model.pl_interval=1"], iterations=4)
+    assert max(reads.values()) <= 1, reads
