@@ -7,7 +7,6 @@ iterations at most one per iteration may happen (the non-finite check, all phase
 """
 import collections
 import contextlib
-import os
 
 import paddle
 import pytest
