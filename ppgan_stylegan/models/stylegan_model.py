@@ -387,8 +387,9 @@ class StyleGANModel(NonFiniteGuard, BaseModel):
             self.augment.record(self.iteration_values["ada_signs"])
         self.current_iter += 1
         self.cur_nimg += batch * self.world_size
-        for name, scaler in self.scalers.items():
-            self.losses[f"loss_scale_{name}"] = paddle.to_tensor(float(scaler._scale))
+        for name, scaler in self.scalers.items():  # (a tensor: read only when logged, no sync here)
+            if scaler._scale is not None:  # (None: Paddle disables its scaler off GPU / XPU)
+                self.losses[f"loss_scale_{name}"] = scaler._scale.reshape([])
         if self.augment is not None:
             self.augment.adjust(self.current_iter)
             self.losses["aug_p"] = paddle.to_tensor(self.augment.p)

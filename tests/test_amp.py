@@ -1,0 +1,46 @@
+"""The mixed-precision path (``model.amp``) forced on the CPU.
+
+On a GPU ``model.amp: true`` runs the GAN-loss phases under ``paddle.amp.auto_cast`` (float16) with a dynamic
+``GradScaler`` per optimizer. Paddle switches both off on a CPU: "amp_guard can only be enabled on CUDAPlace,
+XPUPlace, and CustomPlace ... so it makes no effect" (float16 and bfloat16 alike) and "AmpScaler can only be
+enabled on CUDAPlace, XPUPlace and CustomPlace ... so it makes no effect". So what runs here is our side of the
+path: the model built as on a GPU, a scaler per optimizer, the scaled-backward / scaler.step / update branch of
+every GAN-loss step, the penalties outside it, the scale in the logs and the checkpoint; the float16 arithmetic
+and the scaling itself are not exercised (not measured: no GPU). The weights must match a run without AMP.
+"""
+import numpy as np
+import paddle
+
+from conftest import DEMO, noise_images, tiny
+from ppgan_stylegan.core.config import load_config
+from ppgan_stylegan.engine import ResumableTrainer, seed_everything
+
+
+def train(tmp_path, name, amp, monkeypatch, iterations=4):
+    data = noise_images(tmp_path / "data", n=8)
+    cfg = load_config(DEMO, tiny() + [f"dataset.train.dataroot={data}", f"total_iters={iterations}",
+                                      "log_config.interval=1", "snapshot_config.interval=100000",
+                                      "validate.interval=-1", "model.r1_interval=2", "model.pl_interval=2",
+                                      f"model.amp={str(amp).lower()}"])
+    cfg.is_train, cfg.profiler_options, cfg.output_dir = True, None, str(tmp_path / name)
+    seed_everything(0)
+    with monkeypatch.context() as m:
+        if amp:  # build as on a GPU: model.amp stays on, the scalers are made
+            m.setattr(paddle, "get_device", lambda: "gpu:0")
+        trainer = ResumableTrainer(cfg)
+    trainer.train()
+    return trainer
+
+
+def test_forced_amp_path_equals_float32_training(tmp_path, monkeypatch):
+    plain = train(tmp_path, "plain", False, monkeypatch)
+    amp = train(tmp_path, "amp", True, monkeypatch)
+    assert plain.model.scalers == {} and set(amp.model.scalers) == {"optimG", "optimD"}
+    for net in ("gen", "disc", "gen_ema"):
+        ours, theirs = plain.model.nets[net].state_dict(), amp.model.nets[net].state_dict()
+        for key, value in ours.items():
+            np.testing.assert_allclose(theirs[key].numpy(), value.numpy(), rtol=1e-5, atol=1e-6, err_msg=f"{net}.{key}")
+    logged = [h["losses"] for h in amp.history if "losses" in h]
+    assert len(logged) == 4 and all(np.isfinite(list(entry.values())).all() for entry in logged)
+    state = amp.model.get_extra_state()
+    assert set(state["scalers"]) == {"optimG", "optimD"}  # kept in checkpoints
