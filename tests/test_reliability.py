@@ -9,7 +9,7 @@ import time
 import paddle
 import pytest
 
-from conftest import DEMO, MAIN, noise_images, run_folders, run_script, tiny
+from conftest import DEMO, MAIN, ROOT, noise_images, run_folders, run_script, tiny
 from ppgan_stylegan import StyleGAN2Generator
 from ppgan_stylegan.core.state import load_state
 
@@ -89,6 +89,8 @@ CASES = [  # (extra -o options, extra CLI arguments, expected text in the one-li
     (["optimizer.optimG.beta2=1.5"], [], "optimizer.optimG.beta2: expected a number in [0, 1], got 1.5"),
     (["optimizer.optimG.name=Adamw"], [], "optimizer.optimG.name: 'Adamw' is not registered (did you mean 'Adam'?)"),
     (["lr_scheduler.gama=0.5"], [], "lr_scheduler.gama: unknown key (did you mean 'gamma'?)"),
+    (["dataset.train.num_workers=-1"], [], "dataset.train.num_workers: expected an integer >= 0, got -1"),
+    (["dataset.train.hflip=maybe"], [], "dataset.train.hflip: expected true or false, got 'maybe'"),
 ]
 
 
@@ -228,3 +230,17 @@ def test_a_failed_checkpoint_write_is_one_line_exit_4_and_keeps_the_previous(wor
     assert again.returncode == 0, again.stderr[-2000:]
     assert sorted(f for f in os.listdir(run_dir) if f.endswith("_checkpoint.pdparams")) == \
         ["iter_4_checkpoint.pdparams", "iter_6_checkpoint.pdparams"]  # keep: 2
+
+
+def test_an_application_that_cannot_write_is_one_line_exit_4(tmp_path):
+    """generate under a file-size limit smaller than its grid PNG: one line naming the file, exit 4."""
+    paddle.seed(2)
+    weights = str(tmp_path / "g.pdparams")
+    paddle.save({"gen_ema": StyleGAN2Generator(8, style_dim=8, n_mlp=1, channel_max=8).state_dict()}, weights)
+    proc = subprocess.run([*MAIN[:1], os.path.join(ROOT, "applications", "generate.py"), "--weights", weights,
+                           "--seeds", "0-3", "--no-latents", "--outdir", str(tmp_path / "out")], text=True,
+                          capture_output=True, timeout=300, preexec_fn=_file_size_limit(64))
+    assert proc.returncode == 4, proc.stdout[-1500:] + proc.stderr[-1500:]
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and "seeds.png: File too large (while running generate)" in lines[0], lines
+    assert run_folders(tmp_path / "out") == []  # no partial file, and the run folder it made is gone again

@@ -11,7 +11,7 @@ import argparse
 import sys
 import traceback
 
-from ..core.errors import StorageError, UserError
+from ..core.errors import StorageError, UserError, storage_error
 from . import benchmark, convert, demo, edit, encode, export, generate, metrics, mix, prepare, project, train
 from .common import HelpFormatter, discard_empty_run, finish_run
 
@@ -38,11 +38,18 @@ def build_parser():
 def main(argv=None):
     args = build_parser().parse_args(sys.argv[1:] if argv is None else argv)
     try:
-        code = args.run(args) or 0
+        try:
+            code = args.run(args) or 0
+        except OSError as e:  # a write that failed (no space, quota, read-only or vanished folder): one line
+            failure = storage_error(e, f"running {args.command}")
+            if failure is None:
+                raise
+            raise failure from e
         if code == 0:
             finish_run(args)
         return code
     except StorageError as e:
+        discard_empty_run(args)
         if args.debug:
             traceback.print_exc()
         print(f"error: {e}", file=sys.stderr)

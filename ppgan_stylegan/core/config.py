@@ -192,6 +192,13 @@ def validate_config(cfg):
         check_block(f"dataset.{split}", block, DATASETS, extra=LOADER_KEYS)
         if "batch_size" in block:
             check_int(f"dataset.{split}.batch_size", block["batch_size"])
+        if "num_workers" in block:
+            check_int(f"dataset.{split}.num_workers", block["num_workers"], minimum=0)
+        for key in ("use_shared_memory", "hflip"):
+            if key in block and not isinstance(block[key], bool):
+                raise ConfigError(f"dataset.{split}.{key}: expected true or false, got {block[key]!r}")
+    if "save_img" in (cfg.get("validate") or {}) and not isinstance(cfg.validate.save_img, bool):
+        raise ConfigError(f"validate.save_img: expected true or false, got {cfg.validate.save_img!r}")
     for block, allowed in BLOCK_KEYS.items():
         for key in cfg.get(block) or {}:
             if key not in allowed:
