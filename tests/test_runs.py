@@ -25,6 +25,9 @@ def test_a_named_run_is_not_written_into_twice_unless_asked(tmp_path):
         new_run_folder(str(tmp_path), "edit", name="smile")
     assert new_run_folder(str(tmp_path), "edit", name="smile", overwrite=True) == folder
     assert os.path.isfile(os.path.join(folder, "edit.png"))  # --overwrite writes into it; nothing deleted
+    (tmp_path / "notes").write_text("x")
+    with pytest.raises(UserError, match="exists and is not a folder"):
+        new_run_folder(str(tmp_path), "edit", name="notes")
     for bad in ("a/b", "..", "x-latest"):
         with pytest.raises(UserError, match="--name"):
             new_run_folder(str(tmp_path), "edit", name=bad)

@@ -31,9 +31,9 @@ def writable_folder(root, option="--outdir"):
     return root
 
 
-def free_name(root, prefix, when=None):
+def free_name(root, prefix):
     """``<prefix>-<date-time>``, or with ``-2``, ``-3`` ... when that folder exists (several runs in a second)."""
-    base = f"{prefix}-{when or stamp()}"
+    base = f"{prefix}-{stamp()}"
     name, k = base, 1
     while os.path.lexists(os.path.join(root, name)):
         k += 1
@@ -48,6 +48,8 @@ def new_run_folder(root, prefix, name=None, overwrite=False, option="--outdir", 
         if os.sep in name or name in (".", "..") or name.endswith(LATEST):
             raise UserError(f"--name {name!r}: a plain folder name is expected (not a path, not '*{LATEST}')")
         folder = os.path.join(root, name)
+        if os.path.lexists(folder) and not os.path.isdir(folder):
+            raise UserError(f"--name {name!r}: {folder} exists and is not a folder")
         if os.path.isdir(folder) and os.listdir(folder) and not overwrite:
             raise UserError(f"--name {name!r}: {folder} exists and is not empty (another name, or --overwrite)")
         os.makedirs(folder, exist_ok=True)

@@ -91,7 +91,7 @@ class ResumableTrainer(Trainer):
     def __init__(self, cfg, seed=0, replica_interval=0, progress=False):
         self.seed, self.replica_interval, self.progress = seed, replica_interval, progress
         self.stopped_by = None
-        self.rollbacks, self.lr_scale = 0, 1.0  # divergence rollbacks so far, and the learning-rate factor since
+        self.rollbacks, self.lr_scale = 0, 1.0  # divergence rollbacks so far; the factor on the configured rates
         self._signal = None
         self.history = []  # [{'iter': i, 'losses': {...}} | {'iter': i, 'metrics': {...}}]
         super().__init__(cfg)
