@@ -11,7 +11,9 @@ import pytest
 
 from conftest import DEMO, MAIN, ROOT, pattern_images, run_folders, run_script, tiny
 from ppgan_stylegan.core.config import load_config, validate_config
+from ppgan_stylegan.core.errors import ConfigError
 from ppgan_stylegan.data.prepare import prepare_demo
+from ppgan_stylegan.engine import ResumableTrainer, seed_everything
 
 pytestmark = pytest.mark.slow  # subprocess runs / training (make test-fast skips them)
 
@@ -412,3 +414,41 @@ def test_divergence_stops_after_the_last_rollback(tiny_data, tmp_path):
     assert out.returncode == 3 and "Traceback" not in out.stderr, out.stderr[-2000:]
     last = out.stderr.strip().splitlines()[-1]
     assert "last: iteration 5" in last and last.endswith("(after 2 rollback(s))"), last
+
+
+@pytest.mark.parametrize("extra", [
+    [],  # lazy R1 and path length (every 2nd iteration here)
+    ["model.lazy_regularization=false", "model.r2_gamma=0.5"],  # penalties inside the main steps, R2 too
+], ids=["lazy", "non-lazy"])  # (augmentation draws its random transforms per micro-batch: equal in law only)
+def test_batch_gpu_accumulation_equals_the_full_batch(tiny_data, tmp_path, extra):
+    """model.batch_gpu: 2 splits the batch of 8 into 4 micro-batches (path length: 4 -> 2) whose gradients are
+    summed before each step; D's minibatch-stddev groups (2) are the full batch's. Weights, EMA, w_avg, the
+    path-length mean and the logged losses equal training on the full batch. (SGD here: Adam turns rounding-level
+    differences of near-zero gradients into whole steps of +-lr, since with beta1 = 0 it moves by g / |g|.)"""
+    results = []
+    sgd = "optimizer={optimG: {name: SGD, net_names: [gen]}, optimD: {name: SGD, net_names: [disc]}}"
+    for batch_gpu in (None, 2):
+        opts = ["dataset.train.batch_size=8", "model.discriminator.stddev_group=2", "total_iters=4", sgd,
+                "lr_scheduler.learning_rate=0.05", *extra] + ([f"model.batch_gpu={batch_gpu}"] if batch_gpu else [])
+        seed_everything(0)
+        trainer = ResumableTrainer(tiny_cfg(tiny_data, tmp_path / str(batch_gpu), opts))
+        trainer.train()
+        results.append(trainer)
+    full, parts = results
+    assert parts.model.batch_gpu == 2 and len(parts.model._parts(8)) == 4
+    for net in ("gen", "disc", "gen_ema"):
+        ours, theirs = full.model.nets[net].state_dict(), parts.model.nets[net].state_dict()
+        for key, value in ours.items():
+            np.testing.assert_allclose(theirs[key].numpy(), value.numpy(), rtol=1e-5, atol=1e-5,
+                                       err_msg=f"{net}.{key}")
+    assert float(parts.model.mean_path_length) == pytest.approx(float(full.model.mean_path_length), rel=1e-4)
+    logged = [(a["losses"], b["losses"]) for a, b in zip(full.history, parts.history) if "losses" in a]
+    assert len(logged) == 4
+    for a, b in logged:
+        assert set(a) == set(b) and all(b[k] == pytest.approx(a[k], rel=1e-4, abs=1e-5) for k in a), (a, b)
+
+
+def test_batch_gpu_must_divide_the_batch(tiny_data, tmp_path):
+    trainer = ResumableTrainer(tiny_cfg(tiny_data, tmp_path, ["model.batch_gpu=3", "total_iters=1"]))
+    with pytest.raises(ConfigError, match="model.batch_gpu: 3 does not divide the batch of 4 per rank"):
+        trainer.train()

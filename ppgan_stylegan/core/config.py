@@ -204,7 +204,7 @@ def validate_config(cfg):
             if key not in allowed:
                 raise _unknown(block, key, allowed)
     for name, metric in ((cfg.get("validate") or {}).get("metrics") or {}).items():
-        check_block(f"validate.metrics.{name}", metric, METRICS)
+        check_block(f"validate.metrics.{name}", metric, METRICS, anyones=True)
     if "total_iters" in cfg:
         check_int("total_iters", cfg.total_iters)
     for where, value, minus_one in [("log_config.interval", (cfg.get("log_config") or {}).get("interval"), False),

@@ -89,22 +89,30 @@ def gradient_penalty(disc, real_img, fake_img, target=1.0, weight=10.0, alpha=No
     return ((norms - target) ** 2).mean() * (weight / target ** 2)
 
 
-def path_length_penalty(fake_img, latents, mean_path_length, decay=0.01, pl_noise=None, batch_mean=None):
+def path_lengths(fake_img, latents, pl_noise, create_graph=True):
+    """``||J_w^T y||`` per image (the quantity of paper eq. 4)."""
+    (grad,) = paddle.grad(outputs=(fake_img * pl_noise).sum(), inputs=latents, create_graph=create_graph)
+    return paddle.sqrt((grad * grad).sum(2).mean(1))
+
+
+def path_length_penalty(fake_img, latents, mean_path_length, decay=0.01, pl_noise=None, batch_mean=None,
+                        path_mean=None):
     """StyleGAN2 path-length regulariser (paper eq. 4).
 
     ``a = ||J_w^T y||`` with ``y ~ N(0, I) / sqrt(H W)``; penalty ``E (a - a_mean)^2`` where
     ``a_mean`` is an exponential moving average (``decay``) of ``E a``; ``batch_mean`` maps this batch's
     ``E a`` to the global batch's (an all-reduce under data parallelism).
-    Returns ``(penalty, mean path length of the batch, new a_mean)``; the last two detached.
+    Returns ``(penalty, mean path length of the batch, new a_mean)``; the last two detached. ``path_mean``: the new
+    ``a_mean`` when it is already known (a batch processed in parts: it comes from all parts' lengths).
     On CPU, run the generator pass that made ``fake_img`` inside ``ops.double_backward()``: Paddle has no
     double gradient of ``conv2d_transpose`` there.
     """
     if pl_noise is None:
         pl_noise = paddle.randn(fake_img.shape, dtype=fake_img.dtype) / math.sqrt(fake_img.shape[2] * fake_img.shape[3])
-    (grad,) = paddle.grad(outputs=(fake_img * pl_noise).sum(), inputs=latents, create_graph=True)
-    lengths = paddle.sqrt((grad * grad).sum(2).mean(1))
+    lengths = path_lengths(fake_img, latents, pl_noise)
     mean = lengths.mean().detach()
-    mean = batch_mean(mean) if batch_mean is not None else mean
-    path_mean = mean_path_length + decay * (mean - mean_path_length)
+    if path_mean is None:
+        mean = batch_mean(mean) if batch_mean is not None else mean
+        path_mean = mean_path_length + decay * (mean - mean_path_length)
     penalty = ((lengths - path_mean) ** 2).mean()
     return penalty, mean, path_mean.detach()

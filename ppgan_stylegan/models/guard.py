@@ -42,33 +42,46 @@ class NonFiniteGuard:
         return self.current_iter + 1 in self._faults
 
     def _step(self, optimizer, loss, name, scaler=None):
-        """backward + step; when the loss is not finite (on any rank) the gradients are zeroed before the step,
-        as NVlabs' ``nan_to_num`` does, so an Adam with ``beta1 = 0`` (StyleGAN's) leaves the weights as they
-        were, and the iteration is flagged. No host synchronisation: the flags are read once per iteration by
+        """backward + step of one loss (``_step_parts`` with one part)."""
+        return self._step_parts(optimizer, [lambda: loss], name, scaler)
+
+    def _step_parts(self, optimizer, parts, name, scaler=None):
+        """One optimizer step whose gradient is the sum of the gradients of ``part()`` for each callable of
+        ``parts`` (a batch processed in micro-batches: each part builds, and frees, its own graph). Returns the
+        summed loss (detached).
+
+        When the loss is not finite (on any rank) the gradients are zeroed before the step, as NVlabs'
+        ``nan_to_num`` does, so an Adam with ``beta1 = 0`` (StyleGAN's) leaves the weights as they were, and the
+        iteration is flagged. No host synchronisation: the flags are read once per iteration by
         ``_count_nonfinite``.
 
         With a ``paddle.amp.GradScaler`` the loss is scaled and the scaler skips steps whose gradients
         overflowed (dynamic loss scaling; the scaler reads its overflow flag on the host); gradients are
         averaged over ranks before either step."""
         optimizer.clear_grad()
-        finite = paddle.isfinite(loss).all()
+        total, finite = None, None
+        for part in parts:
+            loss = part()
+            ok = paddle.isfinite(loss).all()
+            finite = ok if finite is None else paddle.logical_and(finite, ok)
+            (scaler.scale(loss) if scaler is not None else loss).backward()
+            total = loss.detach() if total is None else total + loss.detach()
         if self._injected_fault():
             finite = paddle.zeros_like(finite)
         finite = all_finite(finite)  # all ranks agree
         self._flags.append((name, finite))
         params = optimizer._parameter_list
+        average_gradients(params)  # identical grads on every rank: identical overflow checks
         if scaler is None:
-            loss.backward()
-            average_gradients(params)
             zero_gradients_unless(finite, params)
             optimizer.step()
-            return
-        if not bool(finite):  # the scaler's own step syncs anyway: skip at once
-            return
-        scaler.scale(loss).backward()
-        average_gradients(params)  # identical grads on every rank: identical overflow checks
+            return total
+        if not bool(finite):  # the scaler's own step syncs anyway
+            optimizer.clear_grad()
+            return total
         scaler.step(optimizer)
         scaler.update()
+        return total
 
     @property
     def _flags(self):

@@ -37,10 +37,13 @@ from ..core.errors import ConfigError
 from ..core.images import grid
 from ..core.nets import freeze, freeze_parts, set_trainable, trainable_parameters
 from ..data.augment import AdaptiveAugment
+from ..losses.gan import path_lengths
 from ..losses import D_LOSSES, G_LOSSES, gradient_penalty, path_length_penalty, r1_penalty, r2_penalty
 from ..ops import double_backward
 from .guard import NonFiniteGuard
 from .progressive import ProgressiveSchedule, ScheduledLR, new_layer_entered, process_reals, reset_optimizer_state
+
+ALL = slice(None)  # the whole batch as one part
 
 logger = logging.getLogger(__name__)
 
@@ -68,7 +71,7 @@ class StyleGANModel(NonFiniteGuard, BaseModel):
                  pl_interval=4, pl_decay=0.01, pl_batch_shrink=2, mixing_prob=0.9, ema_kimg=10.0, ema_rampup=None,
                  w_avg_beta=0.995, visual_num=16, visual_seed=0, max_nonfinite=10, params=None,
                  max_eval_steps=None, augment=None, amp=False, freeze_d=0, start_kimg=0, lazy_regularization=True,
-                 progressive=None, max_rollbacks=3, rollback_lr_factor=0.5):
+                 progressive=None, max_rollbacks=3, rollback_lr_factor=0.5, batch_gpu=None):
         super().__init__(params)
         check_choice("model.g_loss", g_loss, G_LOSSES)
         check_choice("model.d_loss", d_loss, D_LOSSES)
@@ -87,6 +90,7 @@ class StyleGANModel(NonFiniteGuard, BaseModel):
         check_int("model.max_rollbacks", max_rollbacks, minimum=0)
         check_number("model.rollback_lr_factor", rollback_lr_factor, low=1e-6, high=1.0)
         self.configure_rollback(max_rollbacks, rollback_lr_factor)
+        self.batch_gpu = None if batch_gpu is None else check_int("model.batch_gpu", batch_gpu)
         self.lazy_regularization = bool(lazy_regularization)
         if progressive is not None and not isinstance(progressive, dict):
             raise ConfigError(f"model.progressive: expected a mapping of NVIDIA's training_schedule arguments, "
@@ -212,14 +216,32 @@ class StyleGANModel(NonFiniteGuard, BaseModel):
         n = 2 if self.mixing_prob > 0 and random.random() < self.mixing_prob else 1
         return [randn_local([batch, self.style_dim], batch) for _ in range(n)]
 
-    def _generate(self, batch, track_w_avg=False, return_latents=False):
+    def _draw(self, batch):
+        """The randoms of one generator batch: z (one or two), the noise maps, the mixing crossover."""
         gen = self.nets["gen"]
         zs = self._latents(batch)
-        ws = [gen.get_latent(z) for z in zs]
-        if track_w_avg:
-            gen.update_w_avg(all_mean(ws[0].detach().mean(0, keepdim=True)))
         noise = [randn_local(shape, batch) for shape in gen.noise_shapes(batch)]
-        return gen(ws, input_is_latent=True, return_latents=return_latents, noise=noise)
+        return zs, noise, gen.draw_inject_index() if len(zs) == 2 else None
+
+    def _generate(self, draw, part=ALL, return_latents=False, w_sums=None):
+        """Images of ``part`` of a drawn batch (``_draw``); ``w_sums`` collects the sum of its first w (w_avg)."""
+        gen = self.nets["gen"]
+        zs, noise, inject_index = draw
+        ws = [gen.get_latent(z[part]) for z in zs]
+        if w_sums is not None:
+            w_sums.append(ws[0].detach().sum(0, keepdim=True))
+        return gen(ws, input_is_latent=True, return_latents=return_latents, noise=[n[part] for n in noise],
+                   inject_index=inject_index)
+
+    def _parts(self, batch):
+        """The micro-batches of a batch (``model.batch_gpu``): strided slices, so that minibatch-stddev groups
+        (samples ``i, i + N / G, ...``) are the full batch's; each with its share of the batch."""
+        if not self.batch_gpu or self.batch_gpu >= batch:
+            return [(ALL, 1.0)]
+        require(batch % self.batch_gpu == 0, f"model.batch_gpu: {self.batch_gpu} does not divide the batch of "
+                f"{batch} per rank")
+        k = batch // self.batch_gpu
+        return [(slice(m, batch, k), 1.0 / k) for m in range(k)]
 
     # ------------------------------------------------------------------ training phases
     @property
@@ -252,82 +274,128 @@ class StyleGANModel(NonFiniteGuard, BaseModel):
         return self.nets["disc"](self.augment(images) if self.augment is not None else images)
 
     def d_main(self, opt, batch):
-        """GAN loss of D on reals and fakes (plus the WGAN-GP penalty for the ``*_gp`` losses)."""
-        real = self.real_img
-        with paddle.no_grad(), self.autocast():
-            self.fake_img, _ = self._generate(batch)
+        """GAN loss of D on reals and fakes (plus the WGAN-GP penalty for the ``*_gp`` losses), by micro-batch."""
+        draw, scores, self.d_fakes = self._draw(batch), {"real_score": [], "fake_score": []}, {}
         # R1 from this pass's real scores (NVlabs); with AMP the penalty keeps its own float32 pass
         shared = not self.lazy_regularization and self.r1_gamma > 0 and not self.amp
-        if shared:
-            real = real.detach()
-            real.stop_gradient = False
-        with self.autocast():
-            real_pred, fake_pred = self._d(real), self._d(self.fake_img)
-        real_pred, fake_pred = real_pred.astype("float32"), fake_pred.astype("float32")
-        if self.augment is not None:
-            self.augment.accumulate(real_pred, batch * self.world_size, all_sum)
-            if self.augment.pending is not None:
-                self.read_at_iteration_end("ada_signs", self.augment.pending)
-        loss = self.d_loss.fn(real_pred, fake_pred, **self.d_loss_kwargs)
-        if self.d_loss.gradient_penalty:
-            l_gp = gradient_penalty(self.nets["disc"], real, self.fake_img.astype("float32"), self.gp_target,
-                                    self.gp_weight)
-            self.losses["l_d_gp"] = l_gp.detach()
-            loss = loss + l_gp
-        if not self.lazy_regularization and (self.r1_gamma > 0 or self.r2_gamma > 0):
-            loss = loss + self._d_penalties(interval=1, real=(real, real_pred) if shared else None)
-        self._step(opt, loss, "l_d", self.scalers.get("optimD"))
-        self.losses["l_d"] = loss.detach()
-        self.losses["real_score"] = real_pred.detach().mean()
-        self.losses["fake_score"] = fake_pred.detach().mean()
+
+        def part_loss(part, share):
+            real = self.real_img[part]
+            with paddle.no_grad(), self.autocast():
+                fake, _ = self._generate(draw, part)
+            self.d_fakes[str(part)] = fake  # (R2 of the lazy D step)
+            if shared:
+                real = real.detach()
+                real.stop_gradient = False
+            with self.autocast():
+                real_pred, fake_pred = self._d(real), self._d(fake)
+            real_pred, fake_pred = real_pred.astype("float32"), fake_pred.astype("float32")
+            if self.augment is not None:
+                self.augment.accumulate(real_pred, real_pred.shape[0] * self.world_size, all_sum)
+                if self.augment.pending is not None:
+                    self.read_at_iteration_end("ada_signs", self.augment.pending)
+            loss = self.d_loss.fn(real_pred, fake_pred, **self.d_loss_kwargs)
+            if self.d_loss.gradient_penalty:
+                l_gp = gradient_penalty(self.nets["disc"], real, fake.astype("float32"), self.gp_target,
+                                        self.gp_weight)
+                self._add_loss("l_d_gp", l_gp, share)
+                loss = loss + l_gp
+            if not self.lazy_regularization and (self.r1_gamma > 0 or self.r2_gamma > 0):
+                loss = loss + self._d_penalties(1, part, share, fake, real=(real, real_pred) if shared else None)
+            scores["real_score"].append(real_pred.detach().mean() * share)
+            scores["fake_score"].append(fake_pred.detach().mean() * share)
+            return loss * share
+
+        self.losses["l_d"] = self._step_parts(opt, self._bind(part_loss, batch), "l_d", self.scalers.get("optimD"))
+        for key, values in scores.items():
+            self.losses[key] = paddle.add_n(values)
+
+    def _bind(self, fn, batch):
+        """``[lambda: fn(part, share)]`` for each micro-batch of ``batch``."""
+        return [lambda part=part, share=share: fn(part, share) for part, share in self._parts(batch)]
+
+    def _add_loss(self, key, value, share):
+        """Log ``value`` (a micro-batch's mean) as its share of the batch's mean."""
+        part = value.detach() * share
+        self.losses[key] = part if share == 1.0 or key not in self.losses else self.losses[key] + part
 
     def d_reg(self, opt, batch):
         """Lazy R1 (reals) / R2 (this iteration's fakes), scaled by gamma / 2 and the interval."""
-        self._step(opt, self._d_penalties(self.r1_interval), "l_d_reg")
+        fakes = getattr(self, "d_fakes", {})
+        self._step_parts(opt, self._bind(lambda part, share: self._d_penalties(
+            self.r1_interval, part, share, fakes.get(str(part))) * share, batch), "l_d_reg")
 
-    def _d_penalties(self, interval, real=None):
+    def _d_penalties(self, interval, part=ALL, share=1.0, fake=None, real=None):
         """R1 / R2 times gamma / 2 and ``interval``, each on its own D pass, or R1 on ``real = (reals, scores)``
-        of the main pass (non-lazy: NVlabs' ``D_logistic_simplegp``)."""
+        of the main pass (non-lazy: NVlabs' ``D_logistic_simplegp``); for micro-batch ``part``."""
         loss = 0.0
         for gamma, images, penalty_fn, key in [(self.r1_gamma, self.real_img, r1_penalty, "l_d_r1"),
-                                               (self.r2_gamma, self.fake_img, r2_penalty, "l_d_r2")]:
+                                               (self.r2_gamma, fake, r2_penalty, "l_d_r2")]:
             if gamma > 0:
                 if key == "l_d_r1" and real is not None:
                     x, pred = real
                 else:
-                    x = images.detach()
+                    x = (images[part] if key == "l_d_r1" else images).detach()
                     x.stop_gradient = False
                     pred = self._d(x)
                 value = penalty_fn(pred.astype("float32"), x)
-                self.losses[key] = value.detach()
+                self._add_loss(key, value, share)
                 loss = loss + value * (gamma / 2 * interval)
         return loss
 
     def g_main(self, opt, batch):
-        """GAN loss of G (this step also tracks w_avg)."""
-        with self.autocast():
-            fake, _ = self._generate(batch, track_w_avg=True)
-            fake_pred = self._d(fake)
-        loss = self.g_loss_fn(fake_pred.astype("float32"))
+        """GAN loss of G by micro-batch (this step also tracks w_avg, over the whole batch)."""
+        draw, w_sums = self._draw(batch), []
+
+        def part_loss(part, share):
+            with self.autocast():
+                fake, _ = self._generate(draw, part, w_sums=w_sums)
+                fake_pred = self._d(fake)
+            return self.g_loss_fn(fake_pred.astype("float32")) * share
+
+        parts = self._bind(part_loss, batch)
         if not self.lazy_regularization and self.pl_weight > 0:
-            loss = loss + self._path_length_loss(batch, interval=1)
-        self._step(opt, loss, "l_g", self.scalers.get("optimG"))
-        self.losses["l_g"] = loss.detach()
+            parts += self._path_length_parts(batch, interval=1)
+        self.losses["l_g"] = self._step_parts(opt, parts, "l_g", self.scalers.get("optimG"))
+        self.nets["gen"].update_w_avg(all_mean(paddle.add_n(w_sums) / batch))
 
     def g_reg(self, opt, batch):
         """Lazy path-length regularisation on a batch shrunk by ``pl_batch_shrink``."""
-        self._step(opt, self._path_length_loss(batch, self.pl_interval), "l_g_path")
+        self._step_parts(opt, self._path_length_parts(batch, self.pl_interval), "l_g_path")
 
-    def _path_length_loss(self, batch, interval):
+    def _path_length_parts(self, batch, interval):
+        """The path-length penalty of a batch as micro-batch losses. Its moving average moves by the whole batch's
+        mean length first (a first pass over the micro-batches, without second-order graphs, when there are
+        several), so every part is penalised against the same mean, as the full batch would be."""
         pl_batch = max(1, int(batch // self.pl_batch_shrink))
-        with double_backward():  # the penalty differentiates d(image)/d(w)
-            fake, latents = self._generate(pl_batch, return_latents=True)
-            pl_noise = randn_local(fake.shape, pl_batch) / math.sqrt(fake.shape[2] * fake.shape[3])
-            penalty, lengths, self.mean_path_length = path_length_penalty(
-                fake, latents, self.mean_path_length, self.pl_decay, pl_noise, batch_mean=all_mean)
-        self.losses["l_g_path"] = penalty.detach()
-        self.losses["path_length"] = lengths
-        return penalty * (self.pl_weight * interval)
+        draw = self._draw(pl_batch)
+        size = self.nets["gen"].size
+        pl_noise = randn_local([pl_batch, 3, size, size], pl_batch) / math.sqrt(size * size)
+        parts, old_mean = self._parts(pl_batch), self.mean_path_length
+        path_mean = None
+        if len(parts) > 1:
+            lengths = []
+            for part, _ in parts:
+                with double_backward():
+                    fake, latents = self._generate(draw, part, return_latents=True)
+                    lengths.append(path_lengths(fake, latents, pl_noise[part], create_graph=False).detach())
+            mean = all_mean(paddle.concat(lengths).mean())
+            path_mean = old_mean + self.pl_decay * (mean - old_mean)
+            self.mean_path_length = path_mean
+            self.losses["path_length"] = mean
+
+        def part_loss(part, share):
+            with double_backward():  # the penalty differentiates d(image)/d(w)
+                fake, latents = self._generate(draw, part, return_latents=True)
+                penalty, lengths, new_mean = path_length_penalty(
+                    fake, latents, old_mean, self.pl_decay, pl_noise[part], batch_mean=all_mean, path_mean=path_mean)
+            if path_mean is None:
+                self.mean_path_length = new_mean
+                self.losses["path_length"] = lengths
+            self._add_loss("l_g_path", penalty, share)
+            return penalty * (self.pl_weight * interval * share)
+
+        return [lambda part=part, share=share: part_loss(part, share) for part, share in parts]
 
     # ------------------------------------------------------------------ progressive growing
     def _schedule_at(self, nimg):

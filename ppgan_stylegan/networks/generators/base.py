@@ -118,6 +118,10 @@ class StyleGeneratorBase(nn.Layer):
         """W+ entries style mixing draws its crossover from (``[1, mixing_layers)``)."""
         return self.n_latent
 
+    def draw_inject_index(self):
+        """A random style-mixing crossover in ``[1, mixing_layers)`` (what ``forward`` draws when not given one)."""
+        return random.randint(1, max(1, self.mixing_layers() - 1))
+
     def _broadcast(self, styles, inject_index):
         """List of 1 or 2 W / W+ tensors -> W+ ``[N, n_latent, D]`` (style mixing at inject_index)."""
         def plus(w):
@@ -128,7 +132,7 @@ class StyleGeneratorBase(nn.Layer):
         if len(styles) != 2:
             raise ValueError(f"styles: expected a list of 1 or 2 latents, got {len(styles)}")
         if inject_index is None:
-            inject_index = random.randint(1, max(1, self.mixing_layers() - 1))
+            inject_index = self.draw_inject_index()
         first, second = plus(styles[0]), plus(styles[1])
         if inject_index <= 0:  # no empty slices (Paddle 2.6 rejects them)
             return second
