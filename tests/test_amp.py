@@ -4,9 +4,10 @@ On a GPU ``model.amp: true`` runs the GAN-loss phases under ``paddle.amp.auto_ca
 ``GradScaler`` per optimizer. Paddle switches both off on a CPU: "amp_guard can only be enabled on CUDAPlace,
 XPUPlace, and CustomPlace ... so it makes no effect" (float16 and bfloat16 alike) and "AmpScaler can only be
 enabled on CUDAPlace, XPUPlace and CustomPlace ... so it makes no effect". So what runs here is our side of the
-path: the model built as on a GPU, a scaler per optimizer, the scaled-backward / scaler.step / update branch of
-every GAN-loss step, the penalties outside it, the scale in the logs and the checkpoint; the float16 arithmetic
-and the scaling itself are not exercised (not measured: no GPU). The weights must match a run without AMP.
+path: the model built as on a GPU with its scalers enabled (the place check skipped), so every GAN-loss step
+scales its loss by 2^15, backpropagates, unscales, checks for overflow and steps; the penalties stay outside; the
+scale is in the logs and the checkpoint. The float16 arithmetic of autocast is not exercised (not measured: no
+GPU). Scaling by powers of two is exact, so the weights must match a run without AMP.
 """
 import numpy as np
 import paddle
@@ -14,6 +15,15 @@ import paddle
 from conftest import DEMO, noise_images, tiny
 from ppgan_stylegan.core.config import load_config
 from ppgan_stylegan.engine import ResumableTrainer, seed_everything
+
+
+class _AsOnAGPU:
+    """What ``GradScaler.__init__`` asks the tracer: only whether the expected place is a GPU."""
+
+    class _expected_place:
+        is_gpu_place = staticmethod(lambda: True)
+        is_xpu_place = staticmethod(lambda: False)
+        is_custom_place = staticmethod(lambda: False)
 
 
 def train(tmp_path, name, amp, monkeypatch, iterations=4):
@@ -25,8 +35,9 @@ def train(tmp_path, name, amp, monkeypatch, iterations=4):
     cfg.is_train, cfg.profiler_options, cfg.output_dir = True, None, str(tmp_path / name)
     seed_everything(0)
     with monkeypatch.context() as m:
-        if amp:  # build as on a GPU: model.amp stays on, the scalers are made
+        if amp:  # build as on a GPU: model.amp stays on, the scalers are made and enabled
             m.setattr(paddle, "get_device", lambda: "gpu:0")
+            m.setattr(paddle.amp.grad_scaler, "_dygraph_tracer", lambda: _AsOnAGPU())  # (its place check only)
         trainer = ResumableTrainer(cfg)
     trainer.train()
     return trainer
@@ -40,7 +51,11 @@ def test_forced_amp_path_equals_float32_training(tmp_path, monkeypatch):
         ours, theirs = plain.model.nets[net].state_dict(), amp.model.nets[net].state_dict()
         for key, value in ours.items():
             np.testing.assert_allclose(theirs[key].numpy(), value.numpy(), rtol=1e-5, atol=1e-6, err_msg=f"{net}.{key}")
+    # the scalers really scaled (x 2^15 in the backward, unscaled before the step) and stayed on (Paddle's scaler
+    # switches itself off for good if ``scale`` runs while the AMP dtype is not float16: we call it inside autocast)
+    assert all(scaler._enable and scaler._use_dynamic_loss_scaling for scaler in amp.model.scalers.values())
     logged = [h["losses"] for h in amp.history if "losses" in h]
     assert len(logged) == 4 and all(np.isfinite(list(entry.values())).all() for entry in logged)
+    assert logged[-1]["loss_scale_optimG"] == 2.0 ** 15 and logged[-1]["loss_scale_optimD"] == 2.0 ** 15
     state = amp.model.get_extra_state()
     assert set(state["scalers"]) == {"optimG", "optimD"}  # kept in checkpoints

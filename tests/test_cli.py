@@ -44,7 +44,8 @@ def test_every_flag_is_described_with_its_default(name):
         if action.help == "==SUPPRESS==" or not action.option_strings:
             continue
         assert action.help and len(action.help) > 8, (name, action.option_strings)
-        if action.default not in (None, False, [], "==SUPPRESS==") and action.dest != "help":
+        off = action.default is None or action.default is False or action.default in ([], "==SUPPRESS==")
+        if not off and action.dest != "help":  # (a default of 0 is a default to show)
             assert f"(default: {action.default})" in " ".join(text.split()), (name, action.option_strings)
 
 

@@ -90,3 +90,21 @@ def test_nonfinite_flags_are_read_once_and_still_skip(tmp_path, monkeypatch):
     monkeypatch.setenv("PPGAN_STYLEGAN_FAULT_NONFINITE", "3")
     reads = per_iteration_reads(tmp_path, ["model.r1_interval=1", "model.pl_interval=1"], iterations=4)
     assert max(reads.values()) <= 1, reads
+
+
+def test_in_place_writes_stay_on_the_device():
+    """``write_`` (EMA, w_avg, gradient zeroing, lod): no host read on either Paddle (2.6's ``set_value`` of a
+    tensor copies through numpy), and the written tensor is the same object, its value replaced."""
+    from ppgan_stylegan.core.compat import write_
+
+    layer = paddle.nn.Linear(3, 2)
+    layer(paddle.ones([1, 3])).sum().backward()
+    weight, grad = layer.weight, layer.weight.grad
+    with count_host_reads() as counts:
+        write_(weight, paddle.full([3, 2], 5.0))
+        write_(layer.weight.grad, paddle.zeros([6]))  # reshaped to the target
+        write_(layer.bias, paddle.ones([2], dtype="float64"))  # cast to the target
+    assert sum(counts.values()) == 0, counts
+    assert layer.weight is weight and (weight.numpy() == 5).all() and not weight.stop_gradient
+    assert (layer.weight.grad.numpy() == 0).all() and (grad.numpy() == 0).all()
+    assert layer.bias.dtype == paddle.float32 and (layer.bias.numpy() == 1).all()

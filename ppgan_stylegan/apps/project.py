@@ -12,6 +12,7 @@ import paddle
 import paddle.nn.functional as F
 from tqdm import tqdm
 
+from ..core.compat import write_
 from ..core.errors import UserError
 from ..core.images import grid, save_png, to_uint8
 from ..core.nets import set_trainable
@@ -102,7 +103,7 @@ class Projector(GeneratorPredictor):
             if optimize_noise:
                 with paddle.no_grad():
                     for n in noises:
-                        n.set_value((n - n.mean()) * paddle.rsqrt((n - n.mean()).square().mean() + 1e-8))
+                        write_(n, (n - n.mean()) * paddle.rsqrt((n - n.mean()).square().mean() + 1e-8))
             losses.append(float(mse))
             if every and (step % every == 0 or step == steps - 1):
                 shots.append(img.detach().numpy())

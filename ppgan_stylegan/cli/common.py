@@ -12,7 +12,8 @@ class HelpFormatter(argparse.RawDescriptionHelpFormatter):
 
     def _get_help_string(self, action):
         text = action.help or ""
-        if "%(default)" in text or action.default in (None, False, [], argparse.SUPPRESS) or not action.option_strings:
+        hidden = action.default is None or action.default is False or action.default in ([], argparse.SUPPRESS)
+        if "%(default)" in text or hidden or not action.option_strings:  # (``is``: a default of 0 is shown)
             return text
         return f"{text} (default: %(default)s)"
 

@@ -38,6 +38,17 @@ def soft_relu(x, threshold=40.0, name=None):
     return paddle.log1p(paddle.exp(paddle.clip(x, -threshold, threshold)))
 
 
+def write_(dst, value):
+    """``dst`` (a parameter, buffer or gradient) overwritten in place by the tensor ``value`` on the device.
+
+    ``Tensor.set_value`` of a tensor copies through numpy on Paddle 2.6 (a device -> host -> device round trip:
+    a host synchronisation per call on a GPU); Paddle 3 swaps the storage instead. An ``assign`` into ``dst``
+    stays on the device on both."""
+    with paddle.no_grad():
+        paddle.assign(value.astype(dst.dtype).reshape(dst.shape), output=dst)
+    return dst
+
+
 def fluid_is_missing():
     """True when this Paddle has no importable ``paddle.fluid``."""
     if "paddle.fluid" in sys.modules:

@@ -13,6 +13,8 @@ import numpy as np
 import paddle
 import paddle.distributed as dist
 
+from .compat import write_
+
 
 def world_size():
     return dist.get_world_size()
@@ -77,7 +79,7 @@ def average_gradients(parameters):
     offset = 0
     for p in params:
         n = int(np.prod(p.grad.shape))
-        p.grad.set_value(flat[offset:offset + n].reshape(p.grad.shape))
+        write_(p.grad, flat[offset:offset + n])
         offset += n
 
 
@@ -119,7 +121,7 @@ def average_statistics(layer):
     with paddle.no_grad():
         for t in layer.state_dict().values():
             if id(t) not in trainable and t.dtype in (paddle.float32, paddle.float64):
-                t.set_value(all_mean(t))
+                write_(t, all_mean(t))
 
 
 def gather_rows(array):

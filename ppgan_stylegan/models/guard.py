@@ -3,11 +3,13 @@
 ``PPGAN_STYLEGAN_FAULT_NONFINITE=5,6`` (iterations, ``0-3,7`` syntax) treats every loss of those iterations as
 non-finite the first time they run: fault injection, to test divergence handling on a real run.
 """
+import contextlib
 import logging
 import os
 
 import paddle
 
+from ..core.compat import write_
 from ..core.distributed import all_finite, average_gradients
 from ..core.errors import NonFiniteLossError
 from ..core.ranges import parse_ranges
@@ -64,7 +66,13 @@ class NonFiniteGuard:
             loss = part()
             ok = paddle.isfinite(loss).all()
             finite = ok if finite is None else paddle.logical_and(finite, ok)
-            (scaler.scale(loss) if scaler is not None else loss).backward()
+            if scaler is not None:  # inside autocast, as Paddle documents: its scaler turns itself off for good
+                # when it scales while the global AMP dtype is not float16
+                with getattr(self, "autocast", contextlib.nullcontext)():
+                    scaled = scaler.scale(loss)
+                scaled.backward()
+            else:
+                loss.backward()
             total = loss.detach() if total is None else total + loss.detach()
         if self._injected_fault():
             finite = paddle.zeros_like(finite)
@@ -126,4 +134,4 @@ def zero_gradients_unless(finite, parameters):
     """Every gradient of ``parameters`` replaced by zeros where ``finite`` (a bool tensor) is False; on the device."""
     for p in parameters:
         if p.grad is not None:
-            p.grad.set_value(paddle.where(finite, p.grad, paddle.zeros_like(p.grad)))
+            write_(p.grad, paddle.where(finite, p.grad, paddle.zeros_like(p.grad)))

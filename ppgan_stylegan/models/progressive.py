@@ -16,6 +16,7 @@ import paddle.nn.functional as F
 from paddle.optimizer.lr import LRScheduler
 
 from ..core.checks import check_number, require
+from ..core.compat import write_
 from ..core.config import check_kwargs
 from ..core.errors import ConfigError
 from ..ops import nearest_upsample
@@ -121,7 +122,7 @@ def reset_optimizer_state(optimizer):
     for name, per_param in optimizer._accumulators.items():
         start = next((float(v) for key, v in initial.items() if name.startswith(key)), 0.0)
         for acc in per_param.values():
-            acc.set_value(paddle.full(acc.shape, start, acc.dtype))
+            write_(acc, paddle.full(acc.shape, start, acc.dtype))
 
 
 def process_reals(x, lod):

@@ -31,6 +31,7 @@ from ppgan.models.generators.builder import build_generator
 from ppgan.solver import build_lr_scheduler, build_optimizer
 
 from ..core.checks import check_choice, check_int, check_number, check_probability, require
+from ..core.compat import write_
 from ..core.config import check_kwargs
 from ..core.distributed import all_mean, all_sum, randn_local
 from ..core.errors import ConfigError
@@ -477,9 +478,9 @@ class StyleGANModel(NonFiniteGuard, BaseModel):
         beta = self.ema_beta(global_batch)
         src, dst = self.nets["gen"], self.nets["gen_ema"]
         for p, p_ema in zip(src.parameters(), dst.parameters()):
-            p_ema.set_value(paddle.lerp(p, p_ema, beta))  # p + beta (p_ema - p) in one op, as NVlabs
+            write_(p_ema, paddle.lerp(p, p_ema, beta))  # p + beta (p_ema - p) in one op, as NVlabs
         for b, b_ema in zip(src.buffers(), dst.buffers()):
-            b_ema.set_value(b)
+            write_(b_ema, b)
 
     # ------------------------------------------------------------------ resume state
     def get_extra_state(self):

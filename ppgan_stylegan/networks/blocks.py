@@ -6,6 +6,7 @@ import paddle
 import paddle.nn as nn
 
 from ..core.checks import check_choice
+from ..core.compat import write_
 from ..core.errors import ConfigError
 from ..ops import (BiasLeakyReLU, EqualLinear, FIRFilter, NoiseInjection, add_channel_bias, downsample_pad,
                    modulated_conv2d, modulated_conv2d_ref, noise_bias_leaky_relu, upsample_pad)
@@ -53,7 +54,7 @@ class LevelOfDetail:
         lod = float(lod)
         if not 0 <= lod <= self.max_lod:
             raise ConfigError(f"lod must be in [0, {self.max_lod}], got {lod}")
-        self.lod.set_value(paddle.full([1], lod))
+        write_(self.lod, paddle.full([1], lod))
         self._lod = lod
 
     def set_state_dict(self, state_dict, use_structured_name=True):

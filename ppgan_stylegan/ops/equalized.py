@@ -10,6 +10,7 @@ import paddle
 import paddle.nn as nn
 import paddle.nn.functional as F
 
+from ..core.compat import write_
 from .bias_act import add_channel_bias, bias_leaky_relu
 
 
@@ -22,7 +23,7 @@ class EqualLinear(nn.Layer):
             raise ValueError(f"EqualLinear: activation must be None or 'fused_lrelu', got {activation!r}")
         self.weight = self.create_parameter((in_dim, out_dim), default_initializer=nn.initializer.Normal())
         if lr_mul != 1:
-            self.weight.set_value(self.weight / lr_mul)
+            write_(self.weight, self.weight / lr_mul)
         self.bias = (self.create_parameter((out_dim,), default_initializer=nn.initializer.Constant(bias_init))
                      if bias else None)
         self.activation = activation

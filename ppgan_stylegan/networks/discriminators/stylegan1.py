@@ -19,6 +19,7 @@ import paddle.nn.functional as F
 from ppgan.models.discriminators.builder import DISCRIMINATORS
 
 from ...core.checks import check_size
+from ...core.compat import write_
 from ...ops import BiasLeakyReLU, EqualConv2D, EqualLinear, FIRFilter, minibatch_stddev
 from ..blocks import LevelOfDetail, nvidia_fmaps, v1_slope
 
@@ -26,7 +27,7 @@ from ..blocks import LevelOfDetail, nvidia_fmaps, v1_slope
 def _equalize(layer, use_wscale):
     """Without wscale, bake the He scale into the initial weights and use scale 1 at run time."""
     if not use_wscale:
-        layer.weight.set_value(layer.weight * layer.scale)
+        write_(layer.weight, layer.weight * layer.scale)
         layer.scale = 1.0
     return layer
 

@@ -16,6 +16,7 @@ import paddle.nn as nn
 import paddle.nn.functional as F
 from ppgan.models.generators.builder import GENERATORS
 
+from ...core.compat import write_
 from ...core.errors import ConfigError
 from ...ops import EqualLinear
 from ..irse import STAGE_WIDTHS, ir_backbone
@@ -105,7 +106,7 @@ class PSPEncoder(GradualStyleEncoder):
         """``w_avg``: ``[D]``, ``[1, D]`` or ``[n_styles, D]``."""
         w_avg = w_avg if isinstance(w_avg, paddle.Tensor) else paddle.to_tensor(w_avg)
         w_avg = w_avg.astype("float32").reshape([-1, self.style_dim])
-        self.latent_avg.set_value(w_avg.expand([self.n_styles, self.style_dim]))
+        write_(self.latent_avg, w_avg.expand([self.n_styles, self.style_dim]))
 
     def forward(self, x):
         return super().forward(x) + self.latent_avg.unsqueeze(0)

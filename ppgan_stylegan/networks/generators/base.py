@@ -10,6 +10,7 @@ import random
 import paddle
 import paddle.nn as nn
 
+from ...core.compat import write_
 from ...core.errors import ConfigError
 
 NOISE_MODES = ("random", "const", "none")
@@ -49,8 +50,8 @@ class StyleGeneratorBase(nn.Layer):
         """``w_avg <- lerp(mean(w), w_avg, beta)`` (NVlabs' ``dlatent_avg``); called by the training model."""
         beta = self.w_avg_beta if beta is None else beta
         w = w.detach().reshape([-1, self.style_dim]).astype("float32")
-        self.w_avg.set_value(w.mean(0) + (self.w_avg - w.mean(0)) * beta)
-        self.w_avg_updates.set_value(self.w_avg_updates + 1)
+        write_(self.w_avg, w.mean(0) + (self.w_avg - w.mean(0)) * beta)
+        write_(self.w_avg_updates, self.w_avg_updates + 1)
         self._sampled_mean = None
 
     def truncation_mean(self):
