@@ -48,18 +48,12 @@ def main(argv=None):
         if code == 0:
             finish_run(args)
         return code
-    except StorageError as e:
+    except (StorageError, UserError) as e:
         discard_empty_run(args)
         if args.debug:
             traceback.print_exc()
         print(f"error: {e}", file=sys.stderr)
-        return EXIT_STORAGE
-    except UserError as e:
-        discard_empty_run(args)
-        if args.debug:
-            traceback.print_exc()
-        print(f"error: {e}", file=sys.stderr)
-        return EXIT_USER_ERROR
+        return EXIT_STORAGE if isinstance(e, StorageError) else EXIT_USER_ERROR
 
 
 def run_script(command):
