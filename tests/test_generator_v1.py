@@ -89,6 +89,27 @@ def test_fixed_and_linear_agree_at_lod_zero_and_linear_blends_as_the_seed():
         linear.set_lod(3.5)
 
 
+def test_zero_torgb_init_lets_a_level_enter_as_the_upsampled_coarser_image():
+    """torgb_init='zero' (our option, not NVIDIA's He init): a level's ToRGB starts at zero, so while it fades in
+    the image is the coarser level's scaled by the blend weight, never the new level's untrained output."""
+    from ppgan_stylegan.core.errors import ConfigError
+
+    paddle.seed(5)
+    g = StyleGANGenerator(32, 32, 2, fmap_base=128, fmap_max=32, torgb_init="zero")
+    assert all(float(paddle.abs(t.weight).max()) == 0 for t in g.to_rgbs)
+    paddle.assign(paddle.randn(g.to_rgbs[2].weight.shape), output=g.to_rgbs[2].weight)  # 16 px: as if trained
+    w = paddle.randn([3, 32])
+    coarse = _run(g, w, 1)
+    assert np.abs(coarse).max() > 0.1
+    for lod in (0.9, 0.5, 0.1):  # fading in 32 px
+        np.testing.assert_allclose(_run(g, w, lod), lod * coarse, atol=1e-6)
+    he = StyleGANGenerator(32, 32, 2, fmap_base=128, fmap_max=32)  # NVIDIA's: the new level shows at once
+    he.to_rgbs[2].set_state_dict(g.to_rgbs[2].state_dict())
+    assert max_diff(_run(he, w, 0.5), 0.5 * _run(he, w, 1)) > 1e-2
+    with pytest.raises(ConfigError, match=r"torgb_init: expected one of \['he', 'zero'\], got 'xavier'"):
+        StyleGANGenerator(32, 32, 2, fmap_base=128, fmap_max=32, torgb_init="xavier")
+
+
 def test_fused_upsampling_conv_is_nearest_plus_conv_with_the_flipped_kernel():
     g = small(fused_scale=True)
     layer = g.layers[2].conv

@@ -20,7 +20,8 @@ import paddle.nn as nn
 import paddle.nn.functional as F
 from ppgan.models.generators.builder import GENERATORS
 
-from ...core.checks import check_size
+from ...core.checks import check_choice, check_size
+from ...core.compat import write_
 from ...core.errors import ConfigError
 from ...ops import (EqualConv2D, EqualLinear, FIRFilter, PixelNorm, adaptive_instance_norm, conv_transpose2x,
                     nearest_upsample, noise_bias_leaky_relu)
@@ -103,11 +104,16 @@ class StyleGANGenerator(LevelOfDetail, StyleGeneratorBase):
 
     ``lod`` (``set_lod``) selects the level of detail of ``structure='linear'`` (progressive growing); the
     truncation NVIDIA applies by default (psi 0.7 on the first 8 dlatents) is what ``truncation=None`` means.
+
+    ``torgb_init='zero'`` (ours; NVIDIA's is ``'he'``, the default) starts every ToRGB at zero, so a level that
+    fades in adds nothing until it has learned: the image is the coarser level's times the blend weight. With He
+    initialisation the new level's untrained output (std ~1.9 against ~0.4 for images) is mixed in at once, which
+    short fades (a few kimg, as on a CPU) do not recover from.
     """
 
     def __init__(self, size=1024, style_dim=512, n_mlp=8, lr_mlp=0.01, num_channels=3, fmap_base=8192,
                  fmap_decay=1.0, fmap_max=512, nonlinearity="lrelu", blur_filter=(1, 2, 1), fused_scale="auto",
-                 structure="linear", truncation_psi=0.7, truncation_cutoff=8, w_avg_beta=0.995):
+                 structure="linear", truncation_psi=0.7, truncation_cutoff=8, w_avg_beta=0.995, torgb_init="he"):
         super().__init__()
         self.log_size = check_size(size)
         slope = v1_slope(structure, nonlinearity)
@@ -140,6 +146,10 @@ class StyleGANGenerator(LevelOfDetail, StyleGeneratorBase):
         self.layers = nn.LayerList(layers)
         self.to_rgbs = nn.LayerList([EqualConv2D(nf(res - 1), num_channels, 1, gain=1.0)
                                      for res in range(2, r + 1)])  # index = res - 2
+        check_choice("torgb_init", torgb_init, ("he", "zero"))
+        if torgb_init == "zero":  # not NVIDIA's: a level enters as the upsampled coarser image (see the class doc)
+            for to_rgb in self.to_rgbs:
+                write_(to_rgb.weight, paddle.zeros(to_rgb.weight.shape))
         self.noises = nn.Layer()
         for i in range(self.num_layers):
             res = 2 ** (i // 2 + 2)
