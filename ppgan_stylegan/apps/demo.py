@@ -69,7 +69,8 @@ def plot(history, swd_points, path):
     ax1.legend()
     ax2.plot(*zip(*swd_points), "o-", color="C3")
     ax2.set_xlabel("iteration")
-    ax2.set_title("SWD x1e3 (gen_ema vs real, lower is better)")
+    ax2.set_yscale("log")  # the start is often far above the rest
+    ax2.set_title("SWD x1e3 (gen_ema vs real, lower is better; log scale)")
     fig.tight_layout()
     atomic_write(path, lambda tmp: fig.savefig(tmp, format="png", dpi=100))
 
