@@ -66,8 +66,8 @@ class NonFiniteGuard:
             loss = part()
             ok = paddle.isfinite(loss).all()
             finite = ok if finite is None else paddle.logical_and(finite, ok)
-            if scaler is not None:  # inside autocast, as Paddle documents: its scaler turns itself off for good
-                # when it scales while the global AMP dtype is not float16
+            if scaler is not None:  # inside autocast: Paddle's scaler switches itself off for good when it scales
+                # while the global AMP dtype (amp_global_state) is not float16
                 with getattr(self, "autocast", contextlib.nullcontext)():
                     scaled = scaler.scale(loss)
                 scaled.backward()
