@@ -90,3 +90,27 @@ def test_psp_two_ranks_keep_identical_replicas(tmp_path):
     assert out.returncode == 0, log[-3000:]
     for it in range(1, 5):
         assert f"iteration {it}: 2 replica(s) identical" in log
+
+
+GATHER = """
+import ppgan_stylegan
+import paddle.distributed as dist
+from ppgan_stylegan.core.distributed import gather_strings
+dist.init_parallel_env()
+rank = dist.get_rank()
+print("GATHERED", gather_strings(["run/iter_4_checkpoint.pdparams", ""][rank]), gather_strings(["a", "bcd"][rank]))
+"""
+
+
+def test_gather_strings_of_different_lengths(tmp_path):
+    """Strings of different lengths (rank 0's newest checkpoint, nothing elsewhere: the rollback's agreement)
+    reach every rank whole; all_gather alone needs equal shapes."""
+    script = tmp_path / "gather.py"
+    script.write_text(GATHER)
+    out = subprocess.run([sys.executable, "-m", "paddle.distributed.launch", "--nproc_per_node", "2", "--log_dir",
+                          str(tmp_path / "launch"), str(script)], capture_output=True, text=True, timeout=300,
+                         cwd=tmp_path, env=dict(os.environ, PYTHONPATH=ROOT))
+    logs = [open(tmp_path / "launch" / f"workerlog.{r}").read() for r in (0, 1)]
+    assert out.returncode == 0, out.stdout[-1500:] + logs[0][-1500:] + logs[1][-1500:]
+    for log in logs:
+        assert "GATHERED ['run/iter_4_checkpoint.pdparams', ''] ['a', 'bcd']" in log, log[-1500:]

@@ -103,13 +103,19 @@ def digest(layers):
 
 
 def gather_strings(text):
-    """Every rank's ``text`` (same length on all ranks, e.g. a hex digest), in rank order."""
+    """Every rank's ``text`` (of any length, empty too), in rank order: the lengths first, then the bytes padded
+    to the longest (``all_gather`` needs the same shape on every rank)."""
     if world_size() == 1:
         return [text]
-    codes = paddle.to_tensor(np.frombuffer(text.encode(), dtype=np.uint8).astype("int32"))
+    codes = np.frombuffer(text.encode(), dtype=np.uint8).astype("int32")
+    lengths = []
+    dist.all_gather(lengths, paddle.to_tensor([len(codes)], dtype="int32"))
+    lengths = [int(n.numpy()[0]) for n in lengths]
+    padded = np.zeros([max(lengths + [1])], "int32")
+    padded[:len(codes)] = codes
     out = []
-    dist.all_gather(out, codes)
-    return [bytes(o.numpy().astype(np.uint8).tolist()).decode() for o in out]
+    dist.all_gather(out, paddle.to_tensor(padded))
+    return [bytes(o.numpy()[:n].astype(np.uint8).tolist()).decode() for o, n in zip(out, lengths)]
 
 
 def average_statistics(layer):
