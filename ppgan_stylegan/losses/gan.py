@@ -95,6 +95,11 @@ def path_lengths(fake_img, latents, pl_noise, create_graph=True):
     return paddle.sqrt((grad * grad).sum(2).mean(1))
 
 
+def moved_path_mean(mean_path_length, batch_mean_length, decay):
+    """The moving average ``a_mean`` of the path length after a batch whose mean length is ``batch_mean_length``."""
+    return mean_path_length + decay * (batch_mean_length - mean_path_length)
+
+
 def path_length_penalty(fake_img, latents, mean_path_length, decay=0.01, pl_noise=None, batch_mean=None,
                         path_mean=None):
     """StyleGAN2 path-length regulariser (paper eq. 4).
@@ -113,6 +118,6 @@ def path_length_penalty(fake_img, latents, mean_path_length, decay=0.01, pl_nois
     mean = lengths.mean().detach()
     if path_mean is None:
         mean = batch_mean(mean) if batch_mean is not None else mean
-        path_mean = mean_path_length + decay * (mean - mean_path_length)
+        path_mean = moved_path_mean(mean_path_length, mean, decay)
     penalty = ((lengths - path_mean) ** 2).mean()
     return penalty, mean, path_mean.detach()

@@ -38,7 +38,7 @@ from ..core.errors import ConfigError
 from ..core.images import grid
 from ..core.nets import freeze, freeze_parts, set_trainable, trainable_parameters
 from ..data.augment import AdaptiveAugment
-from ..losses.gan import path_lengths
+from ..losses.gan import moved_path_mean, path_lengths
 from ..losses import D_LOSSES, G_LOSSES, gradient_penalty, path_length_penalty, r1_penalty, r2_penalty
 from ..ops import double_backward
 from .guard import NonFiniteGuard
@@ -381,7 +381,7 @@ class StyleGANModel(NonFiniteGuard, BaseModel):
                     fake, latents = self._generate(draw, part, return_latents=True)
                     lengths.append(path_lengths(fake, latents, pl_noise[part], create_graph=False).detach())
             mean = all_mean(paddle.concat(lengths).mean())
-            path_mean = old_mean + self.pl_decay * (mean - old_mean)
+            path_mean = moved_path_mean(old_mean, mean, self.pl_decay)
             self.mean_path_length = path_mean
             self.losses["path_length"] = mean
 
@@ -396,7 +396,7 @@ class StyleGANModel(NonFiniteGuard, BaseModel):
             self._add_loss("l_g_path", penalty, share)
             return penalty * (self.pl_weight * interval * share)
 
-        return [lambda part=part, share=share: part_loss(part, share) for part, share in parts]
+        return self._bind(part_loss, pl_batch)
 
     # ------------------------------------------------------------------ progressive growing
     def _schedule_at(self, nimg):
