@@ -39,6 +39,11 @@ def check_probability(where, value):
     return value
 
 
+def check_bool(where, value):
+    require(isinstance(value, bool), f"{where}: expected true or false, got {value!r}")
+    return value
+
+
 def check_choice(where, value, choices):
     require(value in choices, f"{where}: expected one of {sorted(choices)}, got {value!r}")
     return value

@@ -12,7 +12,7 @@ from ppgan.models.generators.builder import GENERATORS
 from ppgan.solver.builder import LRSCHEDULERS, OPTIMIZERS
 from ppgan.utils.config import AttrDict
 
-from .checks import check_int, check_number, check_size
+from .checks import check_bool, check_int, check_number, check_size
 from .errors import ConfigError
 
 
@@ -195,10 +195,10 @@ def validate_config(cfg):
         if "num_workers" in block:
             check_int(f"dataset.{split}.num_workers", block["num_workers"], minimum=0)
         for key in ("use_shared_memory", "hflip"):
-            if key in block and not isinstance(block[key], bool):
-                raise ConfigError(f"dataset.{split}.{key}: expected true or false, got {block[key]!r}")
-    if "save_img" in (cfg.get("validate") or {}) and not isinstance(cfg.validate.save_img, bool):
-        raise ConfigError(f"validate.save_img: expected true or false, got {cfg.validate.save_img!r}")
+            if key in block:
+                check_bool(f"dataset.{split}.{key}", block[key])
+    if "save_img" in (cfg.get("validate") or {}):
+        check_bool("validate.save_img", cfg.validate.save_img)
     for block, allowed in BLOCK_KEYS.items():
         for key in cfg.get(block) or {}:
             if key not in allowed:
