@@ -13,7 +13,7 @@ from conftest import into, max_diff, randomize, run_folders, run_script
 from ppgan_stylegan import StyleGAN2Generator
 from ppgan_stylegan.apps import StyleMixer, parse_seeds, parse_styles
 from ppgan_stylegan.core.errors import UserError
-from ppgan_stylegan.networks.loading import build_generator
+from ppgan_stylegan.networks.loading import load_generator
 
 KW = dict(style_dim=16, n_mlp=2, channel_base=256, channel_max=32)
 
@@ -47,7 +47,7 @@ def test_generate_per_seed_psi_zero_is_the_w_avg_image(weights, tmp_path):
     assert all(np.abs(imgs[0] - im).max() <= 1 for im in imgs[1:])
     lat = np.load(tmp_path / "seed0002.npy")
     assert lat.shape == (6, 16)
-    g, _ = build_generator(weights)
+    g, _ = load_generator(weights)
     assert np.allclose(lat, np.broadcast_to(g.w_avg.numpy(), lat.shape), atol=1e-5)
 
 
@@ -119,7 +119,7 @@ def test_paddlegan_generator_file_loads_with_inferred_shapes(tmp_path):
     theirs = randomize(StyleGANv2Generator(16, 16, 1, channel_multiplier=1), 2)
     path = str(tmp_path / "stylegan2.pdparams")
     paddle.save(theirs.state_dict(), path)
-    gen, used = build_generator(path)
+    gen, used = load_generator(path)
     assert used == "generator" and gen.size == 16 and gen.style_dim == 16
     assert gen.channels == {r: theirs.channels[r] for r in (4, 8, 16)}
     z = paddle.randn([2, 16])
@@ -231,7 +231,7 @@ def test_export_reproduces_the_dynamic_graph(weights, tmp_path):
     reported = float(out.stdout.split("max |diff| ")[1].split()[0])
     assert reported < 1e-4 and read(tmp_path / "inf" / "generator_check.png").shape == (2 * 17 + 1, 8 * 17 + 1, 3)
     loaded = paddle.jit.load(str(tmp_path / "inf" / "generator"))
-    gen, _ = build_generator(weights)
+    gen, _ = load_generator(weights)
     z = paddle.to_tensor(np.random.RandomState(0).standard_normal([3, 16]).astype("float32"))
     psi = paddle.to_tensor(np.array([[1.0], [0.5], [0.0]], "float32"))
     with paddle.no_grad():
@@ -264,7 +264,7 @@ def v1_weights(tmp_path_factory):
 def test_stylegan1_checkpoint_through_every_application(v1_weights, tmp_path):
     from ppgan_stylegan import StyleGANGenerator
     from ppgan_stylegan.apps.edit import LatentEditor
-    gen, _ = build_generator(v1_weights)
+    gen, _ = load_generator(v1_weights)
     assert isinstance(gen, StyleGANGenerator) and gen.layers[2].conv.fused and gen.n_latent == 6
     out = app("generate", "--weights", v1_weights, "--seeds", "0-3", "--trunc", "0.7", *into(str(tmp_path / "g")))
     assert out.returncode == 0, out.stderr

@@ -16,9 +16,9 @@ from ppgan.models.generators.generator_styleganv2 import StyleGANv2Generator
 import weight_writers as ww
 from conftest import max_diff, randomize, run_script
 from ppgan_stylegan import StyleGAN2Discriminator, StyleGAN2Generator, StyleGANDiscriminator, StyleGANGenerator
-from ppgan_stylegan.networks.loading import build_generator
+from ppgan_stylegan.networks.loading import load_generator
 from ppgan_stylegan.apps.convert import convert_checkpoint
-from ppgan_stylegan.apps.weight_maps import paddle_to_rosinality, rosinality_to_paddle
+from ppgan_stylegan.networks.families.weight_maps import paddle_to_rosinality, rosinality_to_paddle
 from ppgan_stylegan.core.errors import UserError
 
 
@@ -62,7 +62,7 @@ def test_paddlegan_files_convert_and_load(tmp_path):
     out = run("--src", src, "--dst", dst)
     assert out.returncode == 0, out.stderr
     assert "generator (StyleGAN2Generator): 16px, style_dim 16, mapping depth 1" in out.stdout and "numpy seed 0" in out.stdout
-    gen, used = build_generator(dst)
+    gen, used = load_generator(dst)
     z = paddle.randn([2, 16])
     with paddle.no_grad():
         assert max_diff(theirs([z], randomize_noise=False)[0].numpy(), gen([z], noise="const")[0].numpy()) < 1e-4
@@ -160,7 +160,7 @@ def test_every_release_converts_back_without_torch_or_tensorflow(tmp_path):
         assert "generator (StyleGAN2Generator): 16px, style_dim 24, mapping depth 2, channel_base 512, channel_max 32" in out.stdout
         assert "wrote disc, gen, gen_ema" in out.stdout, (kind, out.stdout)
         state = paddle.load(str(dst))
-        gen, used = build_generator(str(dst))
+        gen, used = load_generator(str(dst))
         assert used == "gen_ema" and gen.w_avg_tracked  # the release's average became our w_avg
         with paddle.no_grad():
             for ours, theirs in ((gen, g_ema),):
@@ -245,7 +245,7 @@ def test_stylegan1_tensorflow_pickle_converts_back(tmp_path):
     assert "found: NVIDIA StyleGAN (v1, TensorFlow)" in out.stdout
     assert "generator (StyleGANGenerator): 16px, style_dim 24, mapping depth 2, fmap_base 128, fmap_max 32" \
         in out.stdout and "discriminator (StyleGANDiscriminator): 16px" in out.stdout
-    gen, used = build_generator(str(dst))
+    gen, used = load_generator(str(dst))
     assert used == "gen_ema" and isinstance(gen, StyleGANGenerator) and gen.w_avg_tracked
     assert gen.current_level() == (4, 0.5) and all(layer.conv.fused for layer in gen.layers[2::2])
     z = paddle.randn([3, 24])

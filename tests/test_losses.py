@@ -24,9 +24,13 @@ def t(values):
     ("saturating", -(sp(0.5) + sp(-3.0)) / 2),
     ("wgan", -(0.5 - 3.0) / 2),
     ("hinge", -(0.5 - 3.0) / 2),
+    ("relativistic", (sp(2.0 - 0.5) + sp(-1.0 + 3.0)) / 2),  # RpGAN: softplus(D(x) - D(G(z))) per pair
 ])
 def test_generator_losses(name, want):
-    assert abs(float(losses.G_LOSSES[name](t(FAKE))) - want) < 1e-6
+    loss = losses.G_LOSSES[name]
+    assert loss.needs_real == (name == "relativistic")
+    real = t(REAL) if loss.needs_real else None
+    assert abs(float(loss.fn(real, t(FAKE))) - want) < 1e-6
 
 
 def test_discriminator_losses():
@@ -37,7 +41,9 @@ def test_discriminator_losses():
     assert abs(float(losses.d_wgan(real, fake)) - wgan) < 1e-6
     hinge = ((max(0, 1 + 0.5) + max(0, 1 - 2.0)) + (max(0, 1 - 3.0) + max(0, 1 + 1.0))) / 2
     assert abs(float(losses.d_hinge(real, fake)) - hinge) < 1e-6
-    assert set(losses.D_LOSSES) == {"logistic", "wgan", "wgan_gp", "hinge", "hinge_gp"}
+    relativistic = (sp(0.5 - 2.0) + sp(-3.0 + 1.0)) / 2  # softplus(D(G(z)) - D(x)) per pair
+    assert abs(float(losses.D_LOSSES["relativistic"].fn(real, fake)) - relativistic) < 1e-6
+    assert set(losses.D_LOSSES) == {"logistic", "wgan", "wgan_gp", "hinge", "hinge_gp", "relativistic"}
 
 
 class Linear(paddle.nn.Layer):
@@ -76,3 +82,88 @@ def test_path_length_penalty_exact_on_linear_generator():
     assert abs(float(mean_len) - length) < 1e-5
     assert abs(float(new_mean) - (1.0 + 0.5 * (length - 1.0))) < 1e-5
     assert abs(float(penalty) - (length - float(new_mean)) ** 2) < 1e-5
+
+
+# ----------------------------------------------------------------------------- the path-length gradient
+# A tiny generator whose Jacobian depends on its weights and on w: image = tanh(w @ A), so path lengths differ per
+# sample and the penalty's gradient with respect to A is a real second-order quantity. float64 throughout.
+N, L, D, P = 6, 2, 3, 4
+OLD, DECAY = 0.7, 0.3
+
+
+def _tiny_batch():
+    rng = np.random.RandomState(1)
+    a = paddle.to_tensor(rng.standard_normal([D, P]) * 0.8)
+    a.stop_gradient = False
+    lat = paddle.to_tensor(rng.standard_normal([N, L, D]))
+    noise = paddle.to_tensor(rng.standard_normal([N, 1, L, P]) / math.sqrt(L * P))
+    return a, lat, noise
+
+
+def _image(a, lat):
+    lat = lat.detach()
+    lat.stop_gradient = False
+    return paddle.tanh(paddle.matmul(lat, a)).reshape([lat.shape[0], 1, L, P]), lat
+
+
+def _nvlabs_penalty(a, lat, noise, detach_mean=False):
+    """NVlabs' formula written out: pl_mean = lerp(old, lengths.mean(), decay), penalty mean((lengths - pl_mean)^2)."""
+    img, lat = _image(a, lat)
+    lengths = losses.path_lengths(img, lat, noise)
+    mean = lengths.mean().detach() if detach_mean else lengths.mean()
+    pl_mean = OLD + DECAY * (mean - OLD)
+    return ((lengths - pl_mean) ** 2).mean()
+
+
+def _grad(loss, a):
+    (g,) = paddle.grad(loss, a)
+    return g.numpy()
+
+
+def test_path_length_gradient_flows_through_the_batch_mean_as_nvlabs():
+    a, lat, noise = _tiny_batch()
+    img, lat_g = _image(a, lat)
+    penalty, mean, new_mean = losses.path_length_penalty(img, lat_g, paddle.to_tensor(OLD, dtype="float64"),
+                                                         DECAY, noise)
+    ours = _grad(penalty, a)
+    want = _grad(_nvlabs_penalty(a, lat, noise), a)
+    assert abs(float(penalty) - float(_nvlabs_penalty(a, lat, noise))) < 1e-12
+    np.testing.assert_allclose(ours, want, rtol=1e-10, atol=1e-12)
+    detached = _grad(_nvlabs_penalty(a, lat, noise, detach_mean=True), a)
+    assert np.abs(detached - want).max() > 1e-3 * np.abs(want).max()  # the difference the test guards against
+    # and NVlabs' formula is the derivative of its objective (central finite differences on A)
+    eps, base = 1e-6, a.numpy()
+    fd = np.zeros_like(base)
+    for idx in np.ndindex(*base.shape):
+        plus, minus = base.copy(), base.copy()
+        plus[idx] += eps
+        minus[idx] -= eps
+        fd[idx] = (float(_nvlabs_penalty(paddle.to_tensor(plus), lat, noise)) -
+                   float(_nvlabs_penalty(paddle.to_tensor(minus), lat, noise))) / (2 * eps)
+    np.testing.assert_allclose(want, fd, rtol=1e-5, atol=1e-8)
+    assert abs(float(new_mean) - (OLD + DECAY * (float(mean) - OLD))) < 1e-12
+
+
+@pytest.mark.parametrize("split", ["ranks", "micro-batches"])
+def test_path_length_gradient_of_a_split_batch_equals_one_batch(split):
+    """Two ranks (each all-reduces its mean: the other's is a constant; gradients are averaged over ranks) or two
+    micro-batches (the whole batch's mean known beforehand; gradients summed with the parts' shares) give the
+    gradient of one process over the whole batch."""
+    a, lat, noise = _tiny_batch()
+    halves = [slice(0, N // 2), slice(N // 2, N)]
+    means = []
+    for h in halves:
+        img, lat_g = _image(a, lat[h])
+        means.append(float(losses.path_lengths(img, lat_g, noise[h]).mean()))
+    total = np.zeros([D, P])
+    for r, h in enumerate(halves):
+        img, lat_g = _image(a, lat[h])
+        if split == "ranks":  # all_mean: this rank's (detached) mean and the other rank's
+            penalty, mean, new_mean = losses.path_length_penalty(
+                img, lat_g, OLD, DECAY, noise[h], batch_mean=lambda m, other=means[1 - r]: (m + other) / 2)
+        else:
+            penalty, mean, new_mean = losses.path_length_penalty(img, lat_g, OLD, DECAY, noise[h],
+                                                                 global_mean=paddle.to_tensor(np.mean(means)))
+        total += _grad(penalty, a) * 0.5  # averaged over ranks / each micro-batch's share
+        assert abs(float(mean) - np.mean(means)) < 1e-12
+    np.testing.assert_allclose(total, _grad(_nvlabs_penalty(a, lat, noise), a), rtol=1e-10, atol=1e-12)

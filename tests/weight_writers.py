@@ -2,7 +2,7 @@
 
 Each writer lays out our networks' weights as the release does (key names and layouts from rosinality's
 convert_weight.py, NVIDIA's legacy.py and networks.py, torch/serialization.py), written here from those
-formats, independently of ``ppgan_stylegan.apps.weight_maps``. The pickles name the releases' own globals
+formats, independently of ``ppgan_stylegan.networks.families.weight_maps``. The pickles name the releases' own globals
 (``torch._utils._rebuild_tensor_v2``, ``dnnlib.tflib.network.Network``, ...): stand-in modules with those
 names exist only while a file is written.
 """

@@ -15,7 +15,7 @@ from ..core.ranges import parse_ranges
 from ..core.runs import writable_folder
 from ..core.state import load_state
 from ..data.datasets import z_from_seed
-from ..networks.loading import build_generator
+from ..networks.loading import load_generator
 
 
 def parse_seeds(text, option="--seeds"):
@@ -33,7 +33,7 @@ class GeneratorPredictor:
         self.weights_path, self.config = weights, config
         state = load_state(weights)  # read once; not kept (a training checkpoint also holds D and optimizers)
         self.check_state(state)
-        self.generator, self.source = build_generator(weights, config, prefer, state=state)
+        self.generator, self.source = load_generator(weights, config, prefer, state=state)
         self.build_extra(state)
         if callable(output_dir):  # made only now that the weights loaded (command lines: a new run folder)
             output_dir = output_dir()

@@ -11,7 +11,7 @@ Sources (the format is detected from the file's contents, not its name):
   ppgan / our weight files and checkpoints.
 
 Readers are ``core.pickles`` (restricted unpickling, nothing from the file runs); name maps are
-``apps.weight_maps``. Output: one ``.pdparams`` with ``gen``, ``gen_ema``, ``disc`` (what the source has),
+``networks.families`` (the family table and its weight maps). Output: one ``.pdparams`` with ``gen``, ``gen_ema``, ``disc`` (what the source has),
 the averages in ``gen*.w_avg`` (counted as tracked), and ``meta`` describing the networks; our applications
 and ``--load`` read it.
 """
@@ -25,23 +25,19 @@ from ..core.errors import UserError
 from ..core.files import atomic_write
 from ..core.pickles import TFNetwork, TorchModule, read_pickle, read_torch
 from ..core.state import load_state, to_tensors
-from ..networks.discriminators import StyleGAN2Discriminator, StyleGANDiscriminator
-from ..networks.generators import StyleGAN2Generator, StyleGANGenerator
-from ..networks.loading import (infer_discriminator_kwargs, infer_generator_kwargs,
-                                infer_stylegan1_discriminator_kwargs, infer_stylegan1_kwargs, is_stylegan1_state)
-from .weight_maps import (ada_discriminator, ada_generator, fill_state, rosinality_to_paddle, tf_discriminator,
-                          tf_generator, tf_v1_discriminator, tf_v1_generator)
+from ..networks.families import (FAMILIES, discriminator_family, fill_state, generator_family,
+                                 require_discriminator_family, require_generator_family, tf_family)
+from ..networks.families.weight_maps import rosinality_to_paddle
 
 AVERAGE_SEED, AVERAGE_SAMPLES = 0, 100_000  # PaddleGAN files: the stored average of W
 
 
 class Converted:
     """What a source held, in our layouts: ``nets`` {'gen', 'gen_ema', 'disc'}, what was found (``family``),
-    the networks' constructor arguments and notes for the user."""
+    the networks' constructor arguments and classes, and notes for the user."""
 
     def __init__(self, family):
-        self.family, self.nets, self.kwargs, self.notes = family, {}, {}, []
-        self.classes = {"generator": "StyleGAN2Generator", "discriminator": "StyleGAN2Discriminator"}
+        self.family, self.nets, self.kwargs, self.classes, self.notes = family, {}, {}, {}, []
 
 
 TORCH_LEGACY_HEAD = b"\x80\x02\x8a\x0a"  # pickle protocol 2, then the 10-byte magic number as LONG1
@@ -55,44 +51,39 @@ def _head(path):
 # ----------------------------------------------------------------------------- our state dicts from mapped arrays
 
 def _generator(gstate, path, what, extra=None):
-    """(our full state dict, constructor arguments) of a StyleGAN2 or, by its keys, a StyleGAN (v1) generator;
-    an average in the file counts as tracked."""
-    v1 = is_stylegan1_state(gstate)
-    kwargs = dict(infer_stylegan1_kwargs(gstate, path) if v1 else infer_generator_kwargs(gstate, path), **(extra or {}))
-    state = fill_state((StyleGANGenerator if v1 else StyleGAN2Generator)(**kwargs), gstate, path, what)
+    """(our full state dict, constructor arguments, class) of a generator of any family in the table; an
+    average in the file counts as tracked."""
+    family = require_generator_family(gstate, path)
+    kwargs = dict(family.generator_kwargs(gstate, path), **(extra or {}))
+    state = fill_state(family.generator(**kwargs), gstate, path, what)
     if "w_avg" in gstate and "w_avg_updates" not in gstate:
         state["w_avg_updates"] = np.ones([1], np.float32)
-    return state, kwargs
+    return state, kwargs, family.generator
 
 
 def _discriminator(dstate, path, what, stddev_group=4):
-    if "from_rgbs.0.conv.weight" in dstate:  # StyleGAN (v1) D_basic
-        kwargs = infer_stylegan1_discriminator_kwargs(dstate, stddev_group, path)
-        return fill_state(StyleGANDiscriminator(**kwargs), dstate, path, what), kwargs
-    kwargs = infer_discriminator_kwargs(dstate, stddev_group, path)
-    return fill_state(StyleGAN2Discriminator(**kwargs), dstate, path, what), kwargs
+    family = require_discriminator_family(dstate, path)
+    kwargs = family.discriminator_kwargs(dstate, stddev_group, path)
+    return fill_state(family.discriminator(**kwargs), dstate, path, what), kwargs, family.discriminator
 
 
-def _add(result, name, state, kwargs, w_avg=None):
+def _add(result, name, state, kwargs, cls, w_avg=None):
     if w_avg is not None:  # an average stored beside the weights (rosinality's latent_avg, PaddleGAN's computed)
         state["w_avg"] = np.asarray(w_avg, np.float32).reshape([-1])
         state["w_avg_updates"] = np.ones([1], np.float32)
     result.nets[name] = state
     role = "discriminator" if name == "disc" else "generator"
-    result.kwargs[role] = kwargs
-    v1 = "from_rgbs.0.conv.weight" in state if name == "disc" else is_stylegan1_state(state)
-    result.classes[role] = ("StyleGANDiscriminator" if name == "disc" else "StyleGANGenerator") if v1 else \
-        ("StyleGAN2Discriminator" if name == "disc" else "StyleGAN2Generator")
+    result.kwargs[role], result.classes[role] = kwargs, cls.__name__
 
 
-# ----------------------------------------------------------------------------- per family
+# ----------------------------------------------------------------------------- per source
 
 def _from_rosinality(ckpt, path):
     result = Converted("rosinality stylegan2-pytorch")
     latent_avg = ckpt.get("latent_avg")
     found = {dst: ckpt[src] for src, dst in (("g_ema", "gen_ema"), ("g", "gen"), ("d", "disc"))
              if isinstance(ckpt.get(src), dict)}
-    if not found and any(str(k).startswith("style.") for k in ckpt):
+    if not found and generator_family({str(k): v for k, v in ckpt.items()}):  # a bare generator state dict
         found = {"gen_ema": ckpt}
     if not found:
         raise UserError(f"{path}: a PyTorch file without a rosinality generator or discriminator "
@@ -109,55 +100,38 @@ def _from_rosinality(ckpt, path):
     return result
 
 
-def _tf_kind(net):
-    names = set(net.params())
-    if any(n.startswith("synthesis/ToRGB_lod") or "/Noise/weight" in n for n in names) or "lod" in names:
-        return "a StyleGAN (v1)"
-    if not any(n.endswith("/mod_weight") for n in names):
-        return "an unrecognised (no modulated convolutions)"
-    return "StyleGAN2"
-
-
-def _from_tf_v1(nets, path):
-    """NVIDIA's StyleGAN (v1) pickles: ``G_style`` (G, Gs) and ``D_basic`` (D)."""
-    g, d, gs = nets
-    kw = gs.static_kwargs
-    size = int(kw.get("resolution", 1024))
-    # what the shapes do not tell, from the networks' own arguments (NVIDIA's defaults otherwise)
-    extra = {"fused_scale": kw.get("fused_scale", "auto"),
-             "structure": "fixed" if kw.get("structure") == "fixed" else "linear",
-             "nonlinearity": kw.get("nonlinearity", "lrelu")}
-    result = Converted("NVIDIA StyleGAN (v1, TensorFlow)")
-    _add(result, "gen_ema", *_generator(tf_v1_generator(gs.params(), size), path, "Gs", extra))
-    _add(result, "gen", *_generator(tf_v1_generator(g.params(), size), path, "G", extra))
-    group = d.static_kwargs.get("mbstd_group_size", 4)
-    _add(result, "disc", *_discriminator(tf_v1_discriminator(d.params(), size), path, "D", group))
-    result.notes.append("dlatent_avg -> gen*.w_avg; lod kept")
-    return result
+def _tf_architecture(path, g_kw, d_kw):
+    """NVIDIA's TensorFlow StyleGAN2 has several architectures; ours are the defaults (config E/F)."""
+    if g_kw.get("architecture", "skip") != "skip" or d_kw.get("architecture", "resnet") != "resnet":
+        raise UserError(f"{path}: architecture G {g_kw.get('architecture', 'skip')!r} / D "
+                        f"{d_kw.get('architecture', 'resnet')!r}; supported: G 'skip', D 'resnet' (config E/F)")
 
 
 def _from_tf(nets, path):
+    """NVIDIA's TensorFlow pickles ``(G, D, Gs)`` of any family in the table (StyleGAN v1 G_style / D_basic,
+    StyleGAN2 config E/F, StyleGAN2-ADA TF)."""
     g, d, gs = nets
-    kw = gs.static_kwargs
-    if kw.get("label_size", 0) or d.static_kwargs.get("label_size", 0):
+    kw, d_kw = gs.static_kwargs, d.static_kwargs
+    if kw.get("label_size", 0) or d_kw.get("label_size", 0):
         raise UserError(f"{path}: a conditional network (label_size {kw.get('label_size')}); only "
                         "unconditional networks are supported")
-    kind = _tf_kind(gs)
-    if kind == "a StyleGAN (v1)":
-        return _from_tf_v1(nets, path)
-    if kind != "StyleGAN2":
-        raise UserError(f"{path}: {kind} TensorFlow network; supported: StyleGAN (v1) G_style, StyleGAN2 config "
-                        "E/F and StyleGAN2-ADA (TensorFlow) generators with the skip architecture")
-    if kw.get("architecture", "skip") != "skip" or d.static_kwargs.get("architecture", "resnet") != "resnet":
-        raise UserError(f"{path}: architecture G {kw.get('architecture', 'skip')!r} / D "
-                        f"{d.static_kwargs.get('architecture', 'resnet')!r}; supported: G 'skip', D 'resnet' (config E/F)")
-    size = int(kw.get("resolution", 1024))
-    result = Converted("NVIDIA StyleGAN2 (TensorFlow)")
-    _add(result, "gen_ema", *_generator(tf_generator(gs.params(), size), path, "Gs"))
-    _add(result, "gen", *_generator(tf_generator(g.params(), size), path, "G"))
-    group = d.static_kwargs.get("mbstd_group_size") or 4
-    _add(result, "disc", *_discriminator(tf_discriminator(d.params(), size), path, "D", group))
-    result.notes.append("dlatent_avg -> gen*.w_avg")
+    family = tf_family(set(gs.params()))
+    if family is None:
+        raise UserError(f"{path}: an unrecognised TensorFlow network; supported: "
+                        f"{', '.join(f.name for f in FAMILIES)} (NVIDIA's releases)")
+    size, extra = int(kw.get("resolution", 1024)), None
+    if family.shapes_tell_all:
+        _tf_architecture(path, kw, d_kw)
+    else:  # what the shapes do not tell, from the networks' own arguments (NVIDIA's defaults otherwise)
+        extra = {"fused_scale": kw.get("fused_scale", "auto"),
+                 "structure": "fixed" if kw.get("structure") == "fixed" else "linear",
+                 "nonlinearity": kw.get("nonlinearity", "lrelu")}
+    result = Converted(f"NVIDIA {family.name} (TensorFlow)")
+    _add(result, "gen_ema", *_generator(family.tf.generator(gs.params(), size), path, "Gs", extra))
+    _add(result, "gen", *_generator(family.tf.generator(g.params(), size), path, "G", extra))
+    group = d_kw.get("mbstd_group_size") or 4
+    _add(result, "disc", *_discriminator(family.tf.discriminator(d.params(), size), path, "D", group))
+    result.notes.append("dlatent_avg -> gen*.w_avg" + ("" if family.shapes_tell_all else "; lod kept"))
     return result
 
 
@@ -166,41 +140,50 @@ def _init_kwargs(module):
     return dict(kw) if isinstance(kw, dict) else {}
 
 
-def _from_ada(data, path):
-    g_ema = data.get("G_ema")
-    synth = (g_ema.__dict__.get("_modules") or {}).get("synthesis") if isinstance(g_ema, TorchModule) else None
+def _ada_family(g_ema, kwargs, path):
+    """The family of a stylegan2-ada-pytorch generator (refusing StyleGAN3, conditional and z_dim != w_dim)."""
+    synth = (g_ema.__dict__.get("_modules") or {}).get("synthesis")
     children = set((synth.__dict__.get("_modules") or {}) if isinstance(synth, TorchModule) else ())
     if "input" in children or any(c.startswith("L") and "_" in c for c in children):
         raise UserError(f"{path}: a StyleGAN3 network (synthesis layers {sorted(children)[:3]}); "
                         "supported: StyleGAN2 (stylegan2-ada-pytorch) networks")
-    kwargs = _init_kwargs(g_ema)
     tensors = g_ema.named_tensors()
-    if kwargs.get("c_dim", 0) or "mapping.embed.weight" in tensors:
+    family = next((f for f in FAMILIES if f.ada and f.ada.recognise(tensors)), None)
+    if family is None:
+        raise UserError(f"{path}: not a stylegan2-ada-pytorch generator of a known family "
+                        f"(tensors {sorted(tensors)[:4]})")
+    if kwargs.get("c_dim", 0) or family.ada.labels(tensors):
         raise UserError(f"{path}: a conditional network (c_dim {kwargs.get('c_dim')}); only unconditional "
                         "StyleGAN2 is supported")
-    if "synthesis.b4.const" not in tensors:
-        raise UserError(f"{path}: not a stylegan2-ada-pytorch generator (no synthesis.b4.const)")
     if kwargs.get("z_dim", 512) != kwargs.get("w_dim", 512):
         raise UserError(f"{path}: z_dim {kwargs.get('z_dim')} != w_dim {kwargs.get('w_dim')}; ours needs them equal")
     size = int(kwargs.get("img_resolution") or 4 * 2 ** (len([c for c in children if c.startswith("b")]) - 1))
+    return family, size
+
+
+def _from_ada(data, path):
+    g_ema = data.get("G_ema")
+    if not isinstance(g_ema, TorchModule):
+        raise UserError(f"{path}: a stylegan2-ada-pytorch pickle without G_ema")
+    family, size = _ada_family(g_ema, _init_kwargs(g_ema), path)
     result = Converted("NVIDIA stylegan2-ada-pytorch")
     for src, dst in (("G_ema", "gen_ema"), ("G", "gen")):
         if isinstance(data.get(src), TorchModule):
-            _add(result, dst, *_generator(ada_generator(data[src].named_tensors(), size), path, src))
+            _add(result, dst, *_generator(family.ada.generator(data[src].named_tensors(), size), path, src))
     if isinstance(data.get("D"), TorchModule):
         d = data["D"]
         dkw = _init_kwargs(d)
         if dkw.get("architecture", "resnet") != "resnet":
             raise UserError(f"{path}: D architecture {dkw.get('architecture')!r}; supported: 'resnet'")
         group = (dkw.get("epilogue_kwargs") or {}).get("mbstd_group_size") or 4
-        _add(result, "disc", *_discriminator(ada_discriminator(d.named_tensors(), size), path, "D", group))
+        _add(result, "disc", *_discriminator(family.ada.discriminator(d.named_tensors(), size), path, "D", group))
     result.notes.append("mapping.w_avg -> gen*.w_avg")
     return result
 
 
-def _paddle_average(state, kwargs):
+def _paddle_average(state, kwargs, cls):
     """Mean of W over AVERAGE_SAMPLES fixed-seed z (a PaddleGAN file stores none)."""
-    gen = StyleGAN2Generator(**kwargs)
+    gen = cls(**kwargs)
     gen.set_state_dict(to_tensors(state))
     rng = np.random.RandomState(AVERAGE_SEED)
     total = np.zeros([kwargs["style_dim"]], np.float64)
@@ -211,33 +194,33 @@ def _paddle_average(state, kwargs):
     return (total / AVERAGE_SAMPLES).astype(np.float32)
 
 
+def _arrays(state):
+    return {k: np.asarray(v) for k, v in state.items()}
+
+
 def _from_paddle(state, path):
     result = Converted("PaddleGAN / ppgan")
-    if any(k.startswith("style.") for k in state):  # a PaddleGAN generator file: no average inside
-        gstate = {k: np.asarray(v) for k, v in state.items()}
-        mapped, kwargs = _generator(gstate, path, "generator")
+    if generator_family(state):  # a bare generator (a PaddleGAN generator file: no average inside)
+        mapped, kwargs, cls = _generator(_arrays(state), path, "generator")
         avg = None
-        untracked = float(np.asarray(mapped.get("w_avg_updates", [0])).reshape(-1)[0]) == 0
-        if untracked and not is_stylegan1_state(gstate):
-            avg = _paddle_average(mapped, kwargs)
+        if float(np.asarray(mapped.get("w_avg_updates", [0])).reshape(-1)[0]) == 0:  # untracked
+            avg = _paddle_average(mapped, kwargs, cls)
             result.notes.append(f"no average in the file: w_avg = mean of W over {AVERAGE_SAMPLES} z "
                                 f"(numpy seed {AVERAGE_SEED})")
-        _add(result, "gen_ema", mapped, kwargs, w_avg=avg)
+        _add(result, "gen_ema", mapped, kwargs, cls, w_avg=avg)
         return result
-    if (any(k.startswith("convs.") for k in state) and "final_linear.0.weight" in state) or \
-            "from_rgbs.0.conv.weight" in state:
-        _add(result, "disc", *_discriminator({k: np.asarray(v) for k, v in state.items()}, path, "disc"))
+    if discriminator_family(state):
+        _add(result, "disc", *_discriminator(_arrays(state), path, "disc"))
         return result
     picked = {k: state[k] for k in ("gen", "gen_ema", "disc") if isinstance(state.get(k), dict)}
     if not picked:
         raise UserError(f"{path}: not a StyleGAN / StyleGAN2 generator, discriminator or checkpoint "
                         f"(keys: {sorted(state)[:8]})")
     for name, net_state in picked.items():
-        arrays = {k: np.asarray(v) for k, v in net_state.items()}
         if name == "disc":
-            _add(result, name, *_discriminator(arrays, path, name))
+            _add(result, name, *_discriminator(_arrays(net_state), path, name))
         else:
-            _add(result, name, *_generator(arrays, path, name))
+            _add(result, name, *_generator(_arrays(net_state), path, name))
     return result
 
 

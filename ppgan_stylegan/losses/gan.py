@@ -10,19 +10,41 @@ import paddle.nn.functional as F
 
 
 # ----------------------------------------------------------------------------- generator losses
-def g_nonsaturating(fake_pred):
+def g_nonsaturating(real_pred, fake_pred):
     """``log(1 + exp(-D(G(z))))`` (StyleGAN default)."""
     return F.softplus(-fake_pred).mean()
 
 
-def g_saturating(fake_pred):
+def g_saturating(real_pred, fake_pred):
     """``-log(1 + exp(D(G(z))))`` (the minimax original)."""
     return (-F.softplus(fake_pred)).mean()
 
 
-def g_wgan(fake_pred):
+def g_wgan(real_pred, fake_pred):
     """``-D(G(z))`` (WGAN, WGAN-GP, hinge)."""
     return (-fake_pred).mean()
+
+
+def g_relativistic(real_pred, fake_pred):
+    """RpGAN (Jolicoeur-Martineau 2019; R3GAN, Huang et al. 2024, eq. 2): ``log(1 + exp(D(x) - D(G(z))))``, each
+    fake paired with the real of the same batch position."""
+    return F.softplus(real_pred - fake_pred).mean()
+
+
+class GLoss(NamedTuple):
+    """A generator loss by name: ``fn(real_pred, fake_pred)``; ``needs_real``: the model scores the reals too
+    (otherwise ``real_pred`` is None)."""
+    fn: Callable
+    needs_real: bool = False
+
+
+G_LOSSES = {
+    "nonsaturating": GLoss(g_nonsaturating),
+    "saturating": GLoss(g_saturating),
+    "wgan": GLoss(g_wgan),
+    "hinge": GLoss(g_wgan),
+    "relativistic": GLoss(g_relativistic, needs_real=True),
+}
 
 
 # ----------------------------------------------------------------------------- discriminator losses
@@ -41,7 +63,10 @@ def d_hinge(real_pred, fake_pred):
     return (F.relu(1.0 + fake_pred) + F.relu(1.0 - real_pred)).mean()
 
 
-G_LOSSES = {"nonsaturating": g_nonsaturating, "saturating": g_saturating, "wgan": g_wgan, "hinge": g_wgan}
+def d_relativistic(real_pred, fake_pred):
+    """RpGAN's discriminator side (R3GAN eq. 2): ``log(1 + exp(D(G(z)) - D(x)))`` over pairs; R3GAN adds R1 and R2
+    (``r1_gamma``, ``r2_gamma``)."""
+    return F.softplus(fake_pred - real_pred).mean()
 
 
 class DLoss(NamedTuple):
@@ -58,6 +83,7 @@ D_LOSSES = {
     "wgan_gp": DLoss(d_wgan, gradient_penalty=True, takes_epsilon=True),
     "hinge": DLoss(d_hinge),
     "hinge_gp": DLoss(d_hinge, gradient_penalty=True),
+    "relativistic": DLoss(d_relativistic),
 }
 
 
@@ -101,23 +127,30 @@ def moved_path_mean(mean_path_length, batch_mean_length, decay):
 
 
 def path_length_penalty(fake_img, latents, mean_path_length, decay=0.01, pl_noise=None, batch_mean=None,
-                        path_mean=None):
-    """StyleGAN2 path-length regulariser (paper eq. 4).
+                        global_mean=None):
+    """StyleGAN2 path-length regulariser (paper eq. 4), with NVlabs' gradient.
 
-    ``a = ||J_w^T y||`` with ``y ~ N(0, I) / sqrt(H W)``; penalty ``E (a - a_mean)^2`` where
-    ``a_mean`` is an exponential moving average (``decay``) of ``E a``; ``batch_mean`` maps this batch's
-    ``E a`` to the global batch's (an all-reduce under data parallelism).
-    Returns ``(penalty, mean path length of the batch, new a_mean)``; the last two detached. ``path_mean``: the new
-    ``a_mean`` when it is already known (a batch processed in parts: it comes from all parts' lengths).
+    ``a = ||J_w^T y||`` with ``y ~ N(0, I) / sqrt(H W)``; penalty ``E (a - a_mean)^2`` against
+    ``a_mean = lerp(old mean, E a, decay)``. As NVlabs' ``pl_mean.lerp(pl_lengths.mean(), pl_decay)``, the gradient
+    flows through ``E a`` into ``a_mean`` too; only the stored copy is detached.
+
+    A batch spread over ranks (``batch_mean``: this part's ``E a`` -> the global batch's, an all-reduce) or over
+    micro-batches (``global_mean``: the whole batch's ``E a``, known beforehand) is one batch: every part is
+    penalised against the same ``a_mean``, and ``d penalty / d a_mean`` of the whole batch, ``-2 (E a - a_mean)``,
+    reaches each part's lengths through its own ``E a`` (the mean's share of each length is ``decay / N``), so the
+    gradients summed over parts equal the one-batch gradient. With one part this is NVlabs' formula exactly.
+    Returns ``(penalty, mean path length of the whole batch, new a_mean)``; the last two detached.
     On CPU, run the generator pass that made ``fake_img`` inside ``ops.double_backward()``: Paddle has no
     double gradient of ``conv2d_transpose`` there.
     """
     if pl_noise is None:
         pl_noise = paddle.randn(fake_img.shape, dtype=fake_img.dtype) / math.sqrt(fake_img.shape[2] * fake_img.shape[3])
     lengths = path_lengths(fake_img, latents, pl_noise)
-    mean = lengths.mean().detach()
-    if path_mean is None:
-        mean = batch_mean(mean) if batch_mean is not None else mean
-        path_mean = moved_path_mean(mean_path_length, mean, decay)
-    penalty = ((lengths - path_mean) ** 2).mean()
-    return penalty, mean, path_mean.detach()
+    mean = lengths.mean()
+    if global_mean is None:
+        global_mean = batch_mean(mean.detach()) if batch_mean is not None else mean.detach()
+    path_mean = moved_path_mean(mean_path_length, global_mean, decay).detach()
+    # zero in value; its gradient is the one of a_mean's dependence on this part's lengths
+    through_mean = -2.0 * (global_mean - path_mean) * decay * (mean - mean.detach())
+    penalty = ((lengths - path_mean) ** 2).mean() + through_mean
+    return penalty, global_mean, path_mean

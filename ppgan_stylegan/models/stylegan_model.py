@@ -38,8 +38,7 @@ from ..core.errors import ConfigError
 from ..core.images import grid
 from ..core.nets import freeze, freeze_parts, set_trainable, trainable_parameters
 from ..data.augment import AdaptiveAugment
-from ..losses.gan import moved_path_mean, path_lengths
-from ..losses import D_LOSSES, G_LOSSES, gradient_penalty, path_length_penalty, r1_penalty, r2_penalty
+from ..losses import D_LOSSES, G_LOSSES, gradient_penalty, path_length_penalty, path_lengths, r1_penalty, r2_penalty
 from ..ops import double_backward
 from .guard import NonFiniteGuard
 from .progressive import ProgressiveSchedule, ScheduledLR, new_layer_entered, process_reals, reset_optimizer_state
@@ -47,6 +46,29 @@ from .progressive import ProgressiveSchedule, ScheduledLR, new_layer_entered, pr
 ALL = slice(None)  # the whole batch as one part
 
 logger = logging.getLogger(__name__)
+
+
+def check_arguments(args):
+    """The value checks of ``StyleGANModel``'s arguments (``args``: its ``locals()``): one-line errors naming
+    ``model.<key>``."""
+    check_choice("model.g_loss", args["g_loss"], G_LOSSES)
+    check_choice("model.d_loss", args["d_loss"], D_LOSSES)
+    for name in ("r1_interval", "pl_interval", "max_nonfinite"):
+        check_int(f"model.{name}", args[name])
+    for name in ("freeze_d", "max_rollbacks"):
+        check_int(f"model.{name}", args[name], minimum=0)
+    for name in ("r1_gamma", "r2_gamma", "pl_weight", "ema_kimg", "gp_weight", "start_kimg"):
+        check_number(f"model.{name}", args[name])
+    for name in ("mixing_prob", "pl_decay", "w_avg_beta"):
+        check_probability(f"model.{name}", args[name])
+    check_number("model.pl_batch_shrink", args["pl_batch_shrink"], low=1)
+    check_number("model.rollback_lr_factor", args["rollback_lr_factor"], low=1e-6, high=1.0)
+    if args["batch_gpu"] is not None:
+        check_int("model.batch_gpu", args["batch_gpu"])
+    for name, what in (("progressive", "NVIDIA's training_schedule arguments"),
+                       ("augment", "policy, p, target, interval, kimg")):
+        if args[name] is not None and not isinstance(args[name], dict):
+            raise ConfigError(f"model.{name}: expected a mapping ({what}), got {args[name]!r}")
 
 
 class Phase(NamedTuple):
@@ -74,31 +96,14 @@ class StyleGANModel(NonFiniteGuard, BaseModel):
                  max_eval_steps=None, augment=None, amp=False, freeze_d=0, start_kimg=0, lazy_regularization=True,
                  progressive=None, max_rollbacks=3, rollback_lr_factor=0.5, batch_gpu=None):
         super().__init__(params)
-        check_choice("model.g_loss", g_loss, G_LOSSES)
-        check_choice("model.d_loss", d_loss, D_LOSSES)
-        for name, value in [("r1_interval", r1_interval), ("pl_interval", pl_interval),
-                            ("max_nonfinite", max_nonfinite)]:
-            check_int(f"model.{name}", value)
-        check_int("model.freeze_d", freeze_d, minimum=0)
-        check_number("model.start_kimg", start_kimg)
-        for name, value in [("r1_gamma", r1_gamma), ("r2_gamma", r2_gamma), ("pl_weight", pl_weight),
-                            ("ema_kimg", ema_kimg), ("gp_weight", gp_weight)]:
-            check_number(f"model.{name}", value)
-        for name, value in [("mixing_prob", mixing_prob), ("pl_decay", pl_decay), ("w_avg_beta", w_avg_beta)]:
-            check_probability(f"model.{name}", value)
-        check_number("model.pl_batch_shrink", pl_batch_shrink, low=1)
+        check_arguments(locals())
         self.max_nonfinite = max_nonfinite
-        check_int("model.max_rollbacks", max_rollbacks, minimum=0)
-        check_number("model.rollback_lr_factor", rollback_lr_factor, low=1e-6, high=1.0)
         self.configure_rollback(max_rollbacks, rollback_lr_factor)
-        self.batch_gpu = None if batch_gpu is None else check_int("model.batch_gpu", batch_gpu)
+        self.batch_gpu = batch_gpu
         self.lazy_regularization = bool(lazy_regularization)
-        if progressive is not None and not isinstance(progressive, dict):
-            raise ConfigError(f"model.progressive: expected a mapping of NVIDIA's training_schedule arguments, "
-                              f"got {progressive!r}")
         self.schedule = ProgressiveSchedule.from_config(progressive) if progressive is not None else None
 
-        self.g_loss_fn = G_LOSSES[g_loss]
+        self.g_loss = G_LOSSES[g_loss]
         self.d_loss = D_LOSSES[d_loss]
         self.d_loss_kwargs = {"wgan_epsilon": wgan_epsilon} if self.d_loss.takes_epsilon else {}
         self.gp_weight, self.gp_target = gp_weight, gp_target
@@ -107,14 +112,27 @@ class StyleGANModel(NonFiniteGuard, BaseModel):
         self.pl_batch_shrink = pl_batch_shrink
         self.mixing_prob, self.ema_kimg, self.ema_rampup = mixing_prob, ema_kimg, ema_rampup
         self.max_eval_steps = max_eval_steps
-        if augment is not None and not isinstance(augment, dict):
-            raise ConfigError(f"model.augment: expected a mapping (policy, p, target, interval, kimg), got {augment!r}")
         self.amp = bool(amp) and "gpu" in paddle.get_device()
         if amp and not self.amp:
             logger.warning(f"model.amp: mixed precision needs a GPU; training in float32 on {paddle.get_device()}")
         self.scalers = {}
         self.augment = AdaptiveAugment(**check_kwargs("model.augment", augment, AdaptiveAugment)) if augment else None
 
+        self._build_nets(generator, discriminator, w_avg_beta, freeze_d)
+
+        self.current_iter = 0  # completed training iterations (drives the lazy-regularisation phase)
+        self.sched, self.sched_nimg, self.prev_lod = None, None, -1.0  # progressive growing
+        self.tick_start_nimg, self.tick_start_time, self.tick = None, None, 0
+        self.mean_path_length = paddle.zeros([])
+        # images seen: 0 restarts the EMA ramp-up; a fine-tuned release's kimg continues it (--resume restores it)
+        self.cur_nimg = int(round(float(start_kimg) * 1000))
+        self.world_size = paddle.distributed.get_world_size()
+        self.hparams = {}
+        rng = np.random.RandomState(visual_seed)
+        self.visual_z = paddle.to_tensor(rng.standard_normal([visual_num, self.style_dim]).astype("float32"))
+
+    def _build_nets(self, generator, discriminator, w_avg_beta, freeze_d):
+        """G, D (when configured) and G_ema from ppgan's registries, checked for what training needs."""
         self.nets["gen"] = build_generator(generator)
         missing = [m for m in ("get_latent", "update_w_avg", "style_affine") if not hasattr(self.nets["gen"], m)]
         require(not missing, f"model.generator: {generator.get('name')!r} lacks {', '.join(missing)}; "
@@ -129,31 +147,30 @@ class StyleGANModel(NonFiniteGuard, BaseModel):
                     "progressive growing trains StyleGANGenerator / StyleGANDiscriminator (structure: linear)")
         self.freeze_d = freeze_d
         if freeze_d:
-            blocks = len(getattr(self.nets.get("disc"), "convs", []))
-            require(freeze_d <= blocks, f"model.freeze_d: {freeze_d} blocks, but the discriminator has {blocks} "
-                    "(convs.0 = FromRGB, then one per resolution)")
-            # FreezeD (Mo et al. 2020): the first blocks (nearest the image) keep their pretrained weights
-            freeze_parts(self.nets["disc"], [f"convs.{i}." for i in range(freeze_d)])
-            logger.info(f"model.freeze_d: discriminator blocks convs.0 .. convs.{freeze_d - 1} frozen")
+            self._freeze_d(freeze_d)
         self.nets["gen_ema"] = build_generator(generator)
         self.nets["gen_ema"].set_state_dict(self.nets["gen"].state_dict())
         freeze(self.nets["gen_ema"])
 
-        self.current_iter = 0  # completed training iterations (drives the lazy-regularisation phase)
-        self.sched, self.sched_nimg, self.prev_lod = None, None, -1.0  # progressive growing
-        self.tick_start_nimg, self.tick_start_time, self.tick = None, None, 0
-        self.mean_path_length = paddle.zeros([])
-        # images seen: 0 restarts the EMA ramp-up; a fine-tuned release's kimg continues it (--resume restores it)
-        self.cur_nimg = int(round(float(start_kimg) * 1000))
-        self.world_size = paddle.distributed.get_world_size()
-        self.hparams = {}
-        rng = np.random.RandomState(visual_seed)
-        self.visual_z = paddle.to_tensor(rng.standard_normal([visual_num, self.style_dim]).astype("float32"))
+    def _freeze_d(self, blocks):
+        """FreezeD (Mo et al. 2020): the first ``blocks`` blocks (nearest the image) keep their pretrained weights."""
+        disc = self.nets.get("disc")
+        prefixes = disc.input_blocks() if hasattr(disc, "input_blocks") else []
+        require(blocks <= len(prefixes), f"model.freeze_d: {blocks} blocks, but the discriminator has "
+                f"{len(prefixes)} (FromRGB, then one per resolution)")
+        freeze_parts(disc, prefixes[:blocks])
+        logger.info(f"model.freeze_d: discriminator blocks {prefixes[0].rstrip('.')} .. "
+                    f"{prefixes[blocks - 1].rstrip('.')} frozen")
 
     # ------------------------------------------------------------------ lazy regularisation
     @property
+    def d_regularized(self):
+        """Whether D has a gradient penalty of its own (R1 and / or R2)."""
+        return self.r1_gamma > 0 or self.r2_gamma > 0
+
+    @property
     def d_reg_ratio(self):
-        lazy = self.lazy_regularization and (self.r1_gamma > 0 or self.r2_gamma > 0)
+        lazy = self.lazy_regularization and self.d_regularized
         return self.r1_interval / (self.r1_interval + 1) if lazy else 1.0
 
     @property
@@ -250,7 +267,7 @@ class StyleGANModel(NonFiniteGuard, BaseModel):
         """The phases of an iteration, in order (regularisation phases only when their weight is > 0)."""
         lazy = self.lazy_regularization
         phases = [Phase("D main", "d_main", "disc", "optimD")]
-        if lazy and (self.r1_gamma > 0 or self.r2_gamma > 0):
+        if lazy and self.d_regularized:
             phases.append(Phase("D reg", "d_reg", "disc", "optimD", self.r1_interval))
         phases.append(Phase("G main", "g_main", "gen", "optimG"))
         if lazy and self.pl_weight > 0:
@@ -281,28 +298,9 @@ class StyleGANModel(NonFiniteGuard, BaseModel):
         shared = not self.lazy_regularization and self.r1_gamma > 0 and not self.amp
 
         def part_loss(part, share):
-            real = self.real_img[part]
-            with paddle.no_grad(), self.autocast():
-                fake, _ = self._generate(draw, part)
-            self.d_fakes[str(part)] = fake  # (R2 of the lazy D step)
-            if shared:
-                real = real.detach()
-                real.stop_gradient = False
-            with self.autocast():
-                real_pred, fake_pred = self._d(real), self._d(fake)
-            real_pred, fake_pred = real_pred.astype("float32"), fake_pred.astype("float32")
-            if self.augment is not None:
-                self.augment.accumulate(real_pred, real_pred.shape[0] * self.world_size, all_sum)
-                if self.augment.pending is not None:
-                    self.read_at_iteration_end("ada_signs", self.augment.pending)
-            loss = self.d_loss.fn(real_pred, fake_pred, **self.d_loss_kwargs)
-            if self.d_loss.gradient_penalty:
-                l_gp = gradient_penalty(self.nets["disc"], real, fake.astype("float32"), self.gp_target,
-                                        self.gp_weight)
-                self._add_loss("l_d_gp", l_gp, share)
-                loss = loss + l_gp
-            if not self.lazy_regularization and (self.r1_gamma > 0 or self.r2_gamma > 0):
-                loss = loss + self._d_penalties(1, part, share, fake, real=(real, real_pred) if shared else None)
+            real, real_pred, fake, fake_pred = self._d_scores(draw, part, shared)
+            self._ada_statistic(real_pred)
+            loss = self._d_loss_terms(part, share, real, real_pred, fake, fake_pred, shared)
             scores["real_score"].append(real_pred.detach().mean() * share)
             scores["fake_score"].append(fake_pred.detach().mean() * share)
             return loss * share
@@ -310,6 +308,38 @@ class StyleGANModel(NonFiniteGuard, BaseModel):
         self.losses["l_d"] = self._step_parts(opt, self._bind(part_loss, batch), "l_d", self.scalers.get("optimD"))
         for key, values in scores.items():
             self.losses[key] = paddle.add_n(values)
+
+    def _d_scores(self, draw, part, shared):
+        """(reals, their scores, fakes, their scores) of micro-batch ``part``; the fakes are kept for R2; with
+        ``shared`` the reals require a gradient (R1 from these scores)."""
+        real = self.real_img[part]
+        with paddle.no_grad(), self.autocast():
+            fake, _ = self._generate(draw, part)
+        self.d_fakes[str(part)] = fake  # (R2 of the lazy D step)
+        if shared:
+            real = real.detach()
+            real.stop_gradient = False
+        with self.autocast():
+            real_pred, fake_pred = self._d(real), self._d(fake)
+        return real, real_pred.astype("float32"), fake, fake_pred.astype("float32")
+
+    def _ada_statistic(self, real_pred):
+        """ADA's overfitting statistic (the sign of D on reals), summed over ranks, read at the iteration's end."""
+        if self.augment is not None:
+            self.augment.accumulate(real_pred, real_pred.shape[0] * self.world_size, all_sum)
+            if self.augment.pending is not None:
+                self.read_at_iteration_end("ada_signs", self.augment.pending)
+
+    def _d_loss_terms(self, part, share, real, real_pred, fake, fake_pred, shared):
+        """D's loss of one micro-batch: the GAN loss, WGAN-GP for the ``*_gp`` losses, and (not lazy) R1 / R2."""
+        loss = self.d_loss.fn(real_pred, fake_pred, **self.d_loss_kwargs)
+        if self.d_loss.gradient_penalty:
+            l_gp = gradient_penalty(self.nets["disc"], real, fake.astype("float32"), self.gp_target, self.gp_weight)
+            self._add_loss("l_d_gp", l_gp, share)
+            loss = loss + l_gp
+        if not self.lazy_regularization and self.d_regularized:
+            loss = loss + self._d_penalties(1, part, share, fake, real=(real, real_pred) if shared else None)
+        return loss
 
     def _bind(self, fn, batch):
         """``[lambda: fn(part, share)]`` for each micro-batch of ``batch``."""
@@ -345,14 +375,19 @@ class StyleGANModel(NonFiniteGuard, BaseModel):
         return loss
 
     def g_main(self, opt, batch):
-        """GAN loss of G by micro-batch (this step also tracks w_avg, over the whole batch)."""
+        """GAN loss of G by micro-batch (this step also tracks w_avg, over the whole batch); a loss that compares
+        with the reals (``relativistic``) scores this micro-batch's reals with the frozen D."""
         draw, w_sums = self._draw(batch), []
 
         def part_loss(part, share):
+            real_pred = None
+            if self.g_loss.needs_real:
+                with paddle.no_grad(), self.autocast():
+                    real_pred = self._d(self.real_img[part]).astype("float32")
             with self.autocast():
                 fake, _ = self._generate(draw, part, w_sums=w_sums)
                 fake_pred = self._d(fake)
-            return self.g_loss_fn(fake_pred.astype("float32")) * share
+            return self.g_loss.fn(real_pred, fake_pred.astype("float32")) * share
 
         parts = self._bind(part_loss, batch)
         if not self.lazy_regularization and self.pl_weight > 0:
@@ -364,35 +399,35 @@ class StyleGANModel(NonFiniteGuard, BaseModel):
         """Lazy path-length regularisation on a batch shrunk by ``pl_batch_shrink``."""
         self._step_parts(opt, self._path_length_parts(batch, self.pl_interval), "l_g_path")
 
+    def _global_path_length(self, draw, parts, pl_noise):
+        """The mean path length of a batch processed in several micro-batches (a first pass without second-order
+        graphs), over all ranks."""
+        lengths = []
+        for part, _ in parts:
+            with double_backward():
+                fake, latents = self._generate(draw, part, return_latents=True)
+                lengths.append(path_lengths(fake, latents, pl_noise[part], create_graph=False).detach())
+        return all_mean(paddle.concat(lengths).mean())
+
     def _path_length_parts(self, batch, interval):
-        """The path-length penalty of a batch as micro-batch losses. Its moving average moves by the whole batch's
-        mean length first (a first pass over the micro-batches, without second-order graphs, when there are
-        several), so every part is penalised against the same mean, as the full batch would be."""
+        """The path-length penalty of a batch as micro-batch losses. Every part is penalised against the moving
+        average moved by the whole batch's mean length (over the ranks; with several micro-batches it comes from a
+        first pass), as one batch would be (``losses.path_length_penalty``)."""
         pl_batch = max(1, int(batch // self.pl_batch_shrink))
         draw = self._draw(pl_batch)
         size = self.nets["gen"].size
         pl_noise = randn_local([pl_batch, 3, size, size], pl_batch) / math.sqrt(size * size)
         parts, old_mean = self._parts(pl_batch), self.mean_path_length
-        path_mean = None
-        if len(parts) > 1:
-            lengths = []
-            for part, _ in parts:
-                with double_backward():
-                    fake, latents = self._generate(draw, part, return_latents=True)
-                    lengths.append(path_lengths(fake, latents, pl_noise[part], create_graph=False).detach())
-            mean = all_mean(paddle.concat(lengths).mean())
-            path_mean = moved_path_mean(old_mean, mean, self.pl_decay)
-            self.mean_path_length = path_mean
-            self.losses["path_length"] = mean
+        global_mean = self._global_path_length(draw, parts, pl_noise) if len(parts) > 1 else None
 
         def part_loss(part, share):
             with double_backward():  # the penalty differentiates d(image)/d(w)
                 fake, latents = self._generate(draw, part, return_latents=True)
                 penalty, lengths, new_mean = path_length_penalty(
-                    fake, latents, old_mean, self.pl_decay, pl_noise[part], batch_mean=all_mean, path_mean=path_mean)
-            if path_mean is None:
-                self.mean_path_length = new_mean
-                self.losses["path_length"] = lengths
+                    fake, latents, old_mean, self.pl_decay, pl_noise[part], batch_mean=all_mean,
+                    global_mean=global_mean)
+            self.mean_path_length = new_mean
+            self.losses["path_length"] = lengths
             self._add_loss("l_g_path", penalty, share)
             return penalty * (self.pl_weight * interval * share)
 

@@ -70,6 +70,11 @@ class StyleGAN2Discriminator(nn.Layer):
             EqualLinear(channels[4] * 4 * 4, channels[4], activation="fused_lrelu"),
             EqualLinear(channels[4], 1))
 
+    def input_blocks(self):
+        """State-dict prefixes of the blocks from the image inwards (FromRGB, then one per resolution): what
+        ``model.freeze_d`` freezes."""
+        return [f"convs.{i}." for i in range(len(self.convs))]
+
     def forward(self, image):
         assert image.ndim == 4 and image.shape[1:] == [self.in_channels, self.size, self.size], \
             f"StyleGAN2Discriminator: expected [N, {self.in_channels}, {self.size}, {self.size}], got {image.shape}"

@@ -12,8 +12,8 @@ import re
 
 import numpy as np
 
-from ..core.errors import UserError
-from ..core.state import check_fit
+from ...core.errors import UserError
+from ...core.state import check_fit
 
 
 # ----------------------------------------------------------------------------- rosinality (PyTorch)

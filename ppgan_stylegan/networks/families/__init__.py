@@ -1,0 +1,98 @@
+"""The table of network families: one row per family says how to recognise its state dicts, which classes build
+it, how their arguments follow from the tensor shapes and how its releases map onto our parameter names.
+
+Loading (``networks.loading``), conversion (``apps.convert``), the applications and training ask this table;
+no other module looks at family-specific keys. Adding a family: its generator / discriminator modules, a module
+here reading its state dicts (as ``stylegan2.py``), its converter maps in ``weight_maps.py`` and one row below
+(docs/architecture.md, "A generator family").
+"""
+from typing import Callable, NamedTuple, Optional
+
+from ...core.errors import UserError
+from ..discriminators import StyleGAN2Discriminator, StyleGANDiscriminator
+from ..generators import StyleGAN2Generator, StyleGANGenerator
+from . import stylegan1, stylegan2, weight_maps
+from .weight_maps import fill_state
+
+
+class Source(NamedTuple):
+    """A release of a family in another format: ``recognise(names or tensors)``, the generator and discriminator
+    maps onto our names (``weight_maps``), and ``labels(tensors)``: its label width (0: unconditional)."""
+    recognise: Callable
+    generator: Callable
+    discriminator: Callable
+    labels: Callable = lambda tensors: 0
+
+
+class Family(NamedTuple):
+    """One generator family. ``*_kwargs(state, ...)``: constructor arguments from a state dict's shapes;
+    ``tf``: NVIDIA's TensorFlow release, ``ada``: stylegan2-ada-pytorch's (None: no such release);
+    ``shapes_tell_all``: False when a constructor argument cannot be read from the shapes (then a file's saved
+    config supplies it)."""
+    name: str
+    generator: type
+    discriminator: type
+    is_generator: Callable
+    is_discriminator: Callable
+    generator_kwargs: Callable
+    discriminator_kwargs: Callable
+    tf: Source
+    ada: Optional[Source] = None
+    shapes_tell_all: bool = True
+
+
+STYLEGAN2 = Family("StyleGAN2", StyleGAN2Generator, StyleGAN2Discriminator, stylegan2.is_generator_state,
+                   stylegan2.is_discriminator_state, stylegan2.generator_kwargs, stylegan2.discriminator_kwargs,
+                   Source(stylegan2.is_tf_network, weight_maps.tf_generator, weight_maps.tf_discriminator),
+                   ada=Source(stylegan2.is_ada_generator, weight_maps.ada_generator, weight_maps.ada_discriminator,
+                              stylegan2.ada_label_dim))
+STYLEGAN1 = Family("StyleGAN (v1)", StyleGANGenerator, StyleGANDiscriminator, stylegan1.is_generator_state,
+                   stylegan1.is_discriminator_state, stylegan1.generator_kwargs, stylegan1.discriminator_kwargs,
+                   Source(stylegan1.is_tf_network, weight_maps.tf_v1_generator, weight_maps.tf_v1_discriminator),
+                   shapes_tell_all=False)  # fused_scale, structure, nonlinearity
+
+FAMILIES = (STYLEGAN2, STYLEGAN1)
+
+
+def _class_name(family, role):
+    return getattr(family, role).__name__
+
+
+def generator_family(state):
+    """The family whose generator ``state`` is, or None."""
+    return next((f for f in FAMILIES if f.is_generator(state)), None)
+
+
+def discriminator_family(state):
+    """The family whose discriminator ``state`` is, or None."""
+    return next((f for f in FAMILIES if f.is_discriminator(state)), None)
+
+
+def family_of_class(name):
+    """The family with a generator or discriminator class called ``name`` (a config's ``name:``), or None."""
+    return next((f for f in FAMILIES if name in (_class_name(f, "generator"), _class_name(f, "discriminator"))), None)
+
+
+def tf_family(names):
+    """The family of a TensorFlow network from its variable names, or None."""
+    return next((f for f in FAMILIES if f.tf.recognise(names)), None)
+
+
+def require_generator_family(state, path):
+    family = generator_family(state)
+    if family is None:
+        raise UserError(f"{path}: not a generator state dict of a known family ({', '.join(f.name for f in FAMILIES)};"
+                        f" keys {sorted(state)[:6]})")
+    return family
+
+
+def require_discriminator_family(state, path):
+    family = discriminator_family(state)
+    if family is None:
+        raise UserError(f"{path}: not a discriminator state dict of a known family "
+                        f"({', '.join(f.name for f in FAMILIES)}; keys {sorted(state)[:6]})")
+    return family
+
+
+__all__ = ["Family", "Source", "FAMILIES", "STYLEGAN2", "STYLEGAN1", "generator_family", "discriminator_family",
+           "family_of_class", "tf_family", "require_generator_family", "require_discriminator_family", "fill_state"]

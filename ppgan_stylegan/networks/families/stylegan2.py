@@ -1,0 +1,74 @@
+"""How a StyleGAN2 network (ppgan's parameter names) is read from a state dict: recognising its generator and
+discriminator, and their constructor arguments from the tensor shapes; how its releases are recognised
+(NVIDIA's TensorFlow variables, stylegan2-ada-pytorch tensors)."""
+import re
+
+from ...core.errors import UserError
+from ..blocks import channel_table
+
+
+def _shape(v):
+    return list(v.shape)
+
+
+def is_generator_state(state):
+    """ppgan's ``StyleGANv2Generator`` / our ``StyleGAN2Generator``: a constant ``input.input`` and ``conv1``."""
+    return "input.input" in state and "conv1.conv.weight" in state
+
+
+def is_discriminator_state(state):
+    """The residual discriminator: ``convs.*`` blocks and ``final_linear``."""
+    return "final_linear.0.weight" in state and "convs.0.0.weight" in state
+
+
+def generator_kwargs(state, path="weights"):
+    """StyleGAN2Generator arguments from the tensor shapes of its state dict."""
+    try:
+        mlp = sorted(int(m.group(1)) for k in state for m in [re.match(r"style\.(\d+)\.weight$", k)] if m)
+        style_dim = _shape(state["style.1.weight"])[0] if mlp else _shape(state["conv1.conv.modulation.weight"])[0]
+        n_rgbs = len({k.split(".")[1] for k in state if k.startswith("to_rgbs.")})
+        size = 2 ** (n_rgbs + 2)
+        c4 = _shape(state["input.input"])[1]
+        is_concat = _shape(state["conv1.activate.bias"])[0] == 2 * c4
+        channels = {4: c4}
+        for j in range(n_rgbs):
+            channels[2 ** (j + 3)] = _shape(state[f"convs.{2 * j}.conv.weight"])[1]
+    except KeyError as e:
+        raise UserError(f"{path}: not a StyleGAN2 generator state dict (missing {e.args[0]!r})")
+    cmax = max(channels.values())
+    base = channels[size] * size
+    kwargs = dict(size=size, style_dim=style_dim, n_mlp=len(mlp), is_concat=is_concat, channel_multiplier=1,
+                  channel_base=base, channel_max=cmax)
+    if channel_table(size, 1, base, cmax) != channels:
+        raise UserError(f"{path}: channel table {channels} does not follow min(channel_max, base / res)")
+    return kwargs
+
+
+def discriminator_kwargs(state, stddev_group=4, path="weights"):
+    """StyleGAN2Discriminator arguments from the shapes of its state dict."""
+    try:
+        blocks = len({k.split(".")[1] for k in state if k.startswith("convs.")}) - 1
+        size = 4 * 2 ** blocks
+        channels = {size: _shape(state["convs.0.0.weight"])[0]}
+        for k in range(1, blocks + 1):
+            channels[size // 2 ** k] = _shape(state[f"convs.{k}.conv2.1.weight"])[0]
+    except KeyError as e:
+        raise UserError(f"{path}: not a StyleGAN2 discriminator state dict (missing {e.args[0]!r})")
+    return dict(size=size, channel_multiplier=1, channel_base=channels[size] * size,
+                channel_max=max(channels.values()), stddev_group=stddev_group)
+
+
+def is_tf_network(names):
+    """NVIDIA's StyleGAN2 / StyleGAN2-ADA TensorFlow variables: modulated convolutions (``*/mod_weight``)."""
+    return any(n.endswith("/mod_weight") for n in names)
+
+
+def is_ada_generator(tensors):
+    """stylegan2-ada-pytorch's generator tensors (``synthesis.b4.const``)."""
+    return "synthesis.b4.const" in tensors
+
+
+def ada_label_dim(tensors):
+    """The label embedding's width of a conditional stylegan2-ada-pytorch generator (0: unconditional)."""
+    embed = tensors.get("mapping.embed.weight")
+    return _shape(embed)[1] if embed is not None else 0
