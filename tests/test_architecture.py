@@ -70,3 +70,52 @@ def test_scripts_are_thin_wrappers_without_path_hacks():
         body = ast.parse(open(path).read()).body  # docstring, the import, one call
         assert [type(node).__name__ for node in body] == ["Expr", "ImportFrom", "Expr"], path
         assert body[1].module == "ppgan_stylegan.cli" and body[2].value.func.id == "run_script", path
+
+
+FAMILY_HOMES = ("networks/families/", "networks/generators/", "networks/discriminators/")
+
+
+def _family_key_markers():
+    """Every state-dict key of each family's generator and discriminator that names a path (has a dot), and each of
+    its leading parts (``convs.``, ``convs.0.``): what only the family table may test."""
+    from ppgan_stylegan.networks.families import FAMILIES
+    keys = set()
+    for family in FAMILIES:
+        for net in (family.generator(size=8, style_dim=8, n_mlp=1), family.discriminator(size=8)):
+            keys.update(k for k in net.state_dict() if "." in k)
+    prefixes = {".".join(k.split(".")[:i]) + "." for k in keys for i in range(1, k.count(".") + 1)}
+    return keys | prefixes
+
+
+def _strings(tree):
+    """String constants of a module, docstrings left out (f-strings: their literal parts)."""
+    docs = {id(node.body[0].value) for node in ast.walk(tree)
+            if isinstance(node, (ast.Module, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)) and node.body
+            and isinstance(node.body[0], ast.Expr) and isinstance(node.body[0].value, ast.Constant)}
+    return [(node.lineno, node.value) for node in ast.walk(tree)
+            if isinstance(node, ast.Constant) and isinstance(node.value, str) and id(node) not in docs]
+
+
+def test_only_the_family_table_tests_family_keys():
+    """Loading, conversion, training and the applications ask ``networks.families``; none of them looks for a
+    family's state-dict keys itself (a new family is one row plus its modules)."""
+    markers = _family_key_markers()
+    assert {"convs.", "from_rgbs.0.conv.weight", "layers.0.style.weight", "input.input"} <= markers
+    found = []
+    for path in glob.glob(os.path.join(PACKAGE, "**", "*.py"), recursive=True):
+        rel = os.path.relpath(path, PACKAGE)
+        if rel.startswith(FAMILY_HOMES):
+            continue
+        for line, text in _strings(ast.parse(open(path).read())):
+            if text in markers or any(text.startswith(m) for m in markers if m.endswith(".")):
+                found.append(f"{rel}:{line}: {text!r}")
+    assert not found, found
+
+
+def test_the_family_key_check_catches_a_key_test(tmp_path):
+    markers = _family_key_markers()
+    tree = ast.parse('def f(state):\n    """from_rgbs.0.conv.weight in a docstring is fine"""\n'
+                     '    return "from_rgbs.0.conv.weight" in state or any(k.startswith(f"convs.{1}.") for k in state)\n')
+    texts = [t for _, t in _strings(tree)]
+    assert "from_rgbs.0.conv.weight" in texts and "convs." in texts and all("docstring" not in t for t in texts)
+    assert all(t in markers for t in ("from_rgbs.0.conv.weight", "convs."))

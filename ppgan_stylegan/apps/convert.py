@@ -126,7 +126,7 @@ def _from_tf(nets, path):
         extra = {"fused_scale": kw.get("fused_scale", "auto"),
                  "structure": "fixed" if kw.get("structure") == "fixed" else "linear",
                  "nonlinearity": kw.get("nonlinearity", "lrelu")}
-    result = Converted(f"NVIDIA {family.name} (TensorFlow)")
+    result = Converted(family.tf.release)
     _add(result, "gen_ema", *_generator(family.tf.generator(gs.params(), size), path, "Gs", extra))
     _add(result, "gen", *_generator(family.tf.generator(g.params(), size), path, "G", extra))
     group = d_kw.get("mbstd_group_size") or 4
@@ -166,7 +166,7 @@ def _from_ada(data, path):
     if not isinstance(g_ema, TorchModule):
         raise UserError(f"{path}: a stylegan2-ada-pytorch pickle without G_ema")
     family, size = _ada_family(g_ema, _init_kwargs(g_ema), path)
-    result = Converted("NVIDIA stylegan2-ada-pytorch")
+    result = Converted(family.ada.release)
     for src, dst in (("G_ema", "gen_ema"), ("G", "gen")):
         if isinstance(data.get(src), TorchModule):
             _add(result, dst, *_generator(family.ada.generator(data[src].named_tensors(), size), path, src))

@@ -7,7 +7,7 @@
 import argparse
 import sys
 
-from ..apps.benchmark import CASES, run_benchmark, run_worker
+from ..bench import CASES, run_benchmark, run_worker
 
 HELP = "ppgan vs ours, side by side (tools/benchmark.py)"
 

@@ -39,8 +39,9 @@ def run(args):
         for name, why in skipped.items():
             print(f"skipped {name}: {why}")
     app = MetricsRunner(**predictor_args(args))
-    results = app.run(wanted, args.real, quick.cap(args.num, "images"), args.trunc, args.inception_weights, args.dims,
-                      args.input_size, args.cache, args.lpips_weights, quick.cap(args.ppl_num, "images"))
+    results = app.run(wanted, real=args.real, num=quick.cap(args.num, "images"), psi=args.trunc,
+                      inception_weights=args.inception_weights, dims=args.dims, input_size=args.input_size,
+                      cache=args.cache, lpips_weights=args.lpips_weights, ppl_num=quick.cap(args.ppl_num, "images"))
     for name, value in results.items():
         print(f"{name}: {value:.4f}")
     print(f"output: {app.output_dir}")

@@ -17,6 +17,7 @@ from ..core.errors import UserError
 from ..core.files import atomic_write, is_stale_temporary
 from ..core.state import check_fit, load_state, to_tensors
 from ..core.versions import versions
+from ..networks.families import generator_family
 
 logger = logging.getLogger("ppgan_stylegan")
 
@@ -118,7 +119,7 @@ def read_weights(path, model):
     """A weight file or checkpoint for ``--load``; a bare generator file (PaddleGAN's ``StyleGANv2Generator``)
     initialises ``gen`` and ``gen_ema``."""
     state = load_state(path)
-    if not any(name in state for name in model.nets) and any(k.startswith("style.") for k in state):
+    if not any(name in state for name in model.nets) and generator_family(state):
         state = {"gen": state, "gen_ema": state}
     return state
 

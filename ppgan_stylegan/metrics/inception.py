@@ -1,4 +1,4 @@
-"""FID (Heusel et al. 2017) and KID (Binkowski et al. 2018) on InceptionV3 features, and PPL (StyleGAN, 3.2).
+"""FID (Heusel et al. 2017) and KID (Binkowski et al. 2018) on InceptionV3 features.
 
 The Inception network is ppgan's ``InceptionV3`` (the FID variant) with weights the user supplies:
 ppgan's ``InceptionV3.pdparams`` (what ppgan's FID downloads). Nothing is downloaded; a missing file is a
@@ -13,16 +13,13 @@ import os
 import numpy as np
 import paddle
 import paddle.nn.functional as F
-from ppgan.metrics.builder import METRICS
 from ppgan.metrics.inception import InceptionV3
 from scipy import linalg
 
-from ..core.distributed import gather_rows
 from ..core.errors import UserError
 from ..core.files import atomic_write
 from ..core.nets import freeze
 from ..core.state import load_into, load_state
-from ..networks.perceptual import lpips_distance
 
 FEATURE_DIMS = (64, 192, 768, 2048)
 
@@ -133,117 +130,3 @@ def cached_real_features(paths, model, weights, dims, input_size, cache=None, lo
                 np.savez(f, key=key, features=feats, mu=mu, sigma=sigma)
         atomic_write(cache, write)
     return feats
-
-
-class _InceptionMetric(paddle.metric.Metric):
-    """Collects (fake, real) batches; ``real_stats`` (a cache .npz) replaces the real images when given."""
-
-    def __init__(self, inception_weights=None, dims=2048, input_size=299, real_stats=None):
-        super().__init__()
-        self.model = load_inception(inception_weights, dims)
-        self.input_size, self.real_stats, self.last = input_size, real_stats, None
-        if real_stats and not os.path.isfile(real_stats):
-            raise UserError(f"real_stats {real_stats!r}: no such file (write it with tools/metrics.py --cache)")
-        self.reset()
-
-    def reset(self):
-        self.fake, self.real = [], []
-
-    def update(self, preds, gts):
-        """Features of this rank's batch; under several ranks every rank collects the gathered batch."""
-        self.fake.append(gather_rows(inception_features(self.model, preds, self.input_size)))
-        if not self.real_stats:
-            self.real.append(gather_rows(inception_features(self.model, gts, self.input_size)))
-
-    def real_features(self):
-        if self.real_stats:
-            with np.load(self.real_stats) as data:
-                return data["features"]
-        return np.concatenate(self.real)
-
-    def accumulate(self):
-        self.last = self.compute(self.real_features(), np.concatenate(self.fake))
-        self.reset()
-        return self.last
-
-
-@METRICS.register()
-class FrechetInceptionDistance(_InceptionMetric):
-    """FID between the generated and real images (ppgan METRICS name; ppgan's own ``FID`` downloads)."""
-
-    def compute(self, real, fake):
-        return fid_from_features(real, fake)
-
-    def name(self):
-        return "FID"
-
-
-@METRICS.register()
-class KernelInceptionDistance(_InceptionMetric):
-    """KID x1e3 (unbiased polynomial-kernel MMD^2 averaged over subsets)."""
-
-    def __init__(self, subsets=100, subset_size=1000, **kwargs):
-        super().__init__(**kwargs)
-        self.subsets, self.subset_size = subsets, subset_size
-
-    def compute(self, real, fake):
-        return kid_from_features(real, fake, self.subsets, self.subset_size) * 1e3
-
-    def name(self):
-        return "KID"
-
-
-def perceptual_path_length(gen, num=1000, epsilon=1e-4, sampling="end", distance=None, batch=16, seed=0):
-    """PPL in W (StyleGAN paper, eq. 3 in W): ``E[d(G(lerp(w0, w1, t)), G(lerp(w0, w1, t + eps))) / eps^2]``.
-
-    ``sampling='end'``: t = 0; ``'full'``: t ~ U(0, 1). ``distance(a, b) -> [N]``: LPIPS when given, else the
-    mean squared pixel difference (an offline stand-in: same protocol, not comparable to published PPL).
-    Like NVlabs, the values outside the 1st-99th percentiles are dropped before averaging.
-    """
-    if sampling not in ("end", "full"):
-        raise UserError(f"PPL sampling must be 'end' or 'full', got {sampling!r}")
-    distance = distance or (lambda a, b: ((a - b) ** 2).mean(axis=[1, 2, 3]))
-    rng = np.random.RandomState(seed)
-    values = []
-    with paddle.no_grad():
-        for i in range(0, num, batch):
-            n = min(batch, num - i)
-            z = paddle.to_tensor(rng.standard_normal([2 * n, gen.style_dim]).astype("float32"))
-            w = gen.get_latent(z)
-            w0, w1 = w[:n], w[n:]
-            t = paddle.to_tensor((np.zeros([n, 1]) if sampling == "end" else rng.uniform(0, 1, [n, 1])).astype("float32"))
-            wa, wb = w0 + (w1 - w0) * t, w0 + (w1 - w0) * (t + epsilon)
-            img, _ = gen([paddle.concat([wa, wb])], input_is_latent=True, noise="const")
-            values.append((distance(img[:n], img[n:]) / epsilon ** 2).numpy().reshape(-1))
-    values = np.concatenate(values).astype(np.float64)
-    lo, hi = np.percentile(values, 1, method="lower"), np.percentile(values, 99, method="higher")
-    return float(values[(values >= lo) & (values <= hi)].mean())
-
-
-@METRICS.register()
-class PerceptualPathLength(paddle.metric.Metric):
-    """PPL of the model's gen_ema (the model hands it over with ``set_generator``); LPIPS with ``lpips_weights``."""
-
-    def __init__(self, num=1000, epsilon=1e-4, sampling="end", lpips_weights=None, batch=16):
-        super().__init__()
-        self.kwargs = dict(num=num, epsilon=epsilon, sampling=sampling, batch=batch)
-        self.distance = lpips_distance(lpips_weights, "lpips_weights") if lpips_weights else None
-        self.generator, self.last = None, None
-
-    def set_generator(self, generator):
-        self.generator = generator
-
-    def reset(self):
-        pass
-
-    def update(self, preds, gts):
-        pass
-
-    def accumulate(self):
-        if self.generator is None:
-            raise RuntimeError("PerceptualPathLength: the model did not hand over a generator")
-        self.last = perceptual_path_length(self.generator, distance=self.distance, **self.kwargs)
-        return self.last
-
-    def name(self):
-        return "PPL"

@@ -14,10 +14,8 @@ ProGAN's SWD and must not be compared with published numbers.
 """
 import numpy as np
 import paddle
-from ppgan.metrics.builder import METRICS
 from scipy import ndimage
 
-from ..core.distributed import gather_rows
 
 GAUSS_1D = np.array([1, 4, 6, 4, 1], dtype=np.float64) / 16.0
 GAUSS_2D = np.outer(GAUSS_1D, GAUSS_1D)[None, None]
@@ -79,7 +77,7 @@ def sliced_wasserstein(a, b, dir_repeats, dirs_per_repeat, rng):
     return float(np.mean(values))
 
 
-def _as_numpy(images):
+def as_numpy(images):
     if isinstance(images, paddle.Tensor):
         images = images.numpy()
     images = np.asarray(images, dtype=np.float64)
@@ -96,7 +94,7 @@ def swd(real, fake, min_res=16, patch_size=7, patches_per_image=128, dir_repeats
     both sets at the same positions (our low-noise variant). Returns ``{'levels': [per pyramid level,
     finest first], 'mean': float}``.
     """
-    real, fake = _as_numpy(real), _as_numpy(fake)
+    real, fake = as_numpy(real), as_numpy(fake)
     n = min(len(real), len(fake))
     real, fake = real[:n], fake[:n]
     if real.shape[1:] != fake.shape[1:]:
@@ -113,34 +111,3 @@ def swd(real, fake, min_res=16, patch_size=7, patches_per_image=128, dir_repeats
         df = normalize_descriptors(sample_descriptors(lf, patch_size, patches_per_image, rng))
         distances.append(sliced_wasserstein(dr, df, dir_repeats, dirs_per_repeat, rng) * 1e3)
     return {"levels": distances, "mean": float(np.mean(distances))}
-
-
-@METRICS.register()
-class SWD(paddle.metric.Metric):
-    """ppgan metric: collects (fake, real) batches in ``update``; ``accumulate`` returns the mean SWD x1e3
-    (ProGAN's definition; ``paired: true`` for the low-noise variant)."""
-
-    def __init__(self, min_res=16, patch_size=7, patches_per_image=128, dir_repeats=4, dirs_per_repeat=128, seed=0,
-                 paired=False):
-        super().__init__()
-        self.kwargs = dict(min_res=min_res, patch_size=patch_size, patches_per_image=patches_per_image,
-                           dir_repeats=dir_repeats, dirs_per_repeat=dirs_per_repeat, seed=seed, paired=paired)
-        self.last = None
-        self.reset()
-
-    def reset(self):
-        self.fakes, self.reals = [], []
-
-    def update(self, preds, gts):
-        """Under several ranks every rank collects the whole (gathered) batch."""
-        self.fakes.append(gather_rows(_as_numpy(preds)))
-        self.reals.append(gather_rows(_as_numpy(gts)))
-
-    def accumulate(self):
-        result = swd(np.concatenate(self.reals), np.concatenate(self.fakes), **self.kwargs)
-        self.reset()
-        self.last = result["mean"]
-        return self.last
-
-    def name(self):
-        return "SWD"

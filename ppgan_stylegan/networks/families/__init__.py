@@ -17,10 +17,12 @@ from .weight_maps import fill_state
 
 class Source(NamedTuple):
     """A release of a family in another format: ``recognise(names or tensors)``, the generator and discriminator
-    maps onto our names (``weight_maps``), and ``labels(tensors)``: its label width (0: unconditional)."""
+    maps onto our names (``weight_maps``), what it is called (``release``) and ``labels(tensors)``: its label
+    width (0: unconditional)."""
     recognise: Callable
     generator: Callable
     discriminator: Callable
+    release: str
     labels: Callable = lambda tensors: 0
 
 
@@ -43,12 +45,14 @@ class Family(NamedTuple):
 
 STYLEGAN2 = Family("StyleGAN2", StyleGAN2Generator, StyleGAN2Discriminator, stylegan2.is_generator_state,
                    stylegan2.is_discriminator_state, stylegan2.generator_kwargs, stylegan2.discriminator_kwargs,
-                   Source(stylegan2.is_tf_network, weight_maps.tf_generator, weight_maps.tf_discriminator),
+                   Source(stylegan2.is_tf_network, weight_maps.tf_generator, weight_maps.tf_discriminator,
+                          "NVIDIA StyleGAN2 (TensorFlow)"),
                    ada=Source(stylegan2.is_ada_generator, weight_maps.ada_generator, weight_maps.ada_discriminator,
-                              stylegan2.ada_label_dim))
+                              "NVIDIA stylegan2-ada-pytorch", stylegan2.ada_label_dim))
 STYLEGAN1 = Family("StyleGAN (v1)", StyleGANGenerator, StyleGANDiscriminator, stylegan1.is_generator_state,
                    stylegan1.is_discriminator_state, stylegan1.generator_kwargs, stylegan1.discriminator_kwargs,
-                   Source(stylegan1.is_tf_network, weight_maps.tf_v1_generator, weight_maps.tf_v1_discriminator),
+                   Source(stylegan1.is_tf_network, weight_maps.tf_v1_generator, weight_maps.tf_v1_discriminator,
+                          "NVIDIA StyleGAN (v1, TensorFlow)"),
                    shapes_tell_all=False)  # fused_scale, structure, nonlinearity
 
 FAMILIES = (STYLEGAN2, STYLEGAN1)

@@ -1,0 +1,7 @@
+"""The speed benchmark (``ppgan-stylegan benchmark``, ``tools/benchmark.py``): ppgan's StyleGAN2 and ours side by
+side. A measurement tool, not part of the product: ``cases`` (what is timed), ``timing``, ``floors`` (plain
+convolutions of the same shapes), ``report`` (settings, workers, the table)."""
+from .cases import CASES
+from .report import run_benchmark, run_worker
+
+__all__ = ["CASES", "run_benchmark", "run_worker"]
