@@ -119,3 +119,18 @@ def test_the_family_key_check_catches_a_key_test(tmp_path):
     texts = [t for _, t in _strings(tree)]
     assert "from_rgbs.0.conv.weight" in texts and "convs." in texts and all("docstring" not in t for t in texts)
     assert all(t in markers for t in ("from_rgbs.0.conv.weight", "convs."))
+
+
+MAX_FUNCTION_LINES = 60
+
+
+def test_functions_stay_short():
+    """Functions read in one sitting (guide: aim for 60 lines, none longer)."""
+    long = []
+    for path in glob.glob(os.path.join(PACKAGE, "**", "*.py"), recursive=True):
+        for node in ast.walk(ast.parse(open(path).read())):
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                lines = node.end_lineno - node.lineno + 1
+                if lines > MAX_FUNCTION_LINES:
+                    long.append(f"{os.path.relpath(path, ROOT)}:{node.lineno} {node.name}: {lines} lines")
+    assert not long, long

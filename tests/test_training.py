@@ -169,6 +169,8 @@ def test_load_and_evaluate_only(tiny_data, tmp_path):
     (["model.d_loss=wgan_gp", "model.g_loss=wgan"], {"l_d_gp"}),
     (["model.d_loss=hinge_gp", "model.g_loss=hinge"], {"l_d_gp"}),
     (["model.d_loss=wgan", "model.g_loss=saturating", "model.r1_gamma=0"], set()),
+    # RpGAN with R1 + R2 (R3GAN); the G step scores the reals too
+    (["model.d_loss=relativistic", "model.g_loss=relativistic", "model.r2_gamma=1.0"], {"l_d_r1", "l_d_r2"}),
 ])
 def test_loss_variants_train_one_iteration(tiny_data, tmp_path, extra, expect):
     from ppgan.engine.trainer import Trainer

@@ -23,7 +23,7 @@ import paddle
 
 from ..core.errors import UserError
 from ..core.files import atomic_write
-from ..core.pickles import TFNetwork, TorchModule, read_pickle, read_torch
+from ..core.pickles import TFNetwork, TorchModule, is_torch_legacy, read_pickle, read_torch
 from ..core.state import load_state, to_tensors
 from ..networks.families import (FAMILIES, discriminator_family, fill_state, generator_family,
                                  require_discriminator_family, require_generator_family, tf_family)
@@ -38,14 +38,6 @@ class Converted:
 
     def __init__(self, family):
         self.family, self.nets, self.kwargs, self.classes, self.notes = family, {}, {}, {}, []
-
-
-TORCH_LEGACY_HEAD = b"\x80\x02\x8a\x0a"  # pickle protocol 2, then the 10-byte magic number as LONG1
-
-
-def _head(path):
-    with open(path, "rb") as f:
-        return f.read(4)
 
 
 # ----------------------------------------------------------------------------- our state dicts from mapped arrays
@@ -228,7 +220,7 @@ def convert_checkpoint(path):
     """A ``Converted`` from any supported file (format detected from the contents)."""
     if not os.path.isfile(path):
         raise UserError(f"{path}: no such file")
-    if zipfile.is_zipfile(path) or _head(path) == TORCH_LEGACY_HEAD:
+    if zipfile.is_zipfile(path) or is_torch_legacy(path):
         return _from_rosinality(read_torch(path), path)
     if path.lower().endswith(".pkl"):
         data = read_pickle(path)

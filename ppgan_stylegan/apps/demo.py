@@ -75,6 +75,18 @@ def plot(history, swd_points, path):
     atomic_write(path, lambda tmp: fig.savefig(tmp, format="png", dpi=100))
 
 
+def report(summary, folder):
+    """The demo's closing lines: speed, SWD, where the pictures and the checkpoint are."""
+    print(f"\nDemo finished: {summary['iterations']} iterations in {summary['seconds'] / 60:.1f} min "
+          f"({summary['iterations_per_second']} it/s, {summary['images_per_second']} img/s)")
+    print(f"SWD x1e3 before {summary['swd_before']:.1f} -> after {summary['swd_after']:.1f} "
+          f"(ratio {summary['swd_ratio']})")
+    print(f"samples:    {summary['grid']}\nbefore:     {os.path.join(folder, 'samples_before.png')}")
+    print(f"reals:      {os.path.join(folder, 'reals.png')}\nplot:       {summary['plot']}")
+    print(f"walks:      {summary['interpolation']}, {summary['animation']}")
+    print(f"checkpoint: {summary['checkpoint']}")
+
+
 def run_demo(config, data, out, iters=None, seed=0, name=None, overwrite=False):
     """Train the demo config on the demo faces (prepared in ``data`` if missing); results in a run folder
     ``<out>/demo-<date-time>`` (or ``<out>/<name>``; ``core.runs``). Returns the summary dict (also written as summary.json)."""
@@ -126,13 +138,7 @@ def run_demo(config, data, out, iters=None, seed=0, name=None, overwrite=False):
                "grid": final_grid, "plot": plot_path, "interpolation": strip, "animation": gif,
                "checkpoint": trainer.checkpoint_path(trainer.total_iters)}
     write_json(summary, os.path.join(cfg.output_dir, "summary.json"), indent=2)
-    print(f"\nDemo finished: {summary['iterations']} iterations in {seconds / 60:.1f} min "
-          f"({summary['iterations_per_second']} it/s, {summary['images_per_second']} img/s)")
-    print(f"SWD x1e3 before {swd_before:.1f} -> after {swd_after:.1f} (ratio {summary['swd_ratio']})")
-    print(f"samples:    {final_grid}\nbefore:     {os.path.join(cfg.output_dir, 'samples_before.png')}")
-    print(f"reals:      {os.path.join(cfg.output_dir, 'reals.png')}\nplot:       {plot_path}")
-    print(f"walks:      {strip}, {gif}")
-    print(f"checkpoint: {summary['checkpoint']}")
+    report(summary, cfg.output_dir)
     point_latest(out, "demo", cfg.output_dir)  # <out>/demo-latest: the newest finished demo
     print(f"output: {cfg.output_dir}")
     return summary

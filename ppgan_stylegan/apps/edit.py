@@ -6,6 +6,7 @@ import paddle
 
 from ..core.errors import UserError
 from ..core.images import save_grid
+from ..core.state import load_state
 from .base import GeneratorPredictor
 
 
@@ -35,10 +36,7 @@ class LatentEditor(GeneratorPredictor):
         if path.endswith(".npy"):
             arr = np.load(path)
         else:
-            try:
-                table = paddle.load(path)
-            except Exception as e:
-                raise UserError(f"{path}: not a .npy or a Paddle directions file ({type(e).__name__})")
+            table = load_state(path)  # (a UserError names what is wrong with it)
             names = sorted(table) if isinstance(table, dict) else []
             if name is None:
                 raise UserError(f"{path}: a directions file; name one as {path}:NAME (available: "

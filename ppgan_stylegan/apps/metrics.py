@@ -54,21 +54,23 @@ class MetricsRunner(GeneratorPredictor):
 
     def _collect(self, rows, real, num, psi, inception, lpips_weights):
         """What the wanted rows need: reals (at most ``num``), fakes of seeds 0..num-1, their Inception features,
-        the generator and the PPL distance."""
+        the generator and the PPL distance. The networks load first: a bad file fails before any work."""
+        needs_inception = any(m.needs_inception for m in rows)
+        model = load_inception(inception["weights"], inception["dims"], "--inception-weights") \
+            if needs_inception else None
+        distance = lpips_distance(lpips_weights) if lpips_weights else None
         reals = list_images(real)[:num] if real else []
         if real and not reals:
             raise UserError(f"--real {real}: no images")
         fakes = self.fakes(num, psi) if any(m.needs_reals for m in rows) else None
         real_features = fake_features = None
-        if any(m.needs_inception for m in rows):
-            model = load_inception(inception["weights"], inception["dims"], "--inception-weights")
+        if needs_inception:
             real_features = cached_real_features(reals, model, inception["weights"], inception["dims"],
                                                  inception["input_size"], inception["cache"],
                                                  load=lambda path: self.load_image(path)[0].numpy())
             fake_features = inception_features(model, fakes, inception["input_size"])
         real_images = np.stack([self.load_image(path)[0].numpy() for path in reals]) \
             if any(m.name == "swd" for m in rows) else None
-        distance = lpips_distance(lpips_weights) if lpips_weights else None
         return Collected(real_features=real_features, fake_features=fake_features, reals=real_images, fakes=fakes,
                          generator=self.generator, distance=distance)
 

@@ -13,7 +13,7 @@ from ..core.device import use_device
 from ..core.distributed import gather_strings
 from ..core import quick, runtime
 from ..core.errors import NonFiniteLossError, UserError
-from ..core.runs import free_name, point_latest, resolve_weights
+from ..core.runs import free_name, point_latest, resolve_weights, writable_folder
 from ..core.versions import __version__
 from ..engine import ResumableTrainer, seed_everything
 from ..models.progressive import ProgressiveSchedule
@@ -57,18 +57,6 @@ def check_progressive_batch(cfg):
                         f"than the largest minibatch of model.progressive ({largest})")
 
 
-def check_writable(folder):
-    """Create ``folder`` and write a probe file in it, or fail with one line before any work."""
-    try:
-        os.makedirs(folder, exist_ok=True)
-        probe = os.path.join(folder, f".write-test-{os.getpid()}")
-        with open(probe, "w") as f:
-            f.write("ok")
-        os.remove(probe)
-    except OSError as e:
-        raise UserError(f"output_dir {folder!r}: not writable ({e.strerror})")
-
-
 def train(config_file, overrides=(), resume=None, load=None, evaluate_only=False, seed=0, device=None,
           check_replicas=0):
     """Validate the config, prepare the run folder, then train (or evaluate). Returns the exit code."""
@@ -88,7 +76,7 @@ def train(config_file, overrides=(), resume=None, load=None, evaluate_only=False
     if paddle.distributed.get_world_size() > 1:  # launched with several ranks: collectives from here on
         paddle.distributed.init_parallel_env()
     cfg.output_dir = run_folder(cfg, config_file, resume)
-    check_writable(cfg.output_dir)
+    writable_folder(cfg.output_dir, "output_dir")
     if paddle.distributed.get_rank() == 0:  # <output_dir>/<config>-latest: the newest run (--resume takes it)
         point_latest(os.path.dirname(cfg.output_dir), config_name(config_file), cfg.output_dir)
     logging.raiseExceptions = False  # a log line that cannot be written (full disk) is dropped, not a traceback

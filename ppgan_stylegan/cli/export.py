@@ -19,14 +19,15 @@ PREFIX = "generator"
 def add_arguments(p):
     add_generator_args(p)
     p.add_argument("--check-seeds", default="0-7", help="seeds run through both models for generator_check.png")
-    p.add_argument("--check-psi", type=float, default=0.7, help="truncation psi of the check")
+    p.add_argument("--check-trunc", "--check-psi", type=float, default=0.7,
+                   help="truncation psi of the check (--check-psi: its former name)")
 
 
 def run(args):
     app = Exporter(**predictor_args(args))
     prefix = os.path.join(app.output_dir, PREFIX)
     model = app.export(prefix)
-    diff, _ = app.verify(prefix, model, parse_seeds(args.check_seeds, "--check-seeds"), args.check_psi)
+    diff, _ = app.verify(prefix, model, parse_seeds(args.check_seeds, "--check-seeds"), args.check_trunc)
     print(f"exported {app.source} ({app.generator.size}px, style_dim {app.style_dim}) -> {prefix}; "
           f"saved model vs dynamic graph: max |diff| {diff:.3g}")
     print(f"output: {app.output_dir}")

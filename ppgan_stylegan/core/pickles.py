@@ -36,6 +36,7 @@ except ImportError:  # pragma: no cover - numpy 1.x
     from numpy.core import multiarray as _multiarray
 
 TORCH_MAGIC = 0x1950A86A20F9469CFC6C
+TORCH_LEGACY_HEAD = b"\x80\x02\x8a\x0a"  # a legacy torch.save file: pickle protocol 2, then the magic as LONG1
 TORCH_PROTOCOL = 1001
 
 # storage class name -> numpy dtype (bfloat16 is read as its 16 high bits of a float32)
@@ -222,29 +223,50 @@ ALLOWED = {
 }
 
 
-class SafeUnpickler(pickle.Unpickler):
+class RestrictedUnpickler(pickle.Unpickler):
+    """An unpickler that builds only what ``allowed`` maps (module, name) globals to; any other global is refused
+    with one line naming it and the file, before anything from the file is imported or called."""
+
+    allowed = {}
+    formats = "the formats we read"
+
+    def __init__(self, file, path="file"):
+        super().__init__(file, encoding="latin1")
+        self.path = path
+
+    def find_class(self, module, name):
+        if (module, name) in self.allowed:
+            return self.allowed[(module, name)]
+        raise UnsafePickleError(f"{self.path}: refusing to load: the pickle asks for {module}.{name}, which is "
+                                f"not part of {self.formats} (it could run code)")
+
+    def persistent_load(self, pid):
+        raise UnsafePickleError(f"{self.path}: unknown persistent id {str(pid)[:60]}")
+
+
+class SafeUnpickler(RestrictedUnpickler):
     """Unpickler that builds only containers, numpy arrays and the stand-ins above.
 
     ``storages`` collects the torch storages by key; ``storage_bytes(key)`` (zip format) supplies their
     bytes while unpickling, else they are filled later (legacy format)."""
 
+    allowed = ALLOWED
+    formats = "a PyTorch checkpoint or NVIDIA network pickle"
+
     def __init__(self, file, path="file", storage_bytes=None):
-        super().__init__(file, encoding="latin1")
-        self.path, self.storage_bytes, self.storages = path, storage_bytes, {}
+        super().__init__(file, path)
+        self.storage_bytes, self.storages = storage_bytes, {}
 
     def find_class(self, module, name):
-        if (module, name) in ALLOWED:
-            return ALLOWED[(module, name)]
         if module == "torch" and name in STORAGE_DTYPES:
             return StorageType(name)
         if module.startswith("torch.nn.modules."):  # plain torch modules inside NVIDIA's networks
             return _torch_module_class(module, name)
-        raise UnsafePickleError(f"{self.path}: refusing to load: the pickle asks for {module}.{name}, which is "
-                                "not part of a PyTorch checkpoint or NVIDIA network pickle (it could run code)")
+        return super().find_class(module, name)
 
     def persistent_load(self, pid):
         if not (isinstance(pid, tuple) and len(pid) >= 5 and pid[0] in ("storage", b"storage")):
-            raise UnsafePickleError(f"{self.path}: unknown persistent id {str(pid)[:60]}")
+            return super().persistent_load(pid)
         storage_type, key, _location, numel = pid[1:5]
         key = str(key)
         if key not in self.storages:
@@ -330,6 +352,12 @@ def _read_zip(path):
         return _resolve(SafeUnpickler(io.BytesIO(zf.read(pkl[0])), path, storage_bytes).load())
 
 
+def is_torch_legacy(path):
+    """Whether ``path`` starts like a legacy ``torch.save`` file."""
+    with open(path, "rb") as f:
+        return f.read(len(TORCH_LEGACY_HEAD)) == TORCH_LEGACY_HEAD
+
+
 def read_torch(path):
     """A ``torch.save`` file (zip or legacy) as plain containers of numpy arrays."""
     if zipfile.is_zipfile(path):
@@ -345,3 +373,87 @@ def read_pickle(path):
             return _resolve(SafeUnpickler(f, path).load())
         except (pickle.UnpicklingError, EOFError, ValueError) as e:
             raise UserError(f"{path}: not a readable pickle ({e})")
+
+
+# ----------------------------------------------------------------------------- Paddle's own files
+
+def _paddle_tensor(items):
+    """``paddle.save``'s record of a tensor: its reducer pickles ``tuple(((name, ndarray),))`` -> ``(name, ndarray)``;
+    ``paddle.load`` makes a tensor of it, we keep the array."""
+    items = tuple(items)
+    if len(items) == 2 and isinstance(items[0], str) and isinstance(items[1], np.ndarray):
+        return items[1]
+    return items
+
+
+def _dense_tensor(expression, scope):
+    """``paddle.save``'s record of a static-graph DenseTensor (LoDTensor): ``eval('data', {'data': ndarray})``.
+    Only that exact form is accepted; nothing is evaluated."""
+    if expression != "data" or not isinstance(scope, dict) or not isinstance(scope.get("data"), np.ndarray) \
+            or len(scope) != 1:
+        raise UnsafePickleError(f"refusing builtins.eval({str(expression)[:40]!r}, ...): not a Paddle tensor record")
+    return scope["data"]
+
+
+PADDLE_ALLOWED = {
+    # containers: state dicts are dicts or OrderedDicts (lists, tuples, str, numbers, None need no global)
+    ("collections", "OrderedDict"): OrderedDict,
+    # tensors in nested objects (paddle.save's reducers)
+    ("builtins", "tuple"): _paddle_tensor, ("builtins", "eval"): _dense_tensor,
+    # protocol 2 stores bytes (array data) through _codecs.encode
+    ("_codecs", "encode"): lambda text, encoding="latin1": text.encode(encoding),
+    # numpy arrays, dtypes and scalars (numpy 1.x and 2.x module names)
+    ("numpy.core.multiarray", "_reconstruct"): _multiarray._reconstruct,
+    ("numpy._core.multiarray", "_reconstruct"): _multiarray._reconstruct,
+    ("numpy.core.multiarray", "scalar"): _multiarray.scalar,
+    ("numpy._core.multiarray", "scalar"): _multiarray.scalar,
+    ("numpy", "ndarray"): np.ndarray, ("numpy", "dtype"): np.dtype,
+}
+
+BIG_PARAMS, STRUCTURE_NAMES = "UnpackBigParamInfor@@", "StructuredToParameterName@@"
+
+
+class PaddleUnpickler(RestrictedUnpickler):
+    """Paddle's ``.pdparams`` / ``.pdopt``, ppgan's checkpoints and ours: containers, numpy arrays and scalars, and
+    the tensor records of ``paddle.save`` (``PADDLE_ALLOWED``)."""
+
+    allowed = PADDLE_ALLOWED
+    formats = "a Paddle weight, optimizer or checkpoint file"
+
+
+def _join_big_params(state):
+    """``paddle.save`` (protocol < 4) splits an array over 4 GB into slices listed under ``BIG_PARAMS``."""
+    info = state.pop(BIG_PARAMS, None)
+    if isinstance(info, dict):
+        for key, entry in info.items():
+            parts = [state.pop(part) for part in entry["slices"]]
+            state[key] = np.concatenate([np.asarray(p).reshape(-1) for p in parts]).reshape(entry["OriginShape"])
+    return state
+
+
+def _unpack(obj):
+    """What ``paddle.load`` does to the unpickled object besides making tensors: big arrays joined, the name table
+    of structured state dicts dropped, in every dict."""
+    if isinstance(obj, dict):
+        obj.pop(STRUCTURE_NAMES, None)
+        _join_big_params(obj)
+        for key, value in obj.items():
+            if isinstance(value, (dict, list)):
+                obj[key] = _unpack(value)
+    elif isinstance(obj, list):
+        obj[:] = [_unpack(v) for v in obj]
+    return obj
+
+
+def read_paddle(path):
+    """A file written by ``paddle.save`` (Paddle 2.x / 3.x, pickle protocols 2-5), ppgan's ``save`` or us, as plain
+    containers of numpy arrays. Nothing named in the file is imported or called: a global outside
+    ``PADDLE_ALLOWED`` is refused with one line (``UnsafePickleError``)."""
+    with open(path, "rb") as f:
+        try:
+            return _unpack(PaddleUnpickler(f, path).load())
+        except UnsafePickleError:
+            raise
+        except (pickle.UnpicklingError, EOFError, ValueError, TypeError, AttributeError, IndexError, KeyError,
+                MemoryError) as e:
+            raise UserError(f"{path}: not a readable Paddle weight file ({type(e).__name__})")

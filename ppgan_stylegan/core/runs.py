@@ -21,13 +21,19 @@ def stamp():
 
 
 def writable_folder(root, option="--outdir"):
-    """Create ``root`` if needed and check it is writable, or fail with one line naming ``option``."""
+    """Create ``root`` if needed and write a probe file in it (``os.access`` says yes to root on a read-only mount),
+    or fail with one line naming ``option`` before any work."""
     try:
         os.makedirs(root, exist_ok=True)
     except OSError as e:
         raise UserError(f"{option} {root!r}: cannot create ({e.strerror})")
-    if not os.access(root, os.W_OK):
-        raise UserError(f"{option} {root!r}: not writable")
+    probe = os.path.join(root, f".write-test-{os.getpid()}")
+    try:
+        with open(probe, "w") as f:
+            f.write("ok")
+        os.remove(probe)
+    except OSError as e:
+        raise UserError(f"{option} {root!r}: not writable ({e.strerror})")
     return root
 
 

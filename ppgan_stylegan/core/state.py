@@ -1,32 +1,48 @@
 """Weight files as dicts: reading them (Paddle's or ppgan's pickle format), checking them against a network,
 turning their arrays into tensors. What a file holds (generator, encoder, checkpoint) is
 ``ppgan_stylegan.networks.loading``'s business."""
+import contextlib
 import os
+import zipfile
 
 import numpy as np
 import paddle
-from ppgan.utils.filesystem import load as ppgan_load
 
 from .errors import UserError
+from .pickles import is_torch_legacy, read_paddle, read_torch
+
+
+def _convert_first(path, what):
+    return UserError(f"{path}: {what}: convert it first with "
+                     f"`ppgan-stylegan convert --src {path} --dst <file>.pdparams` (tools/convert_weights.py)")
 
 
 def load_state(path):
-    """Dict from a .pdparams file in paddle's or ppgan's (pickle) format."""
+    """Dict (of numpy arrays) from a .pdparams / .pdopt / checkpoint file in Paddle's or ppgan's (pickle) format,
+    read without running anything from the file (``core.pickles.read_paddle``): the one reader of Paddle files."""
     if not os.path.isfile(path):
         raise UserError(f"{path}: no such file")
     if path.endswith(".pkl"):
-        raise UserError(f"{path}: an NVIDIA network pickle: convert it first with "
-                        f"`ppgan-stylegan convert --src {path} --dst <file>.pdparams` (tools/convert_weights.py)")
-    try:
-        state = paddle.load(path)
-    except Exception:
-        try:
-            state = ppgan_load(path)
-        except Exception as e:
-            raise UserError(f"{path}: not a readable Paddle weight file ({type(e).__name__})")
+        raise _convert_first(path, "an NVIDIA network pickle")
+    if zipfile.is_zipfile(path) or is_torch_legacy(path):  # torch.save's formats: read safely (a hostile
+        read_torch(path)  # one is refused by name) and not used
+        raise _convert_first(path, "a PyTorch checkpoint, not a Paddle weight file")
+    state = read_paddle(path)
     if not isinstance(state, dict):
         raise UserError(f"{path}: expected a dict of weights, got {type(state).__name__}")
     return state
+
+
+@contextlib.contextmanager
+def paddle_load_is_ours():
+    """Within: ``paddle.load`` reads through ``load_state`` (for ppgan's code that loads a user's file itself, e.g.
+    its LPIPS and VGG classes); restored after."""
+    original = getattr(paddle, "load")
+    setattr(paddle, "load", lambda path, **configs: load_state(path))
+    try:
+        yield
+    finally:
+        setattr(paddle, "load", original)
 
 
 def check_fit(net, state, path="weights", ignore=("w_avg",), what="the generator"):

@@ -156,9 +156,9 @@ class ConstantInput(nn.Layer):
         super().__init__()
         self.input = self.create_parameter((1, channel, size, size), default_initializer=nn.initializer.Normal())
 
-    def forward(self, reference):
-        """The constant, repeated for every sample of ``reference`` (any tensor with the batch first)."""
-        batch = reference.shape[0] if paddle.in_dynamic_mode() else paddle.shape(reference)[0]
+    def forward(self, batch_like):
+        """The constant, repeated for every sample of ``batch_like`` (any tensor with the batch first)."""
+        batch = batch_like.shape[0] if paddle.in_dynamic_mode() else paddle.shape(batch_like)[0]
         return self.input.tile([batch, 1, 1, 1])
 
 

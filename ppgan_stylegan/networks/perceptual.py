@@ -16,6 +16,7 @@ from ppgan.models.criterions import perceptual_loss
 
 from ..core.errors import UserError
 from ..core.nets import freeze
+from ..core.state import paddle_load_is_ours
 from .irse import STAGE_WIDTHS, ir_backbone
 
 LPIPS_FILES = ("vgg16_official.pdparams", "lins_0.1_vgg.pdparams")
@@ -42,8 +43,10 @@ def load_lpips(weights_dir, option="--lpips-weights"):
             raise UserError(f"{option}: {path} is missing (LPIPS needs {' and '.join(LPIPS_FILES)}; "
                             "they are PaddleGAN's LPIPS downloads)")
     try:
-        with _local_vgg_weights(vgg_path):
+        with _local_vgg_weights(vgg_path), paddle_load_is_ours():  # ppgan reads both files with paddle.load
             lpips = LPIPS(net="vgg", version="0.1", model_path=lins_path, verbose=False)
+    except UserError:
+        raise
     except Exception as e:
         raise UserError(f"{option} {weights_dir!r}: LPIPS weights do not load ({type(e).__name__}: {str(e)[:120]})")
     return freeze(lpips)
