@@ -11,7 +11,7 @@ pytestmark = pytest.mark.slow  # subprocess runs / training (make test-fast skip
 
 def test_benchmark_smoke_case(tmp_path):
     out = tmp_path / "bench.json"
-    proc = run_script("tools/benchmark.py", "--cases", "smoke", "--repeat", "1", "--warmup", "1", "--out", out,
+    proc = run_script("tools/benchmark.py", "--cases", "smoke,load_smoke", "--repeat", "1", "--warmup", "1", "--out", out,
                       "--markdown", tmp_path / "bench.md")
     assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
     data = json.loads(out.read_text())
@@ -37,5 +37,8 @@ def test_benchmark_smoke_case(tmp_path):
     for op in ("train iter (no reg)", "train iter (with R1)"):  # operator counts from Paddle's profiler
         assert rows[op]["ppgan_ops"] > 100 and rows[op]["ours_ops"] > 100, rows[op]
     assert rows["train iter (with R1)"]["ours_ops"] > rows["train iter (no reg)"]["ours_ops"]
+    (load, *_) = [r for op, r in rows.items() if op.startswith("read a converted 8 px checkpoint")]
+    assert all(isinstance(load[f"{impl}_{setting}_s"], float) for impl in ("ppgan", "ours")
+               for setting in ("installed", "ours")), load
     md = (tmp_path / "bench.md").read_text()
-    assert "Paddle" in md and "python tools/benchmark.py --cases smoke --repeat 1" in md
+    assert "Paddle" in md and "python tools/benchmark.py --cases smoke,load_smoke --repeat 1" in md

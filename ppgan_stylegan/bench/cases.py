@@ -34,6 +34,7 @@ from ..models import StyleGANModel
 from ..networks import StyleGAN2Discriminator, StyleGAN2Generator
 from ..ops import double_backward
 from .floors import FLOORS, conv_flops, conv_floor, discriminator_convs, generator_convs
+from .loading import loading_rows
 from .timing import MIN_SECONDS, count_ops, measure
 
 CASES = {
@@ -44,6 +45,9 @@ CASES = {
     "gpu256": dict(device="gpu", size=256, cm=2, batch=8, style_dim=512, n_mlp=8, amp=False),
     "gpu1024": dict(device="gpu", size=1024, cm=2, batch=4, style_dim=512, n_mlp=8, amp=False),
     "gpu1024amp": dict(device="gpu", size=1024, cm=2, batch=4, style_dim=512, n_mlp=8, amp=True),
+    # reading weight files (bench/loading.py): paddle.load vs our restricted reader
+    "load1024": dict(kind="loading", size=1024, cm=2, style_dim=512, n_mlp=8),
+    "load_smoke": dict(kind="loading", size=8, cm=1, style_dim=32, n_mlp=1),  # tests only
 }
 
 
@@ -190,6 +194,8 @@ def derived_rows(rows, pairs):
 
 def run_case(name, c, warmup, repeat):
     """The JSON rows of one case (an empty list for a GPU case without CUDA)."""
+    if c.get("kind") == "loading":
+        return loading_rows(name, c, max(repeat, 1))
     if c["device"] == "gpu" and not paddle.is_compiled_with_cuda():
         print(f"{name}: skipped (Paddle has no CUDA)")
         return []
