@@ -103,7 +103,8 @@ def _tiny_batch():
 def _image(a, lat):
     lat = lat.detach()
     lat.stop_gradient = False
-    return paddle.tanh(paddle.matmul(lat, a)).reshape([lat.shape[0], 1, L, P]), lat
+    n = lat.shape[0]  # (a 2-d matmul: Paddle 2.6's double grad of a broadcast matmul keeps the broadcast dim)
+    return paddle.tanh(paddle.matmul(lat.reshape([n * L, D]), a)).reshape([n, 1, L, P]), lat
 
 
 def _nvlabs_penalty(a, lat, noise, detach_mean=False):
@@ -127,8 +128,9 @@ def test_path_length_gradient_flows_through_the_batch_mean_as_nvlabs():
                                                          DECAY, noise)
     ours = _grad(penalty, a)
     want = _grad(_nvlabs_penalty(a, lat, noise), a)
-    assert abs(float(penalty) - float(_nvlabs_penalty(a, lat, noise))) < 1e-12
-    np.testing.assert_allclose(ours, want, rtol=1e-10, atol=1e-12)
+    # (float64, but Paddle 2.6 applies Python scalars through float32 attributes: agreement to ~1e-8 there)
+    assert abs(float(penalty) - float(_nvlabs_penalty(a, lat, noise))) < 1e-7
+    np.testing.assert_allclose(ours, want, rtol=1e-6, atol=1e-9)
     detached = _grad(_nvlabs_penalty(a, lat, noise, detach_mean=True), a)
     assert np.abs(detached - want).max() > 1e-3 * np.abs(want).max()  # the difference the test guards against
     # and NVlabs' formula is the derivative of its objective (central finite differences on A)
@@ -141,7 +143,7 @@ def test_path_length_gradient_flows_through_the_batch_mean_as_nvlabs():
         fd[idx] = (float(_nvlabs_penalty(paddle.to_tensor(plus), lat, noise)) -
                    float(_nvlabs_penalty(paddle.to_tensor(minus), lat, noise))) / (2 * eps)
     np.testing.assert_allclose(want, fd, rtol=1e-5, atol=1e-8)
-    assert abs(float(new_mean) - (OLD + DECAY * (float(mean) - OLD))) < 1e-12
+    assert abs(float(new_mean) - (OLD + DECAY * (float(mean) - OLD))) < 1e-7
 
 
 @pytest.mark.parametrize("split", ["ranks", "micro-batches"])
@@ -165,5 +167,5 @@ def test_path_length_gradient_of_a_split_batch_equals_one_batch(split):
             penalty, mean, new_mean = losses.path_length_penalty(img, lat_g, OLD, DECAY, noise[h],
                                                                  global_mean=paddle.to_tensor(np.mean(means)))
         total += _grad(penalty, a) * 0.5  # averaged over ranks / each micro-batch's share
-        assert abs(float(mean) - np.mean(means)) < 1e-12
-    np.testing.assert_allclose(total, _grad(_nvlabs_penalty(a, lat, noise), a), rtol=1e-10, atol=1e-12)
+        assert abs(float(mean) - np.mean(means)) < 1e-7
+    np.testing.assert_allclose(total, _grad(_nvlabs_penalty(a, lat, noise), a), rtol=1e-6, atol=1e-9)
