@@ -62,19 +62,23 @@ def _class_name(family, role):
     return getattr(family, role).__name__
 
 
+def _family_of(state, role):
+    return next((f for f in FAMILIES if getattr(f, f"is_{role}")(state)), None)
+
+
 def generator_family(state):
     """The family whose generator ``state`` is, or None."""
-    return next((f for f in FAMILIES if f.is_generator(state)), None)
+    return _family_of(state, "generator")
 
 
 def discriminator_family(state):
     """The family whose discriminator ``state`` is, or None."""
-    return next((f for f in FAMILIES if f.is_discriminator(state)), None)
+    return _family_of(state, "discriminator")
 
 
 def family_of_class(name):
     """The family with a generator or discriminator class called ``name`` (a config's ``name:``), or None."""
-    return next((f for f in FAMILIES if name in (_class_name(f, "generator"), _class_name(f, "discriminator"))), None)
+    return next((f for f in FAMILIES if name in (f.generator.__name__, f.discriminator.__name__)), None)
 
 
 def tf_family(names):
@@ -82,20 +86,22 @@ def tf_family(names):
     return next((f for f in FAMILIES if f.tf.recognise(names)), None)
 
 
-def require_generator_family(state, path):
-    family = generator_family(state)
+def _require(state, path, role):
+    family = _family_of(state, role)
     if family is None:
-        raise UserError(f"{path}: not a generator state dict of a known family ({', '.join(f.name for f in FAMILIES)};"
+        raise UserError(f"{path}: not a {role} state dict of a known family ({', '.join(f.name for f in FAMILIES)};"
                         f" keys {sorted(state)[:6]})")
     return family
 
 
+def require_generator_family(state, path):
+    """``generator_family``, or a one-line UserError naming the file and its first keys."""
+    return _require(state, path, "generator")
+
+
 def require_discriminator_family(state, path):
-    family = discriminator_family(state)
-    if family is None:
-        raise UserError(f"{path}: not a discriminator state dict of a known family "
-                        f"({', '.join(f.name for f in FAMILIES)}; keys {sorted(state)[:6]})")
-    return family
+    """``discriminator_family``, or a one-line UserError naming the file and its first keys."""
+    return _require(state, path, "discriminator")
 
 
 __all__ = ["Family", "Source", "FAMILIES", "STYLEGAN2", "STYLEGAN1", "generator_family", "discriminator_family",
