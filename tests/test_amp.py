@@ -26,19 +26,23 @@ class _AsOnAGPU:
         is_custom_place = staticmethod(lambda: False)
 
 
-def train(tmp_path, name, amp, monkeypatch, iterations=4):
+def build(tmp_path, name, amp, monkeypatch, iterations=4, r1_interval=2):
     data = noise_images(tmp_path / "data", n=8)
     cfg = load_config(DEMO, tiny() + [f"dataset.train.dataroot={data}", f"total_iters={iterations}",
                                       "log_config.interval=1", "snapshot_config.interval=100000",
-                                      "validate.interval=-1", "model.r1_interval=2", "model.pl_interval=2",
-                                      f"model.amp={str(amp).lower()}"])
+                                      "validate.interval=-1", f"model.r1_interval={r1_interval}",
+                                      "model.pl_interval=2", f"model.amp={str(amp).lower()}"])
     cfg.is_train, cfg.profiler_options, cfg.output_dir = True, None, str(tmp_path / name)
     seed_everything(0)
     with monkeypatch.context() as m:
         if amp:  # build as on a GPU: model.amp stays on, the scalers are made and enabled
             m.setattr(paddle, "get_device", lambda: "gpu:0")
             m.setattr(paddle.amp.grad_scaler, "_dygraph_tracer", lambda: _AsOnAGPU())  # (its place check only)
-        trainer = ResumableTrainer(cfg)
+        return ResumableTrainer(cfg)
+
+
+def train(tmp_path, name, amp, monkeypatch, iterations=4):
+    trainer = build(tmp_path, name, amp, monkeypatch, iterations)
     trainer.train()
     return trainer
 
@@ -59,3 +63,23 @@ def test_forced_amp_path_equals_float32_training(tmp_path, monkeypatch):
     assert logged[-1]["loss_scale_optimG"] == 2.0 ** 15 and logged[-1]["loss_scale_optimD"] == 2.0 ** 15
     state = amp.model.get_extra_state()
     assert set(state["scalers"]) == {"optimG", "optimD"}  # kept in checkpoints
+
+
+def test_an_overflow_in_d_main_does_not_skip_the_r1_step(tmp_path, monkeypatch):
+    """Paddle's scaler leaves its overflow flag on the optimizer; the unscaled lazy R1 step that follows must still
+    update D (it was skipped: the flag made Adam drop the update)."""
+    trainer = build(tmp_path, "overflow", True, monkeypatch, iterations=1, r1_interval=1)
+    model = trainer.model
+    model.scalers["optimD"]._scale = paddle.to_tensor(np.array(np.inf, "float32"))  # every scaled D step overflows
+    runs, d_reg = [], model.d_reg
+
+    def watched_d_reg(opt, batch):
+        before = {k: v.numpy().copy() for k, v in model.nets["disc"].state_dict().items()}
+        runs.append(opt._get_auxiliary_var("found_inf"))  # what the scaler left behind
+        d_reg(opt, batch)
+        runs.append(any(not np.array_equal(before[k], v.numpy()) for k, v in model.nets["disc"].state_dict().items()))
+
+    model.d_reg = watched_d_reg
+    trainer.train()
+    assert len(runs) == 2 and bool(runs[0]), runs  # D main overflowed and the scaler flagged it
+    assert runs[1], "the R1 step after the overflow left D unchanged"

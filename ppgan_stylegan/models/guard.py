@@ -82,6 +82,7 @@ class NonFiniteGuard:
         average_gradients(params)  # identical grads on every rank: identical overflow checks
         if scaler is None:
             zero_gradients_unless(finite, params)
+            clear_stale_overflow(optimizer)
             optimizer.step()
             return total
         if not bool(finite):  # the scaler's own step syncs anyway
@@ -128,6 +129,14 @@ class NonFiniteGuard:
 
     def reset_nonfinite_streak(self):
         self.nonfinite_streak, self._finite_flags, self._reads = 0, [], []
+
+
+def clear_stale_overflow(optimizer):
+    """Paddle's ``GradScaler.step`` leaves its overflow flag on the optimizer (auxiliary variable ``found_inf``) and
+    the optimizer's next step skips its update while the flag is set: an unscaled step after an overflowed scaled
+    one (a lazy R1 or path-length step after an AMP overflow in the main step) would be dropped silently."""
+    if hasattr(optimizer, "_set_auxiliary_var"):
+        optimizer._set_auxiliary_var("found_inf", None)
 
 
 def zero_gradients_unless(finite, parameters):
