@@ -60,8 +60,14 @@ def to_tensors(state):
     return {k: v if isinstance(v, paddle.Tensor) else paddle.to_tensor(np.asarray(v)) for k, v in state.items()}
 
 
+def settable(state):
+    """``state`` as ``set_state_dict`` takes it without an extra copy: tensors and arrays as they are, anything else
+    (a Python number) as an array."""
+    return {k: v if isinstance(v, (paddle.Tensor, np.ndarray)) else np.asarray(v) for k, v in state.items()}
+
+
 def load_into(net, state, path="weights", ignore=("w_avg",), what="the generator"):
     """``check_fit`` then ``set_state_dict``: the one way a file's weights enter a network."""
     check_fit(net, state, path, ignore, what)
-    net.set_state_dict(to_tensors(state))
+    net.set_state_dict(settable(state))
     return net

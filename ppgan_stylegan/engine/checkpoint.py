@@ -15,7 +15,7 @@ from ppgan.utils.filesystem import save as ppgan_save
 
 from ..core.errors import UserError
 from ..core.files import atomic_write, is_stale_temporary
-from ..core.state import check_fit, load_state, to_tensors
+from ..core.state import check_fit, load_state, settable
 from ..core.versions import versions
 from ..networks.families import generator_family
 
@@ -97,7 +97,7 @@ def load_nets(model, path, state, required, model_cfg):
     for net_name, net in nets.items():  # all checked before any is changed
         check_fit(net, state[net_name], path, ignore=("w_avg",), what=f"the model's {net_name!r}")
     for net_name, net in nets.items():
-        net.set_state_dict(to_tensors(state[net_name]))
+        net.set_state_dict(settable(state[net_name]))
     explain_meta(path, state.get("meta"), model_cfg)
     return nets
 
