@@ -114,6 +114,38 @@ def test_noise_bias_leaky_relu_matches_noise_then_bias(noise_batch):
         assert max_diff(g_fast.numpy(), g_ref.numpy()) < 1e-6 * max(1.0, float(g_ref.abs().max()))
 
 
+@pytest.mark.parametrize("x_scaled", [False, True])
+@pytest.mark.parametrize("channels_strength", [False, True])  # StyleGAN2's one strength / v1's one per channel
+def test_noise_bias_leaky_relu_static_form_agrees(x_scaled, channels_strength):
+    """The form exported graphs use (broadcast adds: Paddle Inference's oneDNN passes break the matmul form) equals
+    the eager matmul form."""
+    paddle.seed(7)
+    x, b, noise = paddle.randn([2, 5, 4, 6]), paddle.randn([5]), paddle.randn([1, 1, 4, 6])
+    strength = paddle.randn([5]) if channels_strength else paddle.to_tensor([0.7])
+
+    layer = _NoiseBias(x_scaled)  # (a layer: Paddle 2.6's dy2static loses a closure's free variables)
+    eager = layer(x, noise, strength, b)
+    static = paddle.jit.to_static(layer.forward, full_graph=True)(x, noise, strength, b)
+    assert max_diff(eager.numpy(), static.numpy()) < 1e-6
+
+
+class _NoiseBias(paddle.nn.Layer):
+    def __init__(self, x_scaled):
+        super().__init__()
+        self.x_scaled = x_scaled
+
+    def forward(self, x, noise, strength, b):
+        return noise_bias_leaky_relu(x, noise, strength, b, x_scaled=self.x_scaled)
+
+
+@pytest.mark.parametrize("activation", [None, "fused_lrelu"])
+def test_equal_linear_static_form_agrees(activation):
+    paddle.seed(8)
+    layer = EqualLinear(6, 4, bias_init=0.1, lr_mul=0.01, activation=activation)
+    x = paddle.randn([3, 6])
+    assert max_diff(layer(x).numpy(), paddle.jit.to_static(layer.forward, full_graph=True)(x).numpy()) < 1e-6
+
+
 @pytest.mark.parametrize("mode", ["plain", "up", "down"])
 @pytest.mark.parametrize("demodulate", [True, False])
 def test_modulated_conv_fused_nonfused_reference_agree(mode, demodulate):

@@ -1,10 +1,15 @@
 """Export a generator for Paddle Inference: ``paddle.jit.save`` of (z, psi) -> image.
 
 Truncation uses the generator's tracked ``w_avg`` (or, for a file without one, a sampled mean
-computed once at export time and stored in the model), never a fresh random mean per call.
+computed once at export time and stored in the model), never a fresh random mean per call. The check runs the
+saved files in Paddle Inference with its default configuration (on a CPU: oneDNN on), the runtime they are
+deployed with, and through ``paddle.jit.load``.
 """
+import os
+
 import numpy as np
 import paddle
+import paddle.inference as paddle_infer
 import paddle.nn as nn
 
 from ..core.images import grid, save_png
@@ -38,13 +43,36 @@ class Exporter(GeneratorPredictor):
         return model
 
     def verify(self, prefix, model, seeds, psi=0.7):
-        """Run the saved model and the dynamic graph on ``seeds``; write ``<prefix>_check.png`` (dynamic row over
-        exported row) and return (max |difference|, png path)."""
+        """Run the saved model (Paddle Inference, default configuration; and ``paddle.jit.load``) and the dynamic
+        graph on ``seeds``; write ``<prefix>_check.png`` (dynamic row over the Paddle Inference row) and return
+        ({'inference': max |difference|, 'jit.load': ...}, png path)."""
         z = self.z_from_seeds(seeds)
         psi_t = paddle.full([len(seeds), 1], psi, dtype="float32")
         loaded = paddle.jit.load(prefix)
         loaded.eval()
         with paddle.no_grad():
-            dynamic, exported = model(z, psi_t).numpy(), loaded(z, psi_t).numpy()
-        path = save_png(grid(np.concatenate([dynamic, exported]), nrow=len(seeds)), f"{prefix}_check.png")
-        return float(np.abs(dynamic - exported).max()), path
+            dynamic, reloaded = model(z, psi_t).numpy(), loaded(z, psi_t).numpy()
+        deployed = run_inference(prefix, z.numpy(), psi_t.numpy())
+        path = save_png(grid(np.concatenate([dynamic, deployed]), nrow=len(seeds)), f"{prefix}_check.png")
+        return {"inference": float(np.abs(dynamic - deployed).max()),
+                "jit.load": float(np.abs(dynamic - reloaded).max())}, path
+
+
+def model_file(prefix):
+    """The program file ``paddle.jit.save`` wrote: ``.json`` (Paddle 3, PIR) or ``.pdmodel``."""
+    return next(prefix + ext for ext in (".json", ".pdmodel") if os.path.isfile(prefix + ext))
+
+
+def run_inference(prefix, z, psi):
+    """Images of the exported generator at ``prefix`` for ``z [N, D]``, ``psi [N, 1]`` (numpy) in Paddle Inference
+    with its default configuration (a CPU-only Paddle: the CPU one, oneDNN on)."""
+    config = paddle_infer.Config(model_file(prefix), prefix + ".pdiparams")
+    if not paddle.is_compiled_with_cuda():
+        config.disable_gpu()
+    predictor = paddle_infer.create_predictor(config)
+    for name, value in zip(predictor.get_input_names(), (z, psi)):
+        handle = predictor.get_input_handle(name)
+        handle.reshape(value.shape)
+        handle.copy_from_cpu(np.ascontiguousarray(value, dtype="float32"))
+    predictor.run()
+    return predictor.get_output_handle(predictor.get_output_names()[0]).copy_to_cpu()

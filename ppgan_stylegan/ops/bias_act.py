@@ -65,6 +65,8 @@ def noise_bias_leaky_relu(x, noise, strength, bias, negative_slope=0.2, gain=2 *
     n, c = x.shape[0], x.shape[1]
     flat = _flat_shape(x)
     noise = noise.reshape([-1, 1, flat[2]])
+    if not paddle.in_dynamic_mode():  # exported graphs: plain broadcast adds (see _static_noise_bias)
+        return _restore(_static_noise_bias(x.reshape(flat), noise, strength, bias, negative_slope, gain, x_scaled), x)
     if noise.shape[0] == 1 and isinstance(n, int) and n > 1:
         noise = noise.expand([n, 1, flat[2]])
     if strength.shape[0] == 1:  # one strength per layer (StyleGAN2)
@@ -76,12 +78,23 @@ def noise_bias_leaky_relu(x, noise, strength, bias, negative_slope=0.2, gain=2 *
     if x_scaled:
         assert gain > 0, f"noise_bias_leaky_relu: x_scaled needs a positive gain, got {gain}"
         cols, gain = cols * gain, 1
-    out = paddle.matmul(cols, rows)  # a fresh [N, C, HW] buffer: add and activate in place (eager mode)
-    if paddle.in_dynamic_mode():
-        out.add_(x.reshape(flat))
-        out = F.leaky_relu_(out, negative_slope)
-        return _restore(out * gain if gain != 1 else out, x)
-    return _restore(_leaky(x.reshape(flat) + out, negative_slope, gain), x)
+    out = paddle.matmul(cols, rows)  # a fresh [N, C, HW] buffer: add and activate in place
+    out.add_(x.reshape(flat))
+    out = F.leaky_relu_(out, negative_slope)
+    return _restore(out * gain if gain != 1 else out, x)
+
+
+def _static_noise_bias(x, noise, strength, bias, negative_slope, gain, x_scaled):
+    """The static-graph form of ``noise_bias_leaky_relu`` on ``x [N, C, HW]``, ``noise [N or 1, 1, HW]``: broadcast
+    adds instead of the ``[C, 2] @ [N, 2, HW]`` matmul. Paddle Inference's oneDNN pass
+    ``matmul_elementwise_add_fuse_pass`` fuses that batch-broadcast matmul with the add of x into a fused matmul
+    that computes a wrong result, and ``matmul_activation_fuse_pass`` then crashes on it (Paddle 3.3.1, CPU)."""
+    c = bias.shape[0]
+    per_channel = strength.reshape([-1, 1]) if strength.shape[0] != 1 else strength
+    added = bias.reshape([c, 1]) + noise * per_channel
+    if x_scaled:  # x holds gain * x: leaky_relu(g * v) = g * leaky_relu(v) for g > 0
+        return _leaky(x + added * gain, negative_slope, 1)
+    return _leaky(x + added, negative_slope, gain)
 
 
 class BiasLeakyReLU(nn.Layer):

@@ -14,6 +14,16 @@ from ..core.compat import write_
 from .bias_act import add_channel_bias, bias_leaky_relu
 
 
+def scaled(x, factor):
+    """``x * factor``. In a static graph (an export) as a multiply by a constant tensor: Paddle Inference's oneDNN
+    passes (3.3.1, CPU) fold a ``scale`` op next to a matmul into a fused matmul, fuse the following add into it,
+    and ``matmul_activation_fuse_pass`` then crashes on the activation (a segmentation fault in
+    ``create_predictor``; tests/test_export.py has the minimal layer)."""
+    if paddle.in_dynamic_mode():
+        return x * factor
+    return paddle.multiply(x, paddle.full([1], factor, x.dtype))
+
+
 class EqualLinear(nn.Layer):
     """Dense layer with equalized lr; ``activation='fused_lrelu'`` adds the gained leaky ReLU."""
 
@@ -32,7 +42,7 @@ class EqualLinear(nn.Layer):
 
     def forward(self, x):
         # (x @ W) * scale: the scale on the [N, out] product, not on the [in, out] weight (fewer elements)
-        out = paddle.matmul(x, self.weight) * self.scale
+        out = scaled(paddle.matmul(x, self.weight), self.scale)
         bias = None if self.bias is None else (self.bias * self.lr_mul if self.lr_mul != 1 else self.bias)
         if self.activation:
             return bias_leaky_relu(out, bias)

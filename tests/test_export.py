@@ -1,0 +1,58 @@
+"""The exported generator in the runtime it is deployed with: Paddle Inference with its default CPU configuration
+(oneDNN on), in a subprocess (a crash of the runtime must fail the test, not end the test run)."""
+import json
+import os
+import subprocess
+import sys
+
+import numpy as np
+import paddle
+import pytest
+
+from conftest import into, randomize, run_folders, run_script
+from ppgan_stylegan import StyleGAN2Generator
+
+pytestmark = pytest.mark.slow  # subprocess runs
+
+DEMO_G = dict(size=32, style_dim=128, n_mlp=2, channel_multiplier=1, channel_base=512, channel_max=32)  # the demo's
+
+RUN = """
+import json, sys
+import numpy as np
+import ppgan_stylegan
+from ppgan_stylegan.apps.export import run_inference
+z, psi = np.load(sys.argv[2]), np.load(sys.argv[3])
+np.save(sys.argv[4], run_inference(sys.argv[1], z, psi))
+"""
+
+
+@pytest.fixture(scope="module")
+def demo_weights(tmp_path_factory):
+    paddle.seed(5)
+    gen = randomize(StyleGAN2Generator(**DEMO_G), seed=5)
+    gen.update_w_avg(paddle.randn([8, 128]) * 0.3, beta=0.0)
+    path = str(tmp_path_factory.mktemp("export") / "demo_g.pdparams")
+    paddle.save({"gen_ema": gen.state_dict()}, path)
+    return path, gen
+
+
+def test_exported_demo_generator_runs_in_paddle_inference_default_config(demo_weights, tmp_path):
+    path, gen = demo_weights
+    out = run_script("tools/export.py", "--weights", path, *into(tmp_path / "exp"))
+    assert out.returncode == 0, out.stdout[-2000:] + out.stderr[-2000:]
+    assert float(out.stdout.split("max |diff| ")[1].split()[0]) < 1e-4, out.stdout  # the command's own check
+    prefix = str(tmp_path / "exp" / "generator")
+    rng = np.random.RandomState(1)
+    z, psi = rng.standard_normal([3, 128]).astype("float32"), np.array([[1.0], [0.7], [0.0]], "float32")
+    files = [str(tmp_path / f) for f in ("z.npy", "psi.npy", "out.npy")]
+    np.save(files[0], z)
+    np.save(files[1], psi)
+    run = subprocess.run([sys.executable, "-c", RUN, prefix, *files], capture_output=True, text=True, timeout=300)
+    assert run.returncode == 0, f"Paddle Inference (default CPU config) failed: exit {run.returncode}\n" \
+                                f"{run.stderr[-2000:]}"
+    got = np.load(files[2])
+    gen.eval()
+    with paddle.no_grad():
+        want = np.concatenate([gen([paddle.to_tensor(z[i:i + 1])], truncation=float(psi[i, 0]), noise="const")[0]
+                               .numpy() for i in range(3)])
+    assert got.shape == (3, 3, 32, 32) and np.abs(got - want).max() < 1e-4, np.abs(got - want).max()
