@@ -12,6 +12,7 @@ import paddle
 import pytest
 
 from conftest import DEMO, noise_images, tiny
+from test_progressive import TINY_V1, V1_DEMO
 from ppgan_stylegan.core.config import load_config
 from ppgan_stylegan.engine import ResumableTrainer, seed_everything
 
@@ -45,10 +46,27 @@ def count_host_reads():
             setattr(paddle.Tensor, name, method)
 
 
-def per_iteration_reads(tmp_path, overrides, iterations=12, data_size=8):
-    """{iteration: reads during it} for a run where no iteration logs, saves or validates."""
+@contextlib.contextmanager
+def count_uploads():
+    """Counter of ``paddle.to_tensor`` calls (host -> device copies on a GPU) while the block runs."""
+    counts, original = collections.Counter(), paddle.to_tensor
+
+    def counted(*args, **kwargs):
+        counts["to_tensor"] += 1
+        return original(*args, **kwargs)
+    paddle.to_tensor = counted
+    try:
+        yield counts
+    finally:
+        paddle.to_tensor = original
+
+
+def per_iteration_reads(tmp_path, overrides, iterations=12, data_size=8, counter=count_host_reads, config=DEMO,
+                        base=None):
+    """{iteration: reads during it} for a run where no iteration logs, saves or validates (``counter``: what is
+    counted; ``base``: the config's first overrides, the tiny demo's by default)."""
     data = noise_images(tmp_path / "data", n=8, sizes=(data_size,))
-    cfg = load_config(DEMO, tiny() + [f"dataset.train.dataroot={data}", f"total_iters={iterations + 1}",
+    cfg = load_config(config, (tiny() if base is None else base) + [f"dataset.train.dataroot={data}", f"total_iters={iterations + 1}",
                                       "log_config.interval=100000", "log_config.visiual_interval=100000",
                                       "snapshot_config.interval=100000", "validate.interval=-1", *overrides])
     cfg.is_train, cfg.profiler_options, cfg.output_dir = True, None, str(tmp_path / "run")
@@ -56,7 +74,7 @@ def per_iteration_reads(tmp_path, overrides, iterations=12, data_size=8):
     trainer = ResumableTrainer(cfg)
     model, reads = trainer.model, {}
     train_iter = model.train_iter
-    with count_host_reads() as counts:
+    with counter() as counts:
         def counted_iter(optimizers):
             before = sum(counts.values())
             train_iter(optimizers)
@@ -75,6 +93,20 @@ def per_iteration_reads(tmp_path, overrides, iterations=12, data_size=8):
 def test_at_most_one_host_sync_per_iteration(tmp_path, overrides):
     reads = per_iteration_reads(tmp_path, overrides)
     assert len(reads) >= 10 and max(reads.values()) <= 1, reads
+
+
+@pytest.mark.parametrize("config, overrides", [
+    (DEMO, ["model.augment={policy: 'color,translation', p: 0.2, target: 0.6, interval: 2, kimg: 1}"]),  # aug_p
+    (V1_DEMO, TINY_V1),  # StyleGAN (v1), progressive growing: kimg, lod and minibatch logged every iteration
+], ids=["augment", "progressive"])
+def test_no_host_to_device_copies_in_steady_iterations(tmp_path, config, overrides):
+    """Once its FIR / selector matrices are cached (the first iterations at a resolution) an iteration uploads nothing
+    from the host: logged values such as ADA's p or the schedule's lod stay Python numbers (they were one
+    ``paddle.to_tensor`` each per iteration)."""
+    uploads = per_iteration_reads(tmp_path, overrides, iterations=10, counter=count_uploads, config=config,
+                                  base=tiny() if config == DEMO else [])
+    last = [uploads[it] for it in sorted(uploads)[-4:]]
+    assert len(uploads) >= 9 and last == [0, 0, 0, 0], uploads
 
 
 def test_the_count_sees_a_read(tmp_path):

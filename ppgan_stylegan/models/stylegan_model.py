@@ -467,8 +467,8 @@ class StyleGANModel(NonFiniteGuard, BaseModel):
                 f"{self.sched['resolution']} px needs {local} images per rank, the loader gives "
                 f"{self.real_img.shape[0]} (dataset.train.batch_size)")
         self.real_img = process_reals(self.real_img[:local], self.sched["lod"])
-        for key in ("kimg", "lod", "minibatch"):
-            self.losses[key] = paddle.to_tensor(float(self.sched[key]))
+        for key in ("kimg", "lod", "minibatch"):  # (Python numbers: no host -> device copy per iteration)
+            self.losses[key] = float(self.sched[key])
         self._tick()
 
     def _tick(self):
@@ -496,7 +496,7 @@ class StyleGANModel(NonFiniteGuard, BaseModel):
                 self.losses[f"loss_scale_{name}"] = scaler._scale.reshape([])
         if self.augment is not None:
             self.augment.adjust(self.current_iter)
-            self.losses["aug_p"] = paddle.to_tensor(self.augment.p)
+            self.losses["aug_p"] = float(self.augment.p)  # (a Python number: no host -> device copy)
         self.update_ema(batch * self.world_size)
         self.visual_items["real_img"] = self.real_img
 
