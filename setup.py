@@ -21,7 +21,8 @@ setup(
     packages=find_packages(include=["ppgan_stylegan", "ppgan_stylegan.*"]),
     python_requires=">=3.8",
     install_requires=REQUIRES,
-    extras_require={"test": ["pytest", "pytest-timeout", "import-linter"]},
+    # optional features, each an extra (`make setup` / `make test` install them all: tools/install_deps.py)
+    extras_require={"test": ["pytest", "pytest-timeout", "import-linter"], "visualdl": ["visualdl"]},
     entry_points={"console_scripts": ["ppgan-stylegan = ppgan_stylegan.cli:main"]},
     license="Apache-2.0",
 )

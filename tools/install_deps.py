@@ -13,7 +13,7 @@ Rules (see README, "Install"):
   modules it really imports come from this package's install_requires. pip's conflict report about
   those pins is replaced by one line of ours; any other conflict ``pip check`` finds is printed.
 * OpenCV: ``opencv-python-headless`` only when no ``cv2`` is importable.
-* This package in editable mode.
+* This package in editable mode, with every extra (the test requirements and the optional features: VisualDL).
 * Versions: every install is constrained by ``constraints.txt`` (the versions the suite passed on), except
   Paddle itself and, when a Paddle was already installed, the packages that Paddle depends on.
   Refresh it after a green ``make test`` with ``--write-constraints`` (``make constraints``).
@@ -32,6 +32,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 CONSTRAINTS = os.path.join(ROOT, "constraints.txt")
 PADDLE_DISTS = ("paddlepaddle", "paddlepaddle-gpu")
 NOT_PINNED = {"pip", "setuptools", "wheel", "ppgan-stylegan", *PADDLE_DISTS}
+EXTRAS = ("test", "visualdl")  # setup.py's extras: the test requirements and every optional feature
 
 
 def canonical(name):
@@ -72,7 +73,7 @@ def write_constraints():
     Paddle pull in, transitively; Paddle itself is never pinned."""
     from packaging.requirements import Requirement
     roots = ["ppgan", "opencv-python-headless", *PADDLE_DISTS]
-    pinned, todo = {}, [("ppgan-stylegan", {"test"})] + [(name, set()) for name in roots]
+    pinned, todo = {}, [("ppgan-stylegan", set(EXTRAS))] + [(name, set()) for name in roots]
     while todo:
         name, extras = todo.pop()
         try:
@@ -128,7 +129,8 @@ def report_conflicts():
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--no-test", action="store_true", help="do not install the test requirements")
+    parser.add_argument("--no-test", action="store_true",
+                        help="do not install the test requirements and optional features (setup.py's extras)")
     parser.add_argument("--paddle", default=PADDLE_CPU_VERSION, metavar="VERSION",
                         help="paddlepaddle (CPU) version to install when no Paddle is importable (default %(default)s)")
     parser.add_argument("--write-constraints", action="store_true",
@@ -147,7 +149,7 @@ def main():
         pip(*constraints, f"paddlepaddle=={args.paddle}")
     if not importable("cv2"):
         pip(*constraints, "opencv-python-headless")
-    pip(*constraints, "-e", ROOT + ("" if args.no_test else "[test]"))
+    pip(*constraints, "-e", ROOT + ("" if args.no_test else f"[{','.join(EXTRAS)}]"))
     if installed_version("ppgan") != PPGAN_VERSION:
         pip("--no-deps", f"ppgan=={PPGAN_VERSION}")
     report_conflicts()

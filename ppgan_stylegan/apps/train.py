@@ -13,6 +13,7 @@ from ..core.device import use_device
 from ..core.distributed import gather_strings
 from ..core import quick, runtime
 from ..core.errors import NonFiniteLossError, UserError
+from ..core.extras import require_extra
 from ..core.runs import free_name, point_latest, resolve_weights, writable_folder
 from ..core.versions import __version__
 from ..engine import ResumableTrainer, seed_everything
@@ -61,6 +62,8 @@ def train(config_file, overrides=(), resume=None, load=None, evaluate_only=False
           check_replicas=0):
     """Validate the config, prepare the run folder, then train (or evaluate). Returns the exit code."""
     cfg = validate_config(load_config(config_file, overrides))
+    if cfg.get("enable_visualdl"):  # ppgan's Trainer imports it: one line here instead of its traceback
+        require_extra("visualdl", "enable_visualdl: true", "visualdl")
     if quick.enabled() and "total_iters" in cfg:  # PPGAN_STYLEGAN_QUICK=1 (core.quick): a few iterations
         cfg.total_iters = quick.cap(cfg.total_iters, "iters")
     fixed_image_size(cfg)

@@ -29,6 +29,7 @@ import numpy as np
 import paddle
 from ppgan.engine.trainer import Trainer
 from ppgan.utils.timer import TimeAverager
+from ppgan.utils.visual import tensor2img
 from tqdm import tqdm
 
 from ..core.distributed import all_mean, broadcast_state, digest, gather_strings
@@ -95,6 +96,9 @@ class ResumableTrainer(Trainer):
         self._signal = None
         self.history = []  # [{'iter': i, 'losses': {...}} | {'iter': i, 'metrics': {...}}]
         super().__init__(cfg)
+        if self.enable_visualdl and self.local_rank != 0:  # one VisualDL writer, rank 0's (ppgan opens one per rank)
+            self.vdl_logger.close()
+            self.enable_visualdl = False
 
     # ------------------------------------------------------------------ history (history.json, full precision)
     @property
@@ -111,16 +115,36 @@ class ResumableTrainer(Trainer):
             losses = self.model.losses
             for key in sorted(losses):
                 losses[key] = all_mean(paddle.to_tensor(losses[key]).astype("float32"))
-        super().print_log()
+        super().print_log()  # (with enable_visualdl, ppgan's print_log adds every loss as a scalar)
         losses = {k: float(v) for k, v in self.model.get_current_losses().items()}
-        self._record({"iter": self.current_iter, "losses": losses, "ips": float(getattr(self, "ips", 0.0) or 0.0)})
+        ips = float(getattr(self, "ips", 0.0) or 0.0)
+        self._record({"iter": self.current_iter, "losses": losses, "ips": ips})
+        scalars = {f"lr/{name}": float(opt.get_lr()) for name, opt in self.model.optimizers.items()}
+        self._to_visualdl(dict(scalars, images_per_second=ips))
 
     def test(self):
         super().test()
         values = {name: m.last for name, m in (self.metrics or {}).items() if getattr(m, "last", None) is not None}
         if values:
             self._record({"iter": self.current_iter, "metrics": values})
+            self._to_visualdl({f"metrics/{name}": float(v) for name, v in values.items()})
         self.model.setup_train_mode(is_train=True)
+
+    # ------------------------------------------------------------------ VisualDL (enable_visualdl: true)
+    def _to_visualdl(self, scalars):
+        if self.enable_visualdl:
+            for tag, value in scalars.items():
+                self.vdl_logger.add_scalar(tag, value, step=self.global_steps)
+
+    def visual(self, results_dir, visual_results=None, step=None, is_save_image=False):
+        """The PNG files, as without VisualDL; with ``enable_visualdl`` the images go to VisualDL too (ppgan's
+        own ``visual`` sends them to VisualDL instead of the files)."""
+        super().visual(results_dir, visual_results, step, is_save_image=True)
+        if self.enable_visualdl and not is_save_image:
+            min_max = self.cfg.get("min_max", None) or (-1.0, 1.0)
+            for label, image in (visual_results or self.model.get_current_visuals()).items():
+                self.vdl_logger.add_image(f"{results_dir}/{label}", tensor2img(image, min_max, 1),
+                                          step=step or self.global_steps, dataformats="HWC")
 
     # ------------------------------------------------------------------ signals
     def _on_signal(self, signum, frame):
@@ -181,6 +205,7 @@ class ResumableTrainer(Trainer):
                     f"{self.world_size} rank(s) = global batch {batch_size * self.world_size}")
         while self.current_iter <= self.total_iters:
             seed_everything(self.seed, self.current_iter)
+            self.global_steps = self.current_iter  # the step of VisualDL's records (ppgan's loop never advances it)
             self.current_epoch = loader.epoch + 1
             self.inner_iter = self.current_iter % self.iters_per_epoch
             start = time.time()

@@ -1,0 +1,15 @@
+"""Optional features are pip extras (setup.py): whether one is installed, and the one line that says how to
+install it when it is not."""
+import importlib
+
+from .errors import UserError
+
+
+def require_extra(module, feature, extra):
+    """Import ``module`` (an optional feature's package) or raise a one-line UserError naming ``feature`` and how to
+    install ``extra``."""
+    try:
+        return importlib.import_module(module)
+    except ImportError as e:
+        raise UserError(f"{feature} needs {module}, an optional feature, which is not installed ({e}): "
+                        f"pip install -e .[{extra}] (in this repository) or pip install {module}")
