@@ -1,7 +1,5 @@
 """The exported generator in the runtime it is deployed with: Paddle Inference with its default CPU configuration
 (oneDNN on), in a subprocess (a crash of the runtime must fail the test, not end the test run)."""
-import json
-import os
 import subprocess
 import sys
 
@@ -9,7 +7,7 @@ import numpy as np
 import paddle
 import pytest
 
-from conftest import into, randomize, run_folders, run_script
+from conftest import into, randomize, run_script
 from ppgan_stylegan import StyleGAN2Generator
 
 pytestmark = pytest.mark.slow  # subprocess runs

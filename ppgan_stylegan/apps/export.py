@@ -69,6 +69,8 @@ def run_inference(prefix, z, psi):
     config = paddle_infer.Config(model_file(prefix), prefix + ".pdiparams")
     if not paddle.is_compiled_with_cuda():
         config.disable_gpu()
+    if os.environ.get("GLOG_minloglevel", "0") not in ("", "0"):  # Paddle's INFO lines silenced (our command
+        config.disable_glog_info()  # lines without --verbose): its pass-by-pass log too
     predictor = paddle_infer.create_predictor(config)
     for name, value in zip(predictor.get_input_names(), (z, psi)):
         handle = predictor.get_input_handle(name)
