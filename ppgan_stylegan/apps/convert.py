@@ -10,10 +10,10 @@ Sources (the format is detected from the file's contents, not its name):
 * PaddleGAN generator ``.pdparams`` (no average inside: a deterministic one is computed and stored),
   ppgan / our weight files and checkpoints.
 
-Readers are ``core.pickles`` (restricted unpickling, nothing from the file runs); name maps are
-``networks.families`` (the family table and its weight maps). Output: one ``.pdparams`` with ``gen``, ``gen_ema``, ``disc`` (what the source has),
-the averages in ``gen*.w_avg`` (counted as tracked), and ``meta`` describing the networks; our applications
-and ``--load`` read it.
+Readers are ``core.pickles`` (restricted unpickling, nothing from the file runs); which family a network is, and
+its name maps, come from ``networks.families``. Output: one ``.pdparams`` with ``gen``, ``gen_ema``, ``disc``
+(what the source has), the averages in ``gen*.w_avg`` (counted as tracked), and ``meta`` describing the networks;
+our applications and ``--load`` read it.
 """
 import os
 import zipfile
