@@ -6,6 +6,7 @@ import glob
 import io
 import os
 import pickle
+import sys
 import zipfile
 
 import numpy as np
@@ -209,6 +210,47 @@ def _written_files(root):
 def test_files_written_by_paddle_ppgan_and_us_load_as_paddle_load_reads_them(tmp_path):
     for name, path in _written_files(tmp_path).items():
         _same(paddle.load(path), load_state(path), name)
+
+
+def test_big_parameter_slices_are_joined_as_paddle_load_does(tmp_path):
+    """paddle.save (protocol < 4) splits an array over 4 GB into slices listed under ``UnpackBigParamInfor@@``."""
+    w = np.arange(12, dtype="float32").reshape(3, 4)
+    path = str(tmp_path / "big.pdparams")
+    with open(path, "wb") as f:
+        pickle.dump({"UnpackBigParamInfor@@": {"w": {"OriginShape": [3, 4], "slices": ["w@@.0", "w@@.1"]}},
+                     "w@@.0": w.reshape(-1)[:5], "w@@.1": w.reshape(-1)[5:], "b": np.ones([2], "float32")}, f,
+                    protocol=2)
+    ours = load_state(path)
+    assert set(ours) == {"w", "b"} and np.array_equal(ours["w"], w)
+    _same(paddle.load(path), ours)
+
+
+@pytest.mark.parametrize("shape", ["self-referencing", "deeply nested"])
+def test_a_self_referencing_or_deep_file_is_one_line(tmp_path, shape, capsys):
+    """Nothing in reading recurses over the file's structure (no RecursionError traceback)."""
+    path = tmp_path / "odd.pdparams"
+    if shape == "self-referencing":
+        value = []
+        value.append(value)
+        path.write_bytes(pickle.dumps({"x": value}, protocol=4))
+    else:
+        value = current = []
+        for _ in range(5000):  # deeper than Python's recursion limit
+            current.append([])
+            current = current[0]
+        _dump_deep(path, value)
+    assert main(["generate", "--weights", str(path), *into(tmp_path / "out")]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "no generator weights" in err[0], err
+
+
+def _dump_deep(path, value):
+    limit = sys.getrecursionlimit()
+    sys.setrecursionlimit(20000)  # (the writer recurses; the reader must not)
+    try:
+        path.write_bytes(pickle.dumps({"x": value}, protocol=4))
+    finally:
+        sys.setrecursionlimit(limit)
 
 
 @pytest.mark.slow

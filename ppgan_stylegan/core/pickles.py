@@ -432,16 +432,21 @@ def _join_big_params(state):
 
 
 def _unpack(obj):
-    """What ``paddle.load`` does to the unpickled object besides making tensors: big arrays joined, the name table
-    of structured state dicts dropped, in every dict."""
-    if isinstance(obj, dict):
-        obj.pop(STRUCTURE_NAMES, None)
-        _join_big_params(obj)
-        for key, value in obj.items():
-            if isinstance(value, (dict, list)):
-                obj[key] = _unpack(value)
-    elif isinstance(obj, list):
-        obj[:] = [_unpack(v) for v in obj]
+    """What ``paddle.load`` does to the unpickled object besides making tensors, in every dict: big arrays joined,
+    the name table of structured state dicts dropped. In place and without recursion (a file may nest deeply or
+    refer to itself)."""
+    seen, todo = set(), [obj]
+    while todo:
+        item = todo.pop()
+        if id(item) in seen:
+            continue
+        seen.add(id(item))
+        if isinstance(item, dict):
+            item.pop(STRUCTURE_NAMES, None)
+            _join_big_params(item)
+            todo.extend(v for v in item.values() if isinstance(v, (dict, list)))
+        elif isinstance(item, list):
+            todo.extend(v for v in item if isinstance(v, (dict, list)))
     return obj
 
 
