@@ -454,11 +454,11 @@ def read_paddle(path):
     """A file written by ``paddle.save`` (Paddle 2.x / 3.x, pickle protocols 2-5), ppgan's ``save`` or us, as plain
     containers of numpy arrays. Nothing named in the file is imported or called: a global outside
     ``PADDLE_ALLOWED`` is refused with one line (``UnsafePickleError``)."""
-    with open(path, "rb") as f:
-        try:
+    try:
+        with open(path, "rb") as f:
             return _unpack(PaddleUnpickler(f, path).load())
-        except UnsafePickleError:
-            raise
-        except (pickle.UnpicklingError, EOFError, ValueError, TypeError, AttributeError, IndexError, KeyError,
-                MemoryError) as e:
-            raise UserError(f"{path}: not a readable Paddle weight file ({type(e).__name__})")
+    except UnsafePickleError:
+        raise
+    except (pickle.UnpicklingError, EOFError, ValueError, TypeError, AttributeError, IndexError, KeyError,
+            MemoryError, OSError) as e:
+        raise UserError(f"{path}: not a readable Paddle weight file ({type(e).__name__})")
