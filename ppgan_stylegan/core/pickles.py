@@ -194,13 +194,23 @@ def load_from_bytes(raw):
     return result
 
 
+# what both restricted readers build arrays from: numpy arrays, dtypes and scalars (numpy 1.x and 2.x module
+# names), and the bytes of protocol-2 pickles (``_codecs.encode``)
+ARRAYS = {
+    ("_codecs", "encode"): lambda text, encoding="latin1": text.encode(encoding),
+    ("numpy.core.multiarray", "_reconstruct"): _multiarray._reconstruct,
+    ("numpy._core.multiarray", "_reconstruct"): _multiarray._reconstruct,
+    ("numpy.core.multiarray", "scalar"): _multiarray.scalar,
+    ("numpy._core.multiarray", "scalar"): _multiarray.scalar,
+    ("numpy", "ndarray"): np.ndarray, ("numpy", "dtype"): np.dtype,
+}
+
 ALLOWED = {
     ("collections", "OrderedDict"): OrderedDict,
     ("builtins", "set"): set, ("builtins", "frozenset"): frozenset, ("builtins", "slice"): slice,
     ("builtins", "complex"): complex, ("builtins", "bytearray"): bytearray, ("builtins", "object"): object,
     ("__builtin__", "set"): set, ("__builtin__", "object"): object,
     ("copyreg", "_reconstructor"): _reconstructor, ("copy_reg", "_reconstructor"): _reconstructor,
-    ("_codecs", "encode"): lambda text, encoding="latin1": text.encode(encoding),
     ("torch._utils", "_rebuild_tensor"): rebuild_tensor,
     ("torch._utils", "_rebuild_tensor_v2"): rebuild_tensor,
     ("torch._utils", "_rebuild_parameter"): rebuild_parameter,
@@ -212,11 +222,7 @@ ALLOWED = {
     ("torch", "Tensor"): TorchModule, ("torch.nn.parameter", "Parameter"): TorchModule,
     ("torch", "Size"): tuple,
     ("torch", "device"): lambda *args: ":".join(str(a) for a in args),
-    ("numpy.core.multiarray", "_reconstruct"): _multiarray._reconstruct,
-    ("numpy._core.multiarray", "_reconstruct"): _multiarray._reconstruct,
-    ("numpy.core.multiarray", "scalar"): _multiarray.scalar,
-    ("numpy._core.multiarray", "scalar"): _multiarray.scalar,
-    ("numpy", "ndarray"): np.ndarray, ("numpy", "dtype"): np.dtype,
+    **ARRAYS,
     ("dnnlib.tflib.network", "Network"): TFNetwork,
     ("dnnlib", "EasyDict"): EasyDict, ("dnnlib.util", "EasyDict"): EasyDict,
     ("torch_utils.persistence", "_reconstruct_persistent_obj"): reconstruct_persistent,
@@ -400,14 +406,8 @@ PADDLE_ALLOWED = {
     ("collections", "OrderedDict"): OrderedDict,
     # tensors in nested objects (paddle.save's reducers)
     ("builtins", "tuple"): _paddle_tensor, ("builtins", "eval"): _dense_tensor,
-    # protocol 2 stores bytes (array data) through _codecs.encode
-    ("_codecs", "encode"): lambda text, encoding="latin1": text.encode(encoding),
-    # numpy arrays, dtypes and scalars (numpy 1.x and 2.x module names)
-    ("numpy.core.multiarray", "_reconstruct"): _multiarray._reconstruct,
-    ("numpy._core.multiarray", "_reconstruct"): _multiarray._reconstruct,
-    ("numpy.core.multiarray", "scalar"): _multiarray.scalar,
-    ("numpy._core.multiarray", "scalar"): _multiarray.scalar,
-    ("numpy", "ndarray"): np.ndarray, ("numpy", "dtype"): np.dtype,
+    # arrays, dtypes, scalars, protocol-2 bytes
+    **ARRAYS,
 }
 
 BIG_PARAMS, STRUCTURE_NAMES = "UnpackBigParamInfor@@", "StructuredToParameterName@@"
