@@ -1,8 +1,11 @@
 """Two CPU ranks through paddle.distributed.launch vs one process over the same global batch."""
 import json
 import os
+import re
+import signal
 import subprocess
 import sys
+import time
 
 import numpy as np
 import pytest
@@ -114,3 +117,87 @@ def test_gather_strings_of_different_lengths(tmp_path):
     assert out.returncode == 0, out.stdout[-1500:] + logs[0][-1500:] + logs[1][-1500:]
     for log in logs:
         assert "GATHERED ['run/iter_4_checkpoint.pdparams', ''] ['a', 'bcd']" in log, log[-1500:]
+
+
+def _worker_pids(launcher_pid):
+    """{rank: pid} of a launcher's worker processes (their ``PADDLE_TRAINER_ID``)."""
+    workers = {}
+    for entry in os.listdir("/proc"):
+        try:
+            with open(f"/proc/{entry}/stat") as f:
+                parent = int(f.read().rsplit(")", 1)[1].split()[1])
+            if parent != launcher_pid:
+                continue
+            with open(f"/proc/{entry}/environ", "rb") as f:
+                env = dict(item.split(b"=", 1) for item in f.read().split(b"\0") if b"=" in item)
+            workers[int(env[b"PADDLE_TRAINER_ID"])] = int(entry)
+        except (OSError, ValueError, IndexError, KeyError):
+            continue
+    return workers
+
+
+def _launch_long_run(data, tmp_path, name, extra=()):
+    """Two ranks on a run of 100000 iterations (checkpoints every 5): stopped from outside by the test."""
+    overrides = tiny({"model.discriminator.stddev_group": 1, "snapshot_config.interval": 5, "total_iters": 100000,
+                      "log_config.visiual_interval": 100000, "dataset.train.batch_size": 2})
+    main = [os.path.join(ROOT, "tools", "main.py"), "-c", DEMO, "--device", "cpu", "--seed", "3", "-o", *overrides,
+            f"dataset.train.dataroot={data}", f"output_dir={tmp_path / name}", *extra]
+    launcher = subprocess.Popen([sys.executable, "-m", "paddle.distributed.launch", "--nproc_per_node", "2",
+                                 "--log_dir", str(tmp_path / f"{name}-launch"), *main],
+                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, cwd=tmp_path)
+    return launcher, main
+
+
+def _when_checkpointed(launcher, tmp_path, name, iteration=10, limit=300):
+    """The worker pids once rank 0 has written the checkpoint of ``iteration`` (bounded in time)."""
+    log, start = tmp_path / f"{name}-launch" / "workerlog.0", time.time()
+    while time.time() - start < limit and launcher.poll() is None:
+        if log.exists() and f"iter_{iteration}_checkpoint" in log.read_text():
+            return _worker_pids(launcher.pid)
+        time.sleep(0.5)
+    launcher.kill()
+    raise AssertionError(f"no checkpoint {iteration} within {limit} s: {log.read_text()[-2000:] if log.exists() else ''}")
+
+
+def test_sigterm_to_one_rank_stops_every_rank_after_the_same_iteration(data, tmp_path):
+    """The stop request rides on the iteration's first all-reduce: both ranks stop after the same iteration,
+    rank 0 writes that iteration's checkpoint, the job exits 0."""
+    launcher, _ = _launch_long_run(data, tmp_path, "term")
+    workers = _when_checkpointed(launcher, tmp_path, "term")
+    os.kill(workers[1], signal.SIGTERM)
+    out, _ = launcher.communicate(timeout=120)
+    logs = [(tmp_path / "term-launch" / f"workerlog.{r}").read_text() for r in (0, 1)]
+    assert launcher.returncode == 0, out[-2000:] + logs[0][-2000:]
+    stopped = [re.search(r"stopped by (.+?) after iteration (\d+); checkpoint: (\S+)", log) for log in logs]
+    assert stopped[0] and stopped[1], logs[0][-1500:] + logs[1][-1500:]
+    assert stopped[0].group(1) == "a signal to another rank" and stopped[1].group(1) == "SIGTERM"
+    assert stopped[0].group(2) == stopped[1].group(2) and int(stopped[0].group(2)) > 10
+    assert os.path.isfile(stopped[0].group(3)) and "saved" not in logs[1]
+    assert load_state(stopped[0].group(3))["model_state"]["current_iter"] == int(stopped[0].group(2))
+
+
+def test_a_killed_rank_ends_the_job_in_one_line_and_resume_continues_exactly(data, tmp_path):
+    """SIGKILL to rank 1: the launcher ends the job (non-zero), rank 0 says in one line which rank it lost and
+    where to resume, no traceback; the newest checkpoint resumes with two ranks to the same weights as an
+    uninterrupted two-rank run."""
+    launcher, main = _launch_long_run(data, tmp_path, "kill")
+    os.kill(_when_checkpointed(launcher, tmp_path, "kill")[1], signal.SIGKILL)
+    out, _ = launcher.communicate(timeout=120)
+    log = (tmp_path / "kill-launch" / "workerlog.0").read_text()
+    assert launcher.returncode != 0
+    lost = re.search(r"error: rank 0: lost rank 1 during iteration \d+ \(.*\); continue with --resume (\S+)", log)
+    assert lost and "Traceback" not in log, log[-3000:]
+    newest = lost.group(1)
+    done = int(re.search(r"iter_(\d+)_checkpoint", newest).group(1))
+    runs = {}
+    for name, extra in (("resumed", ["--resume", newest]), ("straight", [])):
+        cmd = [sys.executable, "-m", "paddle.distributed.launch", "--nproc_per_node", "2", "--log_dir",
+               str(tmp_path / f"{name}-launch"), *main, f"total_iters={done + 2}",
+               f"output_dir={tmp_path / name}", *extra]
+        result = subprocess.run(cmd, capture_output=True, text=True, timeout=600, cwd=tmp_path)
+        assert result.returncode == 0, result.stdout[-2000:]
+        (folder,) = [os.path.dirname(newest)] if extra else run_folders(tmp_path / name)  # (resume: its run folder)
+        runs[name] = load_state(os.path.join(folder, f"iter_{done + 2}_checkpoint.pdparams"))
+    for net in ("gen", "disc", "gen_ema"):
+        for key, value in runs["straight"][net].items():
+            np.testing.assert_array_equal(np.asarray(runs["resumed"][net][key]), np.asarray(value), err_msg=key)

@@ -12,7 +12,7 @@ from ..core.config import load_config, validate_config
 from ..core.device import use_device
 from ..core.distributed import gather_strings
 from ..core import quick, runtime
-from ..core.errors import NonFiniteLossError, UserError
+from ..core.errors import NonFiniteLossError, RankLostError, UserError
 from ..core.extras import require_extra
 from ..core.runs import free_name, point_latest, resolve_weights, writable_folder
 from ..core.versions import __version__
@@ -20,6 +20,7 @@ from ..engine import ResumableTrainer, seed_everything
 from ..models.progressive import ProgressiveSchedule
 
 EXIT_NONFINITE = 3
+EXIT_RANK_LOST = 5  # another rank of a multi-process run went away
 
 
 def run_folder(cfg, config_file, resume=None):
@@ -99,10 +100,10 @@ def train(config_file, overrides=(), resume=None, load=None, evaluate_only=False
     else:
         try:
             trainer.train()
-        except NonFiniteLossError as e:
+        except (NonFiniteLossError, RankLostError) as e:
             logger.error(str(e))
             print(f"error: {e}", file=sys.stderr)
-            return EXIT_NONFINITE
+            return EXIT_NONFINITE if isinstance(e, NonFiniteLossError) else EXIT_RANK_LOST
         if trainer.stopped_by:
             print(f"stopped by {trainer.stopped_by} after iteration {trainer.current_iter}; checkpoint: "
                   f"{trainer.checkpoint_path(trainer.current_iter)}")

@@ -19,7 +19,7 @@ COMMANDS = {"train": train, "generate": generate, "mix": mix, "project": project
             "convert": convert, "export": export, "metrics": metrics, "prepare": prepare, "demo": demo,
             "benchmark": benchmark}
 EXIT_USER_ERROR = 2
-EXIT_STORAGE = 4  # (3: training stopped on non-finite losses)
+EXIT_STORAGE = 4  # (3: training stopped on non-finite losses; 5: a rank of a multi-process run was lost)
 
 
 def build_parser():

@@ -66,6 +66,30 @@ def all_finite(flag):
     return t.reshape([]) > 0.5
 
 
+LOST_PEER_SIGNS = ("connection reset by peer", "connection closed by peer", "broken pipe", "socket closed",
+                   "remote process exited", "ncclremoteerror", "timed out", "timeout")
+
+
+def lost_peer(error):
+    """Whether ``error`` (raised by a collective) says that another rank went away (gloo on CPUs, NCCL on GPUs)."""
+    text = str(error).lower()
+    return world_size() > 1 and any(sign in text for sign in LOST_PEER_SIGNS)
+
+
+def other_ranks():
+    """How to name the ranks this one may have lost: the other rank of two, else 'another rank'."""
+    return f"rank {1 - rank()}" if world_size() == 2 else f"another of the {world_size()} ranks"
+
+
+def all_min(tensor):
+    """Element-wise minimum of a float tensor over ranks (identity with one process); on the device."""
+    if world_size() == 1:
+        return tensor
+    out = tensor.clone()
+    dist.all_reduce(out, op=dist.ReduceOp.MIN)
+    return out
+
+
 def average_gradients(parameters):
     """Average the gradients of ``parameters`` over ranks with one fused all-reduce."""
     if world_size() == 1:

@@ -16,6 +16,11 @@ class NonFiniteLossError(RuntimeError):
     help): the run stops with one line (exit 3), its checkpoints as they were."""
 
 
+class RankLostError(RuntimeError):
+    """Another rank of a multi-process run is gone (killed, out of memory, its machine lost): this rank stops with
+    one line naming it (exit 5) instead of the collective's traceback; the checkpoints stay as they were."""
+
+
 class StorageError(Exception):
     """Writing failed (no space, quota, read-only or vanished folder, file size limit): reported in one line naming
     the file and the cause, with its own exit code; what was on disk before stays as it was."""

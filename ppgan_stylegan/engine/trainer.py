@@ -32,8 +32,8 @@ from ppgan.utils.timer import TimeAverager
 from ppgan.utils.visual import tensor2img
 from tqdm import tqdm
 
-from ..core.distributed import all_mean, broadcast_state, digest, gather_strings
-from ..core.errors import ConfigError, NonFiniteLossError, storage_error
+from ..core.distributed import all_mean, broadcast_state, digest, gather_strings, lost_peer, other_ranks
+from ..core.errors import ConfigError, NonFiniteLossError, RankLostError, storage_error
 from ..core.files import write_json
 from ..core.runs import newest_iteration_file
 from . import checkpoint
@@ -153,14 +153,23 @@ class ResumableTrainer(Trainer):
             os.kill(os.getpid(), signum)
             return
         self._signal = signum
+        self.model.stop_requested = True
         logger.warning(f"received {signal.Signals(signum).name}: finishing iteration {self.current_iter}, "
-                       "then writing a checkpoint")
+                       "then writing a checkpoint" + (" (every rank stops after the same iteration)"
+                                                      if self.world_size > 1 else ""))
 
     def _install_signal_handlers(self):
         try:
             return {s: signal.signal(s, self._on_signal) for s in (signal.SIGINT, signal.SIGTERM)}
         except ValueError:  # not the main thread: leave signals alone
             return {}
+
+    def _stop_agreed(self):
+        """One process: a signal arrived. Several ranks: some rank had asked to stop when this iteration's first
+        all-reduce ran (the model's ``running`` vote), the same answer on every rank."""
+        if self.world_size == 1:
+            return self._signal is not None
+        return getattr(self.model, "iteration_values", {}).get("running", 1.0) < 0.5
 
     # ------------------------------------------------------------------ loop
     def train(self):
@@ -174,6 +183,13 @@ class ResumableTrainer(Trainer):
             if failure is None:
                 raise
             raise failure from e
+        except RuntimeError as e:  # a collective whose peer is gone: one line naming it
+            if not lost_peer(e):
+                raise
+            newest = newest_iteration_file(self.output_dir, "checkpoint")
+            raise RankLostError(f"rank {self.local_rank}: lost {other_ranks()} during iteration {self.current_iter} "
+                                f"({str(e).strip().splitlines()[-1][:160]}); "
+                                + (f"continue with --resume {newest}" if newest else "no checkpoint yet")) from e
         finally:
             for signum, handler in previous.items():
                 signal.signal(signum, handler)
@@ -236,12 +252,12 @@ class ResumableTrainer(Trainer):
             self.learning_rate_scheduler_step()
             if self.validate_interval > -1 and self.current_iter % self.validate_interval == 0:
                 self.test()
-            if (self.current_iter % self.weight_interval == 0 or self.current_iter == self.total_iters
-                    or self._signal is not None):
+            stop = self._stop_agreed()
+            if self.current_iter % self.weight_interval == 0 or self.current_iter == self.total_iters or stop:
                 self.save(self.current_iter, "weight")
                 self.save(self.current_iter, keep=self.keep_checkpoints)
-            if self._signal is not None:
-                self.stopped_by = signal.Signals(self._signal).name
+            if stop:
+                self.stopped_by = signal.Signals(self._signal).name if self._signal else "a signal to another rank"
                 logger.info(f"stopped by {self.stopped_by} after iteration {self.current_iter}; continue with "
                             f"--resume {self.checkpoint_path(self.current_iter)}")
                 return

@@ -3,14 +3,13 @@
 ``PPGAN_STYLEGAN_FAULT_NONFINITE=5,6`` (iterations, ``0-3,7`` syntax) treats every loss of those iterations as
 non-finite the first time they run: fault injection, to test divergence handling on a real run.
 """
-import contextlib
 import logging
 import os
 
 import paddle
 
 from ..core.compat import write_
-from ..core.distributed import all_finite, average_gradients
+from ..core.distributed import all_finite, all_min, average_gradients, world_size
 from ..core.errors import NonFiniteLossError
 from ..core.ranges import parse_ranges
 
@@ -28,6 +27,7 @@ class NonFiniteGuard:
     nonfinite_streak = 0
     nonfinite_total = 0
     max_rollbacks = 0  # models that take ``max_rollbacks`` / ``rollback_lr_factor`` set these (configure_rollback)
+    stop_requested = False  # this rank was asked to stop (a signal): its vote in the next iteration's collective
     rollback_lr_factor = 0.5
     _faults = None
 
@@ -57,40 +57,43 @@ class NonFiniteGuard:
         iteration is flagged. No host synchronisation: the flags are read once per iteration by
         ``_count_nonfinite``.
 
-        With a ``paddle.amp.GradScaler`` the loss is scaled and the scaler skips steps whose gradients
-        overflowed (dynamic loss scaling; the scaler reads its overflow flag on the host); gradients are
-        averaged over ranks before either step."""
+        With a loss scaler (``loss_scale.LossScaler``, mixed precision) each part's loss is scaled before its
+        backward and the averaged gradients unscaled; an overflow zeroes them too (the step is skipped) and
+        lowers the scale, all on the device. Gradients are averaged over ranks before the step."""
         optimizer.clear_grad()
         total, finite = None, None
         for part in parts:
             loss = part()
             ok = paddle.isfinite(loss).all()
             finite = ok if finite is None else paddle.logical_and(finite, ok)
-            if scaler is not None:  # inside autocast: Paddle's scaler switches itself off for good when it scales
-                # while the global AMP dtype (amp_global_state) is not float16
-                with getattr(self, "autocast", contextlib.nullcontext)():
-                    scaled = scaler.scale(loss)
-                scaled.backward()
-            else:
-                loss.backward()
+            (loss if scaler is None else scaler.scale(loss)).backward()
             total = loss.detach() if total is None else total + loss.detach()
         if self._injected_fault():
             finite = paddle.zeros_like(finite)
-        finite = all_finite(finite)  # all ranks agree
+        finite = self._agree(finite)
         self._flags.append((name, finite))
         params = optimizer._parameter_list
         average_gradients(params)  # identical grads on every rank: identical overflow checks
-        if scaler is None:
-            zero_gradients_unless(finite, params)
-            clear_stale_overflow(optimizer)
-            optimizer.step()
-            return total
-        if not bool(finite):  # the scaler's own step syncs anyway
-            optimizer.clear_grad()
-            return total
-        scaler.step(optimizer)
-        scaler.update()
+        keep = finite
+        if scaler is not None:
+            no_overflow = scaler.unscale(params)
+            scaler.update(paddle.logical_or(no_overflow, paddle.logical_not(finite)))  # (non-finite: the guard's)
+            keep = paddle.logical_and(finite, no_overflow)
+        zero_gradients_unless(keep, params)
+        clear_stale_overflow(optimizer)
+        optimizer.step()
         return total
+
+    def _agree(self, finite):
+        """``finite`` on every rank. With several ranks the iteration's first step also carries each rank's stop
+        vote in the same all-reduce; ``iteration_values['running']`` is 0 after the iteration when any rank asked
+        to stop, so that all stop after the same iteration (no extra collective, no extra host read)."""
+        if world_size() == 1 or self._flags:
+            return all_finite(finite)
+        votes = all_min(paddle.stack([finite.astype("float32"),
+                                      paddle.full([], 0.0 if self.stop_requested else 1.0)]))
+        self.read_at_iteration_end("running", votes[1])
+        return votes[0] > 0.5
 
     @property
     def _flags(self):

@@ -39,8 +39,9 @@ from ..core.images import grid
 from ..core.nets import freeze, freeze_parts, set_trainable, trainable_parameters
 from ..data.augment import AdaptiveAugment
 from ..losses import D_LOSSES, G_LOSSES, gradient_penalty, path_length_penalty, path_lengths, r1_penalty, r2_penalty
-from ..ops import double_backward
+from ..ops import double_backward, mixed_precision
 from .guard import NonFiniteGuard
+from .loss_scale import LossScaler
 from .progressive import ProgressiveSchedule, ScheduledLR, new_layer_entered, process_reals, reset_optimizer_state
 
 ALL = slice(None)  # the whole batch as one part
@@ -55,7 +56,7 @@ def check_arguments(args):
     check_choice("model.d_loss", args["d_loss"], D_LOSSES)
     for name in ("r1_interval", "pl_interval", "max_nonfinite"):
         check_int(f"model.{name}", args[name])
-    for name in ("freeze_d", "max_rollbacks"):
+    for name in ("freeze_d", "max_rollbacks", "amp_resolutions"):
         check_int(f"model.{name}", args[name], minimum=0)
     for name in ("r1_gamma", "r2_gamma", "pl_weight", "ema_kimg", "gp_weight", "start_kimg"):
         check_number(f"model.{name}", args[name])
@@ -65,6 +66,8 @@ def check_arguments(args):
     check_number("model.rollback_lr_factor", args["rollback_lr_factor"], low=1e-6, high=1.0)
     if args["batch_gpu"] is not None:
         check_int("model.batch_gpu", args["batch_gpu"])
+    if args["conv_clamp"] is not None:
+        check_number("model.conv_clamp", args["conv_clamp"], low=1e-6)
     for name, what in (("progressive", "NVIDIA's training_schedule arguments"),
                        ("augment", "policy, p, target, interval, kimg")):
         if args[name] is not None and not isinstance(args[name], dict):
@@ -93,8 +96,9 @@ class StyleGANModel(NonFiniteGuard, BaseModel):
                  gp_weight=10.0, gp_target=1.0, r1_gamma=10.0, r1_interval=16, r2_gamma=0.0, pl_weight=2.0,
                  pl_interval=4, pl_decay=0.01, pl_batch_shrink=2, mixing_prob=0.9, ema_kimg=10.0, ema_rampup=None,
                  w_avg_beta=0.995, visual_num=16, visual_seed=0, max_nonfinite=10, params=None,
-                 max_eval_steps=None, augment=None, amp=False, freeze_d=0, start_kimg=0, lazy_regularization=True,
-                 progressive=None, max_rollbacks=3, rollback_lr_factor=0.5, batch_gpu=None):
+                 max_eval_steps=None, augment=None, amp=False, amp_resolutions=4, conv_clamp=None, freeze_d=0,
+                 start_kimg=0, lazy_regularization=True, progressive=None, max_rollbacks=3, rollback_lr_factor=0.5,
+                 batch_gpu=None):
         super().__init__(params)
         check_arguments(locals())
         self.max_nonfinite = max_nonfinite
@@ -119,6 +123,8 @@ class StyleGANModel(NonFiniteGuard, BaseModel):
         self.augment = AdaptiveAugment(**check_kwargs("model.augment", augment, AdaptiveAugment)) if augment else None
 
         self._build_nets(generator, discriminator, w_avg_beta, freeze_d)
+        if self.amp:
+            self._configure_precision(amp_resolutions, 256 if conv_clamp is None else conv_clamp)
 
         self.current_iter = 0  # completed training iterations (drives the lazy-regularisation phase)
         self.sched, self.sched_nimg, self.prev_lod = None, None, -1.0  # progressive growing
@@ -151,6 +157,20 @@ class StyleGANModel(NonFiniteGuard, BaseModel):
         self.nets["gen_ema"] = build_generator(generator)
         self.nets["gen_ema"].set_state_dict(self.nets["gen"].state_dict())
         freeze(self.nets["gen_ema"])
+
+    def _configure_precision(self, amp_resolutions, conv_clamp):
+        """NVlabs' mixed precision: float16 in the ``amp_resolutions`` highest resolutions, every conv output clamped
+        to ``conv_clamp`` (ops/precision.py); networks without float16 blocks train in float32."""
+        plans = {}
+        for name, net in self.nets.items():
+            if hasattr(net, "configure_precision"):
+                net.configure_precision(amp_resolutions, conv_clamp)
+                plans[name] = [r for r, dtype in net.precision_plan().items() if dtype == "float16"]
+        if not plans:
+            logger.warning("model.amp: these networks have no float16 blocks (StyleGAN v1): they train in float32")
+        for name, float16 in plans.items():
+            logger.info(f"model.amp: {name} in float16 at {', '.join(map(str, float16)) or 'no'} px, "
+                        f"conv_clamp {conv_clamp}")
 
     def _freeze_d(self, blocks):
         """FreezeD (Mo et al. 2020): the first ``blocks`` blocks (nearest the image) keep their pretrained weights."""
@@ -193,8 +213,8 @@ class StyleGANModel(NonFiniteGuard, BaseModel):
         return self.lr_scheduler
 
     def autocast(self):
-        """float16 autocast (paddle.amp O1) for the GAN-loss phases when ``model.amp`` is on a GPU."""
-        return paddle.amp.auto_cast(enable=self.amp, level="O1")
+        """Mixed precision (the networks' float16 blocks) for the GAN-loss phases when ``model.amp`` is on a GPU."""
+        return mixed_precision(self.amp)
 
     def setup_optimizers(self, lr, cfg):
         for opt_name, opt_cfg in cfg.items():
@@ -210,7 +230,7 @@ class StyleGANModel(NonFiniteGuard, BaseModel):
                 parameters += trainable_parameters(self.nets[net_name])
             self.optimizers[opt_name] = build_optimizer(opt_cfg, scheduler, parameters)
             if self.amp:  # dynamic loss scaling for the main (GAN-loss) steps; penalties stay float32
-                self.scalers[opt_name] = paddle.amp.GradScaler(init_loss_scaling=2.0 ** 15)
+                self.scalers[opt_name] = LossScaler(init_scale=2.0 ** 15)
             used = {"lr": float(scheduler.get_lr()), "ratio": ratio,
                     "beta1": opt_cfg.get("beta1"), "beta2": opt_cfg.get("beta2")}
             self.hparams[opt_name] = used
@@ -492,8 +512,7 @@ class StyleGANModel(NonFiniteGuard, BaseModel):
         self.current_iter += 1
         self.cur_nimg += batch * self.world_size
         for name, scaler in self.scalers.items():  # (a tensor: read only when logged, no sync here)
-            if scaler._scale is not None:  # (None: Paddle disables its scaler off GPU / XPU)
-                self.losses[f"loss_scale_{name}"] = scaler._scale.reshape([])
+            self.losses[f"loss_scale_{name}"] = scaler.scale_tensor
         if self.augment is not None:
             self.augment.adjust(self.current_iter)
             self.losses["aug_p"] = float(self.augment.p)  # (a Python number: no host -> device copy)
@@ -527,8 +546,7 @@ class StyleGANModel(NonFiniteGuard, BaseModel):
         if self.schedule is not None and self.sched_nimg is not None:
             state["progressive"] = {"sched_nimg": int(self.sched_nimg), "prev_lod": float(self.prev_lod)}
         if self.scalers:
-            state["scalers"] = {name: {k: float(v) if isinstance(v, paddle.Tensor) else v
-                                       for k, v in scaler.state_dict().items()} for name, scaler in self.scalers.items()}
+            state["scalers"] = {name: scaler.state_dict() for name, scaler in self.scalers.items()}
         return state
 
     def set_extra_state(self, state):

@@ -8,8 +8,9 @@ import paddle.nn as nn
 from ..core.checks import check_choice
 from ..core.compat import write_
 from ..core.errors import ConfigError
-from ..ops import (BiasLeakyReLU, EqualLinear, FIRFilter, NoiseInjection, add_channel_bias, downsample_pad,
-                   modulated_conv2d, modulated_conv2d_ref, noise_bias_leaky_relu, upsample_pad)
+from ..ops import (BiasLeakyReLU, EqualLinear, FIRFilter, NoiseInjection, add_channel_bias, as_float32, clamp,
+                   downsample_pad, float16_min_resolution, modulated_conv2d, modulated_conv2d_ref,
+                   noise_bias_leaky_relu, upsample_pad)
 
 
 def channel_table(size, channel_multiplier=2, channel_base=16384, channel_max=512):
@@ -61,6 +62,34 @@ class LevelOfDetail:
         result = super().set_state_dict(state_dict, use_structured_name=use_structured_name)
         self._lod = float(self.lod.numpy()[0])
         return result
+
+
+class MixedPrecision:
+    """Mixin of the StyleGAN2 networks: which resolutions compute in float16 under mixed precision, and the
+    clamp of every conv layer's output (``conv_clamp``), as NVlabs' ``num_fp16_res`` / ``conv_clamp``. Off (all
+    float32, no clamp) until ``configure_precision``; the training model configures it when ``model.amp`` is on.
+    Layers that clamp have a ``conv_clamp`` attribute."""
+
+    amp_resolutions, conv_clamp, float16_from = 0, None, float("inf")
+
+    def configure_precision(self, amp_resolutions=4, conv_clamp=None):
+        if int(amp_resolutions) < 0 or (conv_clamp is not None and not float(conv_clamp) > 0):
+            raise ConfigError(f"amp_resolutions must be >= 0 and conv_clamp > 0 (or null), got "
+                              f"{amp_resolutions} and {conv_clamp}")
+        self.amp_resolutions, self.conv_clamp = int(amp_resolutions), conv_clamp
+        self.float16_from = float16_min_resolution(self.size, self.amp_resolutions)
+        for layer in self.sublayers():
+            if hasattr(layer, "conv_clamp"):
+                layer.conv_clamp = conv_clamp
+
+    def float16_at(self, resolution):
+        """True when the block at ``resolution`` computes in float16 (with mixed precision on)."""
+        return resolution >= self.float16_from
+
+    def precision_plan(self):
+        """``{resolution: 'float16' | 'float32'}`` for the network's resolutions."""
+        return {2 ** i: "float16" if self.float16_at(2 ** i) else "float32"
+                for i in range(2, int(math.log2(self.size)) + 1)}
 
 
 class ModulatedConv2D(nn.Layer):
@@ -116,18 +145,19 @@ class StyledConv(nn.Layer):
         self.noise = NoiseInjection(is_concat=is_concat)
         self.activate = BiasLeakyReLU(out_channel * 2 if is_concat else out_channel)
         self.out_channel = out_channel
+        self.conv_clamp = None
 
     def forward(self, x, s, noise, fused=False, reference=False):
         act = self.activate
         fast = not (reference or self.noise.is_concat)
         out = self.conv(x, s, fused, reference, gain=act.gain if fast else 1.0)
         if noise is None:  # rosinality / ppgan: fresh noise
-            noise = paddle.randn([out.shape[0], self.noise.channels(out), out.shape[2], out.shape[3]], out.dtype)
+            noise = paddle.randn([out.shape[0], self.noise.channels(out), out.shape[2], out.shape[3]])
         if not fast:
-            return act(self.noise(out, noise))
+            return clamp(act(self.noise(out, noise)), self.conv_clamp)
         # the activation gain is already in ``out`` (folded into the demodulation coefficients)
-        return noise_bias_leaky_relu(out, noise, self.noise.weight, act.bias, act.negative_slope, act.gain,
-                                     x_scaled=True)
+        return clamp(noise_bias_leaky_relu(out, noise, self.noise.weight, act.bias, act.negative_slope, act.gain,
+                                           x_scaled=True), self.conv_clamp)
 
 
 class ToRGB(nn.Layer):
@@ -140,13 +170,21 @@ class ToRGB(nn.Layer):
                                       persistable=True)
         self.conv = ModulatedConv2D(in_channel, 3, 1, style_dim, demodulate=False)
         self.bias = self.create_parameter((1, 3, 1, 1), default_initializer=nn.initializer.Constant(0.0))
+        self.conv_clamp = None
 
-    def forward(self, x, s, skip=None, fused=False, reference=False):
+    def image(self, x, s, fused=False, reference=False):
+        """This resolution's RGB contribution (in the block's precision)."""
         out = self.conv(x, s, fused, reference)
         out = out + self.bias if reference else add_channel_bias(out, self.bias.reshape([-1]))
-        if skip is not None:
-            out = out + self.upsample(skip)
-        return out
+        return clamp(out, self.conv_clamp)
+
+    def add_skip(self, rgb, skip=None):
+        """The float32 image: ``rgb`` plus the up-sampled image of the lower resolutions."""
+        rgb = as_float32(rgb)
+        return rgb if skip is None else rgb + self.upsample(skip)
+
+    def forward(self, x, s, skip=None, fused=False, reference=False):
+        return self.add_skip(self.image(x, s, fused, reference), skip)
 
 
 class ConstantInput(nn.Layer):
@@ -162,5 +200,5 @@ class ConstantInput(nn.Layer):
         return self.input.tile([batch, 1, 1, 1])
 
 
-__all__ = ["channel_table", "nvidia_fmaps", "v1_slope", "STRUCTURES", "LevelOfDetail", "ModulatedConv2D", "StyledConv", "ToRGB",
-           "ConstantInput"]
+__all__ = ["channel_table", "nvidia_fmaps", "v1_slope", "STRUCTURES", "LevelOfDetail", "MixedPrecision",
+           "ModulatedConv2D", "StyledConv", "ToRGB", "ConstantInput"]

@@ -79,7 +79,7 @@ def noise_bias_leaky_relu(x, noise, strength, bias, negative_slope=0.2, gain=2 *
         assert gain > 0, f"noise_bias_leaky_relu: x_scaled needs a positive gain, got {gain}"
         cols, gain = cols * gain, 1
     out = paddle.matmul(cols, rows)  # a fresh [N, C, HW] buffer: add and activate in place
-    out.add_(x.reshape(flat))
+    out.add_(x.reshape(flat) if x.dtype == out.dtype else x.reshape(flat).astype(out.dtype))
     out = F.leaky_relu_(out, negative_slope)
     return _restore(out * gain if gain != 1 else out, x)
 

@@ -26,6 +26,7 @@ import paddle
 import paddle.nn.functional as F
 
 from .polyphase import conv_transpose2x
+from .precision import float32_scope, like
 
 DEMOD_EPS = 1e-8
 
@@ -78,11 +79,12 @@ def modulated_conv2d(x, weight, styles, demodulate=True, up=False, down=False, b
     if gain != 1 and not demodulate:
         styles, gain = styles * gain, 1.0
     if not fused:
-        x = x * styles.reshape([n, cin, 1, 1])
+        x = x * like(styles, x).reshape([n, cin, 1, 1])
         out = _resampled_conv(x, weight, 1, up, down, blur, padding)
         if demodulate:
-            coef = demod_coefficients(weight, styles)
-            out = out * (coef * gain if gain != 1 else coef).reshape([n, out_c, 1, 1])
+            with float32_scope():  # (mixed precision: the sums of squares in float32, as NVlabs)
+                coef = demod_coefficients(weight, styles)
+            out = out * like(coef * gain if gain != 1 else coef, out).reshape([n, out_c, 1, 1])
         return out
     wn = per_sample_weights(weight, styles, demodulate, gain).reshape([n * out_c, cin, k, k])
     out = _resampled_conv(x.reshape([1, n * cin, h, w]), wn, n, up, down, blur, padding)

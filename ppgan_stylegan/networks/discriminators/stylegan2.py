@@ -5,8 +5,9 @@ import paddle.nn as nn
 from ppgan.models.discriminators.builder import DISCRIMINATORS
 
 from ...core.checks import check_size
-from ...ops import BiasLeakyReLU, EqualConv2D, EqualLinear, FIRFilter, downsample_pad, minibatch_stddev
-from ..blocks import channel_table
+from ...ops import (BiasLeakyReLU, EqualConv2D, EqualLinear, FIRFilter, as_float32, clamp, downsample_pad,
+                    float16_scope, minibatch_stddev)
+from ..blocks import MixedPrecision, channel_table
 
 
 class ConvLayer(nn.Sequential):
@@ -28,6 +29,10 @@ class ConvLayer(nn.Sequential):
         if activate:
             layers.append(BiasLeakyReLU(out_channel, bias=bias))
         super().__init__(*layers)
+        self.conv_clamp = None
+
+    def forward(self, x):
+        return clamp(super().forward(x), self.conv_clamp)
 
 
 class ResBlock(nn.Layer):
@@ -45,7 +50,7 @@ class ResBlock(nn.Layer):
 
 
 @DISCRIMINATORS.register()
-class StyleGAN2Discriminator(nn.Layer):
+class StyleGAN2Discriminator(MixedPrecision, nn.Layer):
     """Residual StyleGAN2 discriminator; drop-in for ppgan's ``StyleGANv2Discriminator``.
 
     forward(image ``[N, 3, size, size]``) -> scores ``[N, 1]``.
@@ -78,7 +83,11 @@ class StyleGAN2Discriminator(nn.Layer):
     def forward(self, image):
         assert image.ndim == 4 and image.shape[1:] == [self.in_channels, self.size, self.size], \
             f"StyleGAN2Discriminator: expected [N, {self.in_channels}, {self.size}, {self.size}], got {image.shape}"
-        out = self.convs(image)
-        out = minibatch_stddev(out, self.stddev_group, self.stddev_feat)
+        out, resolution = image, self.size
+        for k, block in enumerate(self.convs):  # FromRGB, then one block per resolution
+            resolution = resolution // 2 if k > 1 else resolution
+            with float16_scope(self.float16_at(resolution)):
+                out = block(out)
+        out = minibatch_stddev(as_float32(out), self.stddev_group, self.stddev_feat)  # the epilogue: float32
         out = self.final_conv(out)
         return self.final_linear(out.reshape([out.shape[0], -1]))

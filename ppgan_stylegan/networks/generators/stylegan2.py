@@ -9,13 +9,13 @@ from ppgan.models.generators.builder import GENERATORS
 
 from ...core.checks import check_size
 from ...core.errors import ConfigError
-from ...ops import EqualLinear, PixelNorm
-from ..blocks import ConstantInput, StyledConv, ToRGB, channel_table
+from ...ops import EqualLinear, PixelNorm, float16_scope
+from ..blocks import ConstantInput, MixedPrecision, StyledConv, ToRGB, channel_table
 from .base import StyleGeneratorBase
 
 
 @GENERATORS.register()
-class StyleGAN2Generator(StyleGeneratorBase):
+class StyleGAN2Generator(MixedPrecision, StyleGeneratorBase):
     """StyleGAN2 generator; drop-in for ppgan's ``StyleGANv2Generator`` (same keys and outputs).
 
     Extra options: ``channel_base``/``channel_max`` (feature-map table), ``fused_modconv``
@@ -113,11 +113,15 @@ class StyleGAN2Generator(StyleGeneratorBase):
         noise = self._layer_noise(noise, randomize_noise, batch)
         fused = self.fused_modconv
         out = self.input(styles[0])  # batch taken from the styles (also in static graphs)
-        out = self.conv1(out, styles[0], noise[0], fused, reference)
-        skip = self.to_rgb1(out, styles[1], None, fused, reference)
+        with float16_scope(self.float16_at(4)):
+            out = self.conv1(out, styles[0], noise[0], fused, reference)
+            rgb = self.to_rgb1.image(out, styles[1], fused, reference)
+        skip = self.to_rgb1.add_skip(rgb)
         for j, to_rgb in enumerate(self.to_rgbs):
             s_a, s_b, s_rgb = styles[2 + 3 * j: 5 + 3 * j]
-            out = self.convs[2 * j](out, s_a, noise[1 + 2 * j], fused, reference)
-            out = self.convs[2 * j + 1](out, s_b, noise[2 + 2 * j], fused, reference)
-            skip = to_rgb(out, s_rgb, skip, fused, reference)
+            with float16_scope(self.float16_at(2 ** (j + 3))):  # (mixed precision: this block's convs)
+                out = self.convs[2 * j](out, s_a, noise[1 + 2 * j], fused, reference)
+                out = self.convs[2 * j + 1](out, s_b, noise[2 + 2 * j], fused, reference)
+                rgb = to_rgb.image(out, s_rgb, fused, reference)
+            skip = to_rgb.add_skip(rgb, skip)
         return skip
