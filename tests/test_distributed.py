@@ -3,6 +3,7 @@ import json
 import os
 import re
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -26,32 +27,25 @@ def data(tmp_path_factory):
     return noise_images(tmp_path_factory.mktemp("dp_data"), n=16)
 
 
-def test_two_ranks_stay_identical_and_equal_one_process(data, tmp_path):
+def _main(data):
     main = [os.path.join(ROOT, "tools", "main.py"), "-c", DEMO, "--device", "cpu", "--seed", "3", "-o", *TINY,
             f"dataset.train.dataroot={data}"]
-    main += [f"dataset.test.dataroot={data}", "validate.interval=6"]  # SWD of gen_ema on the 16 images at the end
-    two = subprocess.run([sys.executable, "-m", "paddle.distributed.launch", "--nproc_per_node", "2", "--log_dir",
-                          str(tmp_path / "launch"), *main, "dataset.train.batch_size=2", "dataset.test.batch_size=4",
-                          f"output_dir={tmp_path / 'two'}", "--check-replicas", "1"],
-                         capture_output=True, text=True, timeout=600, cwd=tmp_path)
-    logs = [open(tmp_path / "launch" / f"workerlog.{r}").read() for r in (0, 1)]
-    assert two.returncode == 0, two.stdout[-2000:] + logs[0][-2000:] + logs[1][-2000:]
-    one = subprocess.run([sys.executable, *main, "dataset.train.batch_size=4", "dataset.test.batch_size=8",
-                          f"output_dir={tmp_path / 'one'}"],
-                         capture_output=True, text=True, timeout=600, cwd=tmp_path)
+    return main + [f"dataset.test.dataroot={data}", "validate.interval=6"]  # SWD of gen_ema on the 16 images
+
+
+@pytest.fixture(scope="module")
+def one_process(data, tmp_path_factory):
+    """The run folder of one process over the global batch of 4 (what the multi-process runs must equal)."""
+    out = tmp_path_factory.mktemp("one")
+    one = subprocess.run([sys.executable, *_main(data), "dataset.train.batch_size=4", "dataset.test.batch_size=8",
+                          f"output_dir={out}"], capture_output=True, text=True, timeout=600, cwd=out)
     assert one.returncode == 0, one.stderr[-2000:]
+    (run_one,) = run_folders(out)
+    return run_one
 
-    # every rank's weights (all nets and buffers) identical after every iteration, R1 / path-length ones included
-    for it in range(1, 7):
-        assert f"iteration {it}: 2 replica(s) identical" in logs[0], logs[0][-3000:]
-    assert "batch 2 per rank x 2 rank(s) = global batch 4" in logs[0]
-    # only rank 0 writes: one run folder, and no save in rank 1's log
-    (run_two,) = run_folders(tmp_path / "two")
-    (run_one,) = run_folders(tmp_path / "one")
-    assert "saved" in logs[0] and "saved" not in logs[1]
-    assert os.path.isfile(os.path.join(run_two, "log.txt.rank1"))  # rank 1 uses rank 0's run folder
 
-    # equal to the one-process run over the same global batch
+def assert_equal_runs(run_one, run_two):
+    """Weights, path-length mean, logged losses and the final SWD of a 2-rank run equal the one-process run's."""
     a, b = load_state(os.path.join(run_one, "iter_6_checkpoint.pdparams")), \
         load_state(os.path.join(run_two, "iter_6_checkpoint.pdparams"))
     for net in ("gen", "disc", "gen_ema"):  # float32 sums over batches of 2 and of 4 differ in rounding
@@ -70,6 +64,47 @@ def test_two_ranks_stay_identical_and_equal_one_process(data, tmp_path):
     assert len(h_one) == len(h_two) == 6 and "l_d_r1" in h_one[0] and "l_g_path" in h_one[0]
     for x, y in zip(h_one, h_two):  # logged losses are global-batch means on both
         assert x.keys() == y.keys() and all(abs(x[k] - y[k]) <= 1e-5 for k in x), (x, y)
+
+
+def test_two_ranks_stay_identical_and_equal_one_process(data, one_process, tmp_path):
+    two = subprocess.run([sys.executable, "-m", "paddle.distributed.launch", "--nproc_per_node", "2", "--log_dir",
+                          str(tmp_path / "launch"), *_main(data), "dataset.train.batch_size=2",
+                          "dataset.test.batch_size=4", f"output_dir={tmp_path / 'two'}", "--check-replicas", "1"],
+                         capture_output=True, text=True, timeout=600, cwd=tmp_path)
+    logs = [open(tmp_path / "launch" / f"workerlog.{r}").read() for r in (0, 1)]
+    assert two.returncode == 0, two.stdout[-2000:] + logs[0][-2000:] + logs[1][-2000:]
+
+    # every rank's weights (all nets and buffers) identical after every iteration, R1 / path-length ones included
+    for it in range(1, 7):
+        assert f"iteration {it}: 2 replica(s) identical" in logs[0], logs[0][-3000:]
+    assert "batch 2 per rank x 2 rank(s) = global batch 4" in logs[0]
+    # only rank 0 writes: one run folder, and no save in rank 1's log
+    (run_two,) = run_folders(tmp_path / "two")
+    assert "saved" in logs[0] and "saved" not in logs[1]
+    assert os.path.isfile(os.path.join(run_two, "log.txt.rank1"))  # rank 1 uses rank 0's run folder
+    assert_equal_runs(one_process, run_two)
+
+
+def test_two_nodes_on_loopback_equal_one_process(data, one_process, tmp_path):
+    """Two launchers (``--nnodes 2 --master 127.0.0.1:PORT``), one rank each, as two machines would run them:
+    the logs say which node and rank, only global rank 0 writes, the result equals one process."""
+    with socket.socket() as s:  # a free port for the rendezvous
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    nodes = [subprocess.Popen([sys.executable, "-m", "paddle.distributed.launch", "--nnodes", "2", "--master",
+                               f"127.0.0.1:{port}", "--nproc_per_node", "1", "--log_dir", str(tmp_path / f"node{n}"),
+                               *_main(data), "dataset.train.batch_size=2", "dataset.test.batch_size=4",
+                               f"output_dir={tmp_path / 'nodes'}"],
+                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, cwd=tmp_path)
+             for n in (0, 1)]
+    outs = [node.communicate(timeout=600)[0] for node in nodes]
+    assert [node.returncode for node in nodes] == [0, 0], outs[0][-1500:] + outs[1][-1500:]
+    (run,) = run_folders(tmp_path / "nodes")
+    logs = [open(os.path.join(run, name)).read() for name in ("log.txt", "log.txt.rank1")]  # rank 0's, rank 1's
+    for r, log in enumerate(logs):
+        assert re.search(rf"rank {r} of 2, node {r} of 2 \(.*\), local rank 0: data parallel", log), log[-2000:]
+    assert "saved" in logs[0] and "saved" not in logs[1]  # only global rank 0 writes
+    assert_equal_runs(one_process, run)
 
 
 def test_psp_two_ranks_keep_identical_replicas(tmp_path):

@@ -8,6 +8,8 @@ few statistics (w_avg, path-length mean, non-finite flags) are averaged across r
 the same weights after every step and the run equals a one-process run over the global batch.
 """
 import hashlib
+import os
+import socket
 
 import numpy as np
 import paddle
@@ -22,6 +24,15 @@ def world_size():
 
 def rank():
     return dist.get_rank()
+
+
+def placement():
+    """Where this process runs, for the logs: global rank, local rank, node (from ``paddle.distributed.launch``'s
+    environment; one process per node: node = rank)."""
+    local_size = max(1, int(os.environ.get("PADDLE_LOCAL_SIZE", "1")))
+    nnodes = int(os.environ.get("PADDLE_NNODES", "1").split(":")[0] or 1)
+    return (f"rank {rank()} of {world_size()}, node {rank() // local_size} of {nnodes} ({socket.gethostname()}), "
+            f"local rank {os.environ.get('PADDLE_LOCAL_RANK', '0')}")
 
 
 def local_slice(tensor, batch):

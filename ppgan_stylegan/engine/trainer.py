@@ -32,7 +32,8 @@ from ppgan.utils.timer import TimeAverager
 from ppgan.utils.visual import tensor2img
 from tqdm import tqdm
 
-from ..core.distributed import all_mean, broadcast_state, digest, gather_strings, lost_peer, other_ranks
+from ..core.distributed import (all_mean, broadcast_state, digest, gather_strings, lost_peer, other_ranks,
+                                placement)
 from ..core.errors import ConfigError, NonFiniteLossError, RankLostError, storage_error
 from ..core.files import write_json
 from ..core.runs import newest_iteration_file
@@ -200,7 +201,7 @@ class ResumableTrainer(Trainer):
             paddle.distributed.init_parallel_env()
         for net in self.model.nets.values():
             broadcast_state(net)
-        logger.info(f"rank {self.local_rank}: data parallel over {self.world_size} ranks (weights from rank 0)")
+        logger.info(f"{placement()}: data parallel over {self.world_size} ranks (weights from rank 0)")
 
     def check_replicas(self):
         """Raise if any rank's weights (all nets, buffers included) differ from rank 0's."""
