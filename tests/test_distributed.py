@@ -18,8 +18,11 @@ pytestmark = pytest.mark.slow  # subprocess runs / training (make test-fast skip
 
 # minibatch-stddev groups never cross ranks (as on NVlabs' GPUs); group 1 makes D per-sample, so the
 # 2-rank and 1-process runs see the same function of the global batch
+# and replicated draws (every rank draws the global batch's latents and noise and keeps its slice), so that the
+# runs can be compared number for number; by default each rank draws only its own share (tested below)
 TINY = tiny({"model.mixing_prob": 0.5, "log_config.visiual_interval": 1000, "snapshot_config.interval": 1000,
-             "model.discriminator.stddev_group": 1, "total_iters": 6, "dataset.train.batch_size": None})
+             "model.discriminator.stddev_group": 1, "total_iters": 6, "dataset.train.batch_size": None,
+             "model.replicate_draws": "true"})
 
 
 @pytest.fixture(scope="module")
@@ -138,6 +141,41 @@ dist.init_parallel_env()
 rank = dist.get_rank()
 print("GATHERED", gather_strings(["run/iter_4_checkpoint.pdparams", ""][rank]), gather_strings(["a", "bcd"][rank]))
 """
+
+
+DRAWS = """
+import json
+import paddle
+import paddle.distributed as dist
+from ppgan_stylegan.core.distributed import randn_local, replicate_draws
+from ppgan_stylegan.engine import seed_everything
+dist.init_parallel_env()
+rank, draws = dist.get_rank(), {}
+for replicated in (False, True):
+    replicate_draws(replicated)
+    seed_everything(7, 3, 0 if replicated else rank)  # (the trainer's seeding of an iteration)
+    draws[str(replicated)] = randn_local([2, 3], 2).numpy().tolist()
+seed_everything(7, 3, 0)
+draws["global"] = paddle.randn([4, 3]).numpy().tolist()
+print("DRAWS", json.dumps(draws))
+"""
+
+
+def test_each_rank_draws_its_own_share_or_its_slice_of_the_global_batch(tmp_path):
+    """Default: each rank draws only ``batch`` rows, from its own seed (different on each rank, the same on a
+    rerun: resume stays exact); replicated: rank r's rows are rows ``2r, 2r + 1`` of the global batch's draw."""
+    script = tmp_path / "draws.py"
+    script.write_text(DRAWS)
+    out = subprocess.run([sys.executable, "-m", "paddle.distributed.launch", "--nproc_per_node", "2", "--log_dir",
+                          str(tmp_path / "launch"), str(script)], capture_output=True, text=True, timeout=300,
+                         cwd=tmp_path, env=dict(os.environ, PYTHONPATH=ROOT))
+    logs = [open(tmp_path / "launch" / f"workerlog.{r}").read() for r in (0, 1)]
+    assert out.returncode == 0, out.stdout[-1500:] + logs[0][-1500:]
+    draws = [json.loads(re.search(r"DRAWS (.*)", log).group(1)) for log in logs]
+    for r, d in enumerate(draws):
+        np.testing.assert_array_equal(d["True"], d["global"][2 * r:2 * r + 2])
+        assert np.asarray(d["False"]).shape == (2, 3)
+    assert not np.allclose(draws[0]["False"], draws[1]["False"])
 
 
 def test_gather_strings_of_different_lengths(tmp_path):

@@ -2,10 +2,12 @@
 
 The nets are not wrapped in ``paddle.DataParallel``: a StyleGAN2 iteration has four optimizer steps, each
 with its own set of trainable parameters (D main, D reg, G main, G reg), two of them through double
-backward (R1, path length). Instead every rank draws the *global* batch's latents and noise from the same
-seed and keeps its slice, gradients are averaged with one fused all-reduce per optimizer step, and the
+backward (R1, path length). Instead gradients are averaged with one fused all-reduce per optimizer step, and the
 few statistics (w_avg, path-length mean, non-finite flags) are averaged across ranks, so every rank holds
-the same weights after every step and the run equals a one-process run over the global batch.
+the same weights after every step. Random draws (latents, noise, augmentation): by default each rank draws only
+its own share from its own seed (equal in distribution to one process); with ``replicate_draws(True)`` every rank
+draws the *global* batch from the shared seed and keeps its slice, so the run equals a one-process run over the
+global batch exactly (at world-size times the memory for those draws).
 """
 import hashlib
 import os
@@ -35,6 +37,19 @@ def placement():
             f"local rank {os.environ.get('PADDLE_LOCAL_RANK', '0')}")
 
 
+_draws = {"replicated": False}
+
+
+def replicate_draws(enabled):
+    """True: every rank draws the global batch and keeps its slice (exactly one process's draws); False: each rank
+    draws its own share (the trainer seeds each rank differently)."""
+    _draws["replicated"] = bool(enabled)
+
+
+def draws_replicated():
+    return _draws["replicated"]
+
+
 def local_slice(tensor, batch):
     """Rows ``[rank * batch, (rank + 1) * batch)`` of a tensor drawn for the global batch."""
     if world_size() == 1:
@@ -44,12 +59,16 @@ def local_slice(tensor, batch):
 
 
 def randn_local(shape, batch):
-    """``paddle.randn`` of the global batch (``shape[0] = batch * world``), this rank's rows."""
+    """This rank's ``[batch, ...]`` normal draws: its own, or its rows of the global batch's (replicated draws)."""
+    if world_size() == 1 or not draws_replicated():
+        return paddle.randn([batch] + list(shape[1:]))
     return local_slice(paddle.randn([batch * world_size()] + list(shape[1:])), batch)
 
 
 def rand_local(shape):
-    """``paddle.rand`` (uniform [0, 1)) of the global batch (``shape[0]`` rows per rank), this rank's rows."""
+    """This rank's uniform [0, 1) draws (``shape[0]`` rows per rank), as ``randn_local``."""
+    if world_size() == 1 or not draws_replicated():
+        return paddle.rand(list(shape))
     return local_slice(paddle.rand([shape[0] * world_size()] + list(shape[1:])), shape[0])
 
 

@@ -32,8 +32,8 @@ from ppgan.utils.timer import TimeAverager
 from ppgan.utils.visual import tensor2img
 from tqdm import tqdm
 
-from ..core.distributed import (all_mean, broadcast_state, digest, gather_strings, lost_peer, other_ranks,
-                                placement)
+from ..core.distributed import (all_mean, broadcast_state, digest, draws_replicated, gather_strings, lost_peer,
+                                other_ranks, placement)
 from ..core.errors import ConfigError, NonFiniteLossError, RankLostError, storage_error
 from ..core.files import write_json
 from ..core.runs import newest_iteration_file
@@ -221,7 +221,7 @@ class ResumableTrainer(Trainer):
         logger.info(f"training iterations {self.current_iter}..{self.total_iters}, batch {batch_size} per rank x "
                     f"{self.world_size} rank(s) = global batch {batch_size * self.world_size}")
         while self.current_iter <= self.total_iters:
-            seed_everything(self.seed, self.current_iter)
+            seed_everything(self.seed, self.current_iter, 0 if draws_replicated() else self.local_rank)
             self.global_steps = self.current_iter  # the step of VisualDL's records (ppgan's loop never advances it)
             self.current_epoch = loader.epoch + 1
             self.inner_iter = self.current_iter % self.iters_per_epoch

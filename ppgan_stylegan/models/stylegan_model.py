@@ -30,10 +30,10 @@ from ppgan.models.discriminators.builder import build_discriminator
 from ppgan.models.generators.builder import build_generator
 from ppgan.solver import build_lr_scheduler, build_optimizer
 
-from ..core.checks import check_choice, check_int, check_number, check_probability, require
+from ..core.checks import check_bool, check_choice, check_int, check_number, check_probability, require
 from ..core.compat import write_
 from ..core.config import check_kwargs
-from ..core.distributed import all_mean, all_sum, randn_local
+from ..core.distributed import all_mean, all_sum, randn_local, replicate_draws as set_replicated_draws
 from ..core.errors import ConfigError
 from ..core.images import grid
 from ..core.nets import freeze, freeze_parts, set_trainable, trainable_parameters
@@ -66,6 +66,8 @@ def check_arguments(args):
     check_number("model.rollback_lr_factor", args["rollback_lr_factor"], low=1e-6, high=1.0)
     if args["batch_gpu"] is not None:
         check_int("model.batch_gpu", args["batch_gpu"])
+    for name in ("amp", "lazy_regularization", "replicate_draws"):
+        check_bool(f"model.{name}", args[name])
     if args["conv_clamp"] is not None:
         check_number("model.conv_clamp", args["conv_clamp"], low=1e-6)
     for name, what in (("progressive", "NVIDIA's training_schedule arguments"),
@@ -98,12 +100,13 @@ class StyleGANModel(NonFiniteGuard, BaseModel):
                  w_avg_beta=0.995, visual_num=16, visual_seed=0, max_nonfinite=10, params=None,
                  max_eval_steps=None, augment=None, amp=False, amp_resolutions=4, conv_clamp=None, freeze_d=0,
                  start_kimg=0, lazy_regularization=True, progressive=None, max_rollbacks=3, rollback_lr_factor=0.5,
-                 batch_gpu=None):
+                 batch_gpu=None, replicate_draws=False):
         super().__init__(params)
         check_arguments(locals())
         self.max_nonfinite = max_nonfinite
         self.configure_rollback(max_rollbacks, rollback_lr_factor)
         self.batch_gpu = batch_gpu
+        set_replicated_draws(replicate_draws)  # several ranks: each draws its share, or all the global batch
         self.lazy_regularization = bool(lazy_regularization)
         self.schedule = ProgressiveSchedule.from_config(progressive) if progressive is not None else None
 
