@@ -454,3 +454,19 @@ def test_batch_gpu_must_divide_the_batch(tiny_data, tmp_path):
     trainer = ResumableTrainer(tiny_cfg(tiny_data, tmp_path, ["model.batch_gpu=3", "total_iters=1"]))
     with pytest.raises(ConfigError, match="model.batch_gpu: 3 does not divide the batch of 4 per rank"):
         trainer.train()
+
+
+def test_loader_items_are_uint8_and_scaled_on_the_device_to_the_same_numbers(tiny_data):
+    """Workers hand uint8 images to the loader (a quarter of float32's bytes through /dev/shm); the model scales
+    them on the device to exactly the float32 values of the former host-side conversion."""
+    from ppgan_stylegan.core.images import load_rgb, reals_on_device, to_tensor_range
+    from ppgan_stylegan.data.datasets import StyleGANImageFolder
+    ds = StyleGANImageFolder(tiny_data, hflip=False)
+    item = ds[3]
+    assert item["A"].dtype == np.uint8 and item["A"].shape == (3, 8, 8) and item["A"].flags["C_CONTIGUOUS"]
+    batch = paddle.io.DataLoader(ds, batch_size=4, shuffle=False, num_workers=1)
+    images = next(iter(batch))["A"]
+    assert images.dtype == paddle.uint8
+    expected = np.stack([to_tensor_range(load_rgb(ds.paths[i])) for i in range(4)])
+    np.testing.assert_array_equal(reals_on_device(images).numpy(), expected)
+    np.testing.assert_array_equal(reals_on_device(paddle.to_tensor(expected)).numpy(), expected)  # floats pass

@@ -7,6 +7,7 @@ import math
 import os
 
 import numpy as np
+import paddle
 import paddle.nn.functional as F
 from PIL import Image
 
@@ -70,6 +71,21 @@ def resize_batch(images, size):
 def to_tensor_range(rgb):
     """uint8 ``[H, W, 3]`` -> float32 ``[3, H, W]`` in [-1, 1]."""
     return (rgb.astype("float32").transpose(2, 0, 1) / 127.5) - 1.0
+
+
+def to_chw_uint8(rgb):
+    """uint8 ``[H, W, C]`` -> contiguous uint8 ``[C, H, W]``: what the training datasets hand the loader (a quarter
+    of float32's bytes through the workers' shared memory); ``reals_on_device`` scales it on the device."""
+    return np.ascontiguousarray(np.asarray(rgb, dtype=np.uint8).transpose(2, 0, 1))
+
+
+def reals_on_device(images):
+    """A loader batch as float32 in [-1, 1] on the device: uint8 ``[N, C, H, W]`` is cast and scaled there (the same
+    float32 numbers as ``to_tensor_range``); float input (already scaled) passes through."""
+    images = images if isinstance(images, paddle.Tensor) else paddle.to_tensor(images)
+    if images.dtype == paddle.uint8:
+        return images.astype("float32") / 127.5 - 1.0
+    return images
 
 
 def to_uint8(images):

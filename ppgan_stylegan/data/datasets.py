@@ -14,7 +14,7 @@ from PIL import Image
 from ppgan.datasets.builder import DATASETS
 
 from ..core.errors import ConfigError
-from ..core.images import IMAGE_EXTENSIONS, list_images, load_rgb, to_tensor_range
+from ..core.images import IMAGE_EXTENSIONS, list_images, load_rgb, to_chw_uint8
 
 logger = logging.getLogger(__name__)
 
@@ -106,7 +106,7 @@ class StyleGANImageFolder(Dataset):
                               f"{self.size}x{self.size} (run tools/prepare_dataset.py)")
         if self.flipped(idx):
             rgb = rgb[:, ::-1]
-        return {"A": to_tensor_range(np.ascontiguousarray(rgb)), "A_path": path}
+        return {"A": to_chw_uint8(rgb), "A_path": path}  # uint8: scaled on the device (core.images.reals_on_device)
 
 
 @DATASETS.register()

@@ -21,7 +21,7 @@ from ppgan.models.generators.builder import build_generator as build_registered
 from ..core.checks import check_choice, check_number
 from ..core.distributed import average_statistics
 from ..core.errors import ConfigError
-from ..core.images import grid, resize_batch
+from ..core.images import grid, reals_on_device, resize_batch
 from ..core.nets import freeze
 from ..core.runs import resolve_weights
 from ..core.state import load_state
@@ -103,7 +103,7 @@ class PSPModel(NonFiniteGuard, BaseModel):
                 self.target, _ = gen([wplus], input_is_latent=True, noise=self.noise_mode)
             self.w_true = wplus
         else:
-            self.target = paddle.to_tensor(input["A"]) if not isinstance(input["A"], paddle.Tensor) else input["A"]
+            self.target = reals_on_device(input["A"])
             self.w_true = None
             if self.target.shape[2] != gen.size:
                 self.target = resize_batch(self.target, gen.size)

@@ -35,7 +35,7 @@ from ..core.compat import write_
 from ..core.config import check_kwargs
 from ..core.distributed import all_mean, all_sum, randn_local, replicate_draws as set_replicated_draws
 from ..core.errors import ConfigError
-from ..core.images import grid
+from ..core.images import grid, reals_on_device
 from ..core.nets import freeze, freeze_parts, set_trainable, trainable_parameters
 from ..data.augment import AdaptiveAugment
 from ..losses import D_LOSSES, G_LOSSES, gradient_penalty, path_length_penalty, path_lengths, r1_penalty, r2_penalty
@@ -243,7 +243,7 @@ class StyleGANModel(NonFiniteGuard, BaseModel):
 
     # ------------------------------------------------------------------ inputs
     def setup_input(self, input):
-        self.real_img = paddle.to_tensor(input["A"]) if not isinstance(input["A"], paddle.Tensor) else input["A"]
+        self.real_img = reals_on_device(input["A"])
         if "A_path" in input:
             self.image_paths = input["A_path"]
 
