@@ -3,6 +3,7 @@
 Tests that run our command lines in subprocesses, train, or start several processes are marked ``slow``
 (``make test-fast`` skips them; ``make test`` runs everything).
 """
+import importlib
 import os
 import subprocess
 import sys
@@ -98,3 +99,34 @@ def pattern_images(folder, n=12, size=8, seed=0):
         img = np.clip(np.stack([base, base[::-1], base.T], -1), 0, 255).astype("uint8")
         Image.fromarray(img).save(os.path.join(folder, f"img_{i:02d}.png"))
     return str(folder)
+
+
+AUTO_CAST = importlib.import_module("paddle.amp.auto_cast")
+
+
+class _TracerOnAGPU:
+    """Paddle's tracer, except that its expected place says GPU: what ``amp_guard`` checks before it sets the
+    tracer's AMP level (the ops still run on the CPU, in float32)."""
+
+    class _expected_place:
+        is_gpu_place = staticmethod(lambda: True)
+        is_xpu_place = staticmethod(lambda: False)
+        is_custom_place = staticmethod(lambda: False)
+
+    def __init__(self, tracer):
+        object.__setattr__(self, "_tracer", tracer)
+
+    def __getattr__(self, name):
+        return getattr(self._tracer, name)
+
+    def __setattr__(self, name, value):
+        setattr(self._tracer, name, value)
+
+
+@pytest.fixture
+def autocast_on_cpu(monkeypatch):
+    """Paddle's autocast guard enters as on a GPU (the tracer's level and op lists are set)."""
+    tracer = paddle.base.framework._dygraph_tracer()
+    monkeypatch.setattr(AUTO_CAST, "_dygraph_tracer", lambda: _TracerOnAGPU(tracer))
+    monkeypatch.setattr(AUTO_CAST, "_is_gpu_float16_supported", lambda: True)
+    return tracer

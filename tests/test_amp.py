@@ -10,14 +10,12 @@ float16 op list) and each float32 part to O0 while CPU tensors stay float32. Eve
 by 2^15, unscales, checks for overflow on the device and steps. Scaling by powers of two is exact, so the weights
 must match a run without AMP. The float16 arithmetic itself is not measured (no GPU).
 """
-import importlib
-
 import numpy as np
 import paddle
 import pytest
 
 from conftest import DEMO, noise_images, tiny
-from test_host_syncs import count_host_reads
+from ppgan_stylegan.bench.syncs import count_host_reads
 from ppgan_stylegan.core.config import load_config
 from ppgan_stylegan.engine import ResumableTrainer, seed_everything
 from ppgan_stylegan.networks.blocks import StyledConv, ToRGB
@@ -26,36 +24,7 @@ from ppgan_stylegan.ops import float16_min_resolution, mixed_precision
 from ppgan_stylegan.ops import modulated_conv
 from ppgan_stylegan import StyleGAN2Discriminator, StyleGAN2Generator
 
-AUTO_CAST = importlib.import_module("paddle.amp.auto_cast")
 SIZE16 = {"model.generator.size": 16, "model.discriminator.size": 16}
-
-
-class _TracerOnAGPU:
-    """Paddle's tracer, except that its expected place says GPU: what ``amp_guard`` checks before it sets the
-    tracer's AMP level (the ops still run on the CPU, in float32)."""
-
-    class _expected_place:
-        is_gpu_place = staticmethod(lambda: True)
-        is_xpu_place = staticmethod(lambda: False)
-        is_custom_place = staticmethod(lambda: False)
-
-    def __init__(self, tracer):
-        object.__setattr__(self, "_tracer", tracer)
-
-    def __getattr__(self, name):
-        return getattr(self._tracer, name)
-
-    def __setattr__(self, name, value):
-        setattr(self._tracer, name, value)
-
-
-@pytest.fixture
-def autocast_on_cpu(monkeypatch):
-    """Paddle's autocast guard enters as on a GPU (the tracer's level and op lists are set)."""
-    tracer = paddle.base.framework._dygraph_tracer()
-    monkeypatch.setattr(AUTO_CAST, "_dygraph_tracer", lambda: _TracerOnAGPU(tracer))
-    monkeypatch.setattr(AUTO_CAST, "_is_gpu_float16_supported", lambda: True)
-    return tracer
 
 
 def amp_level():

@@ -5,60 +5,14 @@ a host-device synchronisation on a GPU. They are counted here by instrumenting t
 ``bool`` -> ``numpy``, count once) while the real trainer runs; outside logging / snapshot / validation
 iterations at most one per iteration may happen (the non-finite check, all phases' flags at once).
 """
-import collections
-import contextlib
-
 import paddle
 import pytest
 
 from conftest import DEMO, noise_images, tiny
 from test_progressive import TINY_V1, V1_DEMO
+from ppgan_stylegan.bench.syncs import count_host_reads, count_uploads
 from ppgan_stylegan.core.config import load_config
 from ppgan_stylegan.engine import ResumableTrainer, seed_everything
-
-READS = ("numpy", "__bool__", "__float__", "__int__", "__index__", "item", "tolist", "__array__")
-
-
-@contextlib.contextmanager
-def count_host_reads():
-    """Counter of device -> host reads of tensor values (outermost calls only) while the block runs."""
-    counts, depth, saved = collections.Counter(), [0], {}
-
-    def wrap(name, method):
-        def counted(self, *args, **kwargs):
-            if depth[0] == 0:
-                counts[name] += 1
-            depth[0] += 1
-            try:
-                return method(self, *args, **kwargs)
-            finally:
-                depth[0] -= 1
-        return counted
-
-    for name in READS:
-        if hasattr(paddle.Tensor, name):
-            saved[name] = getattr(paddle.Tensor, name)
-            setattr(paddle.Tensor, name, wrap(name, saved[name]))
-    try:
-        yield counts
-    finally:
-        for name, method in saved.items():
-            setattr(paddle.Tensor, name, method)
-
-
-@contextlib.contextmanager
-def count_uploads():
-    """Counter of ``paddle.to_tensor`` calls (host -> device copies on a GPU) while the block runs."""
-    counts, original = collections.Counter(), paddle.to_tensor
-
-    def counted(*args, **kwargs):
-        counts["to_tensor"] += 1
-        return original(*args, **kwargs)
-    paddle.to_tensor = counted
-    try:
-        yield counts
-    finally:
-        paddle.to_tensor = original
 
 
 def per_iteration_reads(tmp_path, overrides, iterations=12, data_size=8, counter=count_host_reads, config=DEMO,

@@ -65,41 +65,57 @@ def build_case(c, seed=0):
     return g_theirs, d_theirs, g_ours, d_ours
 
 
-def model_pair(c, g_theirs, d_theirs, g_ours, d_ours, real):
+def ppgan_model(c, gen_iters=10 ** 9):
+    """ppgan's StyleGAN2Model for case ``c`` (path length due every ``gen_iters`` iterations: off by default)."""
+    return StyleGAN2Model(dict(name="StyleGANv2Generator", size=c["size"], style_dim=c["style_dim"],
+                               n_mlp=c["n_mlp"], channel_multiplier=c["cm"]),
+                          dict(name="StyleGANv2Discriminator", size=c["size"], channel_multiplier=c["cm"]),
+                          gan_criterion=dict(name="GANLoss", gan_mode="logistic"),
+                          num_style_feat=c["style_dim"], params=dict(gen_iters=gen_iters, disc_iters=16))
+
+
+def our_model(c, pl_weight, batch_gpu=None):
     gcfg = dict(name="StyleGAN2Generator", size=c["size"], style_dim=c["style_dim"], n_mlp=c["n_mlp"],
                 channel_multiplier=c["cm"])
     dcfg = dict(name="StyleGAN2Discriminator", size=c["size"], channel_multiplier=c["cm"])
-    theirs = StyleGAN2Model(dict(name="StyleGANv2Generator", size=c["size"], style_dim=c["style_dim"],
-                                 n_mlp=c["n_mlp"], channel_multiplier=c["cm"]),
-                            dict(name="StyleGANv2Discriminator", size=c["size"], channel_multiplier=c["cm"]),
-                            gan_criterion=dict(name="GANLoss", gan_mode="logistic"),
-                            num_style_feat=c["style_dim"], params=dict(gen_iters=10 ** 9, disc_iters=16))
+    return StyleGANModel(gcfg, dcfg, pl_weight=pl_weight, r1_gamma=10.0, batch_gpu=batch_gpu)
+
+
+def adam_optimizers(model):
+    """StyleGAN2's Adam (beta1 0, beta2 0.99) for G and D of ``model``."""
+    return {f"optim{k}": paddle.optimizer.Adam(2e-3, beta1=0.0, beta2=0.99, parameters=model.nets[net].parameters())
+            for k, net in (("G", "gen"), ("D", "disc"))}
+
+
+def ppgan_iteration(model, optimizers):
+    """ppgan's ``train_iter`` at iteration 16 (R1 due; path length too if its interval divides 16) or 1 (none)."""
+    def run(r1):
+        model.current_iter = 16 if r1 else 1
+        model.train_iter(optimizers)
+    return run
+
+
+def our_iteration(models, optimizers):
+    """Our ``train_iter`` with R1 and path length due (``r1``) or neither; ``models`` by key."""
+    def run(key, r1):
+        models[key].current_iter = 0 if r1 else 1  # R1 at step % 16 == 0; path length at step % 4 == 0 (with r1)
+        models[key].train_iter(optimizers[key])
+    return run
+
+
+def model_pair(c, g_theirs, d_theirs, g_ours, d_ours, real):
+    """(ppgan's iteration, ours) on the same weights and batch; ppgan's path length is off."""
+    theirs = ppgan_model(c)
     theirs.nets["gen"].set_state_dict(g_theirs.state_dict())
     theirs.nets["disc"].set_state_dict(d_theirs.state_dict())
-    models = {}
-    for name, pl in (("pl_off", 0.0), ("pl_on", 2.0)):
-        m = StyleGANModel(gcfg, dcfg, pl_weight=pl, r1_gamma=10.0)
+    models = {name: our_model(c, pl) for name, pl in (("pl_off", 0.0), ("pl_on", 2.0))}
+    for m in models.values():
         m.nets["gen"].set_state_dict(g_ours.state_dict())
         m.nets["disc"].set_state_dict(d_ours.state_dict())
-        models[name] = m
-    optims = {}
-    for key, m in [("ppgan", theirs)] + list(models.items()):
-        optims[key] = {"optimG": paddle.optimizer.Adam(2e-3, beta1=0.0, beta2=0.99,
-                                                       parameters=m.nets["gen"].parameters()),
-                       "optimD": paddle.optimizer.Adam(2e-3, beta1=0.0, beta2=0.99,
-                                                       parameters=m.nets["disc"].parameters())}
+    optims = {key: adam_optimizers(m) for key, m in [("ppgan", theirs)] + list(models.items())}
+    for m in [theirs] + list(models.values()):
         m.setup_input({"A": real})
-
-    def ppgan_iter(r1):
-        theirs.current_iter = 16 if r1 else 1
-        theirs.train_iter(optims["ppgan"])
-
-    def ours_iter(key, r1):
-        m = models[key]
-        m.current_iter = 0 if r1 else 1  # R1 at step % 16 == 0; path length at step % 4 == 0 (with r1)
-        m.train_iter(optims[key])
-
-    return ppgan_iter, ours_iter
+    return ppgan_iteration(theirs, optims["ppgan"]), our_iteration(models, optims)
 
 
 def step_fns(c, g_theirs, d_theirs, g_ours, real):

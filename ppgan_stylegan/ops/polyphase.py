@@ -13,6 +13,7 @@ through an upsampling generator crashes there (ppgan's does). ``conv_transpose2x
   and 3.x (``paddle.stack`` is not: Paddle 2.6 has no gradient of ``stack_grad``, hence ``_stack``).
 """
 import contextlib
+import os
 import threading
 
 import numpy as np
@@ -36,6 +37,26 @@ def double_backward(enabled=True):
 
 def double_backward_enabled():
     return getattr(_STATE, "double_backward", False)
+
+
+POLYPHASE_ENV = "PPGAN_STYLEGAN_POLYPHASE"  # 1: the polyphase path on every device (a GPU's cuDNN path avoided)
+
+
+@contextlib.contextmanager
+def polyphase_everywhere(enabled=True):
+    """Within this block the double-backward path is the polyphase one on any device (on a GPU it is otherwise
+    cuDNN's ``conv2d_transpose`` with its double gradient); ``PPGAN_STYLEGAN_POLYPHASE=1`` does it for a run."""
+    previous = getattr(_STATE, "polyphase", None)
+    _STATE.polyphase = enabled
+    try:
+        yield
+    finally:
+        _STATE.polyphase = previous
+
+
+def _polyphase_forced():
+    forced = getattr(_STATE, "polyphase", None)
+    return os.environ.get(POLYPHASE_ENV, "0") == "1" if forced is None else forced
 
 
 def _phase_taps(k, p):
@@ -98,7 +119,7 @@ def conv_transpose2x_polyphase(x, weight, groups=1):
 def conv_transpose2x(x, weight, groups=1):
     """Stride-2 transposed conv (conv-layout weight ``[G*O, I, k, k]``): fastest safe implementation."""
     if (double_backward_enabled() and paddle.in_dynamic_mode() and paddle.is_grad_enabled()
-            and "cpu" in str(x.place).lower()):
+            and ("cpu" in str(x.place).lower() or _polyphase_forced())):
         return conv_transpose2x_polyphase(x, weight, groups)
     go, cin, k, _ = weight.shape
     # [G, O, I, k*k] -> [G, I, O, k*k]: with the taps merged, the copy is one 4-D transpose (Paddle 3 makes
