@@ -15,7 +15,7 @@ import paddle
 import pytest
 
 from conftest import DEMO, noise_images, tiny
-from ppgan_stylegan.bench.syncs import count_host_reads
+from test_host_syncs import reads_while_training
 from ppgan_stylegan.core.config import load_config
 from ppgan_stylegan.engine import ResumableTrainer, seed_everything
 from ppgan_stylegan.networks.blocks import StyledConv, ToRGB
@@ -118,15 +118,7 @@ def test_one_host_read_per_iteration_with_amp(tmp_path, monkeypatch, autocast_on
     ``found_inf`` to the host once per parameter)."""
     trainer = build(tmp_path, "reads", True, monkeypatch, iterations=9, r1_interval=1,
                     extra=["log_config.interval=100000", "log_config.visiual_interval=100000"])
-    model, reads, train_iter = trainer.model, {}, trainer.model.train_iter
-    with count_host_reads() as counts:
-        def counted_iter(optimizers):
-            before = sum(counts.values())
-            train_iter(optimizers)
-            reads[model.current_iter] = sum(counts.values()) - before
-        model.train_iter = counted_iter
-        trainer.train()
-    reads.pop(9, None)  # the last iteration writes the final checkpoint
+    reads = reads_while_training(trainer)
     assert len(reads) == 8 and max(reads.values()) <= 1, reads
 
 

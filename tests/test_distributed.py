@@ -143,6 +143,18 @@ print("GATHERED", gather_strings(["run/iter_4_checkpoint.pdparams", ""][rank]), 
 """
 
 
+def run_on_two_ranks(tmp_path, source):
+    """Run the script ``source`` on two CPU ranks; each rank's log."""
+    script = tmp_path / "script.py"
+    script.write_text(source)
+    out = subprocess.run([sys.executable, "-m", "paddle.distributed.launch", "--nproc_per_node", "2", "--log_dir",
+                          str(tmp_path / "launch"), str(script)], capture_output=True, text=True, timeout=300,
+                         cwd=tmp_path, env=dict(os.environ, PYTHONPATH=ROOT))
+    logs = [open(tmp_path / "launch" / f"workerlog.{r}").read() for r in (0, 1)]
+    assert out.returncode == 0, out.stdout[-1500:] + logs[0][-1500:] + logs[1][-1500:]
+    return logs
+
+
 DRAWS = """
 import json
 import paddle
@@ -164,13 +176,7 @@ print("DRAWS", json.dumps(draws))
 def test_each_rank_draws_its_own_share_or_its_slice_of_the_global_batch(tmp_path):
     """Default: each rank draws only ``batch`` rows, from its own seed (different on each rank, the same on a
     rerun: resume stays exact); replicated: rank r's rows are rows ``2r, 2r + 1`` of the global batch's draw."""
-    script = tmp_path / "draws.py"
-    script.write_text(DRAWS)
-    out = subprocess.run([sys.executable, "-m", "paddle.distributed.launch", "--nproc_per_node", "2", "--log_dir",
-                          str(tmp_path / "launch"), str(script)], capture_output=True, text=True, timeout=300,
-                         cwd=tmp_path, env=dict(os.environ, PYTHONPATH=ROOT))
-    logs = [open(tmp_path / "launch" / f"workerlog.{r}").read() for r in (0, 1)]
-    assert out.returncode == 0, out.stdout[-1500:] + logs[0][-1500:]
+    logs = run_on_two_ranks(tmp_path, DRAWS)
     draws = [json.loads(re.search(r"DRAWS (.*)", log).group(1)) for log in logs]
     for r, d in enumerate(draws):
         np.testing.assert_array_equal(d["True"], d["global"][2 * r:2 * r + 2])
@@ -181,14 +187,7 @@ def test_each_rank_draws_its_own_share_or_its_slice_of_the_global_batch(tmp_path
 def test_gather_strings_of_different_lengths(tmp_path):
     """Strings of different lengths (rank 0's newest checkpoint, nothing elsewhere: the rollback's agreement)
     reach every rank whole; all_gather alone needs equal shapes."""
-    script = tmp_path / "gather.py"
-    script.write_text(GATHER)
-    out = subprocess.run([sys.executable, "-m", "paddle.distributed.launch", "--nproc_per_node", "2", "--log_dir",
-                          str(tmp_path / "launch"), str(script)], capture_output=True, text=True, timeout=300,
-                         cwd=tmp_path, env=dict(os.environ, PYTHONPATH=ROOT))
-    logs = [open(tmp_path / "launch" / f"workerlog.{r}").read() for r in (0, 1)]
-    assert out.returncode == 0, out.stdout[-1500:] + logs[0][-1500:] + logs[1][-1500:]
-    for log in logs:
+    for log in run_on_two_ranks(tmp_path, GATHER):
         assert "GATHERED ['run/iter_4_checkpoint.pdparams', ''] ['a', 'bcd']" in log, log[-1500:]
 
 

@@ -25,7 +25,11 @@ def per_iteration_reads(tmp_path, overrides, iterations=12, data_size=8, counter
                                       "snapshot_config.interval=100000", "validate.interval=-1", *overrides])
     cfg.is_train, cfg.profiler_options, cfg.output_dir = True, None, str(tmp_path / "run")
     seed_everything(0)
-    trainer = ResumableTrainer(cfg)
+    return reads_while_training(ResumableTrainer(cfg), counter)
+
+
+def reads_while_training(trainer, counter=count_host_reads):
+    """{iteration: reads during it} while ``trainer`` trains, the last iteration (the final checkpoint) left out."""
     model, reads = trainer.model, {}
     train_iter = model.train_iter
     with counter() as counts:
@@ -35,7 +39,7 @@ def per_iteration_reads(tmp_path, overrides, iterations=12, data_size=8, counter
             reads[model.current_iter] = sum(counts.values()) - before
         model.train_iter = counted_iter
         trainer.train()
-    reads.pop(iterations + 1, None)  # the last iteration writes the final checkpoint
+    reads.pop(trainer.total_iters, None)
     return reads
 
 

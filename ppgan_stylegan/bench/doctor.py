@@ -20,11 +20,13 @@ import paddle.nn.functional as F
 
 from ..core import runtime
 from ..core.versions import __version__
+from ..losses import path_length_penalty
 from ..models import StyleGANModel
 from ..networks import StyleGAN2Discriminator, StyleGAN2Generator
 from ..networks.blocks import ModulatedConv2D, StyledConv
 from ..networks.discriminators.stylegan2 import ConvLayer
-from ..ops import double_backward, float16_scope, mixed_precision, polyphase_everywhere
+from ..ops import conv_transpose2x, double_backward, float16_scope, mixed_precision, polyphase_everywhere
+from .cases import adam_optimizers
 from .syncs import count_host_reads
 
 # stylegan2-ada-pytorch / stylegan3 docs/configs.md, config-f-like StyleGAN2 at 256 px, one GPU
@@ -97,7 +99,6 @@ def autocast_check():
 
 
 def _conv_up(x):
-    from ..ops import conv_transpose2x
     return conv_transpose2x(x, paddle.full([4, 4, 3, 3], 0.1))
 
 
@@ -134,7 +135,6 @@ def double_gradient_check():
 
 
 def _path_length_grads(generator, z, pl_noise):
-    from ..losses import path_length_penalty
     generator.clear_gradients()
     with double_backward():
         image, latents = generator([z], return_latents=True, noise="const")
@@ -162,7 +162,6 @@ def path_length_paths_check(size=16):
 
 def config_f(size, amp=False, batch_gpu=None, r1_interval=16, pl_interval=4):
     """A config-f training model (channel multiplier 2, style 512, 8 mapping layers) at ``size`` and its Adams."""
-    from .cases import adam_optimizers
     gcfg = dict(name="StyleGAN2Generator", size=size, style_dim=512, n_mlp=8, channel_multiplier=2)
     dcfg = dict(name="StyleGAN2Discriminator", size=size, channel_multiplier=2)
     model = StyleGANModel(gcfg, dcfg, amp=amp, batch_gpu=batch_gpu, r1_interval=r1_interval, pl_interval=pl_interval)

@@ -16,6 +16,12 @@ import resource
 import subprocess
 import sys
 
+import paddle
+
+from ..core.files import write_json
+from ..networks.blocks import channel_table
+from . import cases
+
 CONFIG_F = dict(cm=2, style_dim=512, n_mlp=8)
 
 
@@ -32,7 +38,6 @@ def current_rss_mib():
 def activation_bytes_per_image(size, cm=2):
     """{resolution: float32 bytes of the conv-layer outputs of one image at that resolution in G and D}: the
     tensors a backward pass keeps (each layer's output; Paddle keeps a few more per layer, so real use is higher)."""
-    from ..networks.blocks import channel_table
     channels = channel_table(size, cm)
     rows = {}
     for res, c in channels.items():
@@ -44,8 +49,6 @@ def activation_bytes_per_image(size, cm=2):
 
 def _row(impl, size, batch, batch_gpu):
     """One iteration in this process; the peak RSS and the RSS after building."""
-    import paddle
-    from . import cases
     c = dict(CONFIG_F, size=size, batch=batch)
     paddle.seed(0)
     model = cases.ppgan_model(c, gen_iters=4) if impl == "ppgan" else cases.our_model(c, 2.0, batch_gpu)
@@ -94,7 +97,6 @@ def main(argv=None):
     result = {"rows": rows, "activations": {s: activation_bytes_per_image(int(s))
                                             for s in args.sizes.split(",")}}
     if args.out:
-        from ..core.files import write_json
         write_json(args.out, result)
     return 0
 

@@ -12,7 +12,6 @@ through an upsampling generator crashes there (ppgan's does). ``conv_transpose2x
   interleaved. Only conv2d, matmul, concat, reshape and slicing: all twice differentiable on Paddle 2.6
   and 3.x (``paddle.stack`` is not: Paddle 2.6 has no gradient of ``stack_grad``, hence ``_stack``).
 """
-import contextlib
 import os
 import threading
 
@@ -20,19 +19,15 @@ import numpy as np
 import paddle
 import paddle.nn.functional as F
 
+from ..core.scoped import scoped_setting
+
 _STATE = threading.local()
 
 
-@contextlib.contextmanager
 def double_backward(enabled=True):
     """Within this block, stride-2 transposed convs on CPU are built from ops with double gradients,
     so ``paddle.grad(..., create_graph=True)`` through a generator works (path length, R1 through G)."""
-    previous = getattr(_STATE, "double_backward", False)
-    _STATE.double_backward = enabled
-    try:
-        yield
-    finally:
-        _STATE.double_backward = previous
+    return scoped_setting(_STATE, "double_backward", enabled)
 
 
 def double_backward_enabled():
@@ -42,16 +37,10 @@ def double_backward_enabled():
 POLYPHASE_ENV = "PPGAN_STYLEGAN_POLYPHASE"  # 1: the polyphase path on every device (a GPU's cuDNN path avoided)
 
 
-@contextlib.contextmanager
 def polyphase_everywhere(enabled=True):
     """Within this block the double-backward path is the polyphase one on any device (on a GPU it is otherwise
     cuDNN's ``conv2d_transpose`` with its double gradient); ``PPGAN_STYLEGAN_POLYPHASE=1`` does it for a run."""
-    previous = getattr(_STATE, "polyphase", None)
-    _STATE.polyphase = enabled
-    try:
-        yield
-    finally:
-        _STATE.polyphase = previous
+    return scoped_setting(_STATE, "polyphase", enabled)
 
 
 def _polyphase_forced():

@@ -12,38 +12,35 @@ entered, so which layer would compute in float16 is checked on the CPU by the tr
 """
 import contextlib
 import math
+import threading
 
 import paddle
 
+from ..core.scoped import scoped_setting
+
 FLOAT16_OPS = {"conv2d_transpose"}  # not on Paddle's O1 float16 list: the generator's up-sampling convs
-_state = {"allowed": False}
+_STATE = threading.local()
 
 
-@contextlib.contextmanager
 def mixed_precision(enabled=True):
     """Within the block, networks run their float16 blocks in float16 (``enabled``) or everything in float32."""
-    previous = _state["allowed"]
-    _state["allowed"] = bool(enabled)
-    try:
-        yield
-    finally:
-        _state["allowed"] = previous
+    return scoped_setting(_STATE, "allowed", bool(enabled))
 
 
 def float16_allowed():
-    return _state["allowed"]
+    return getattr(_STATE, "allowed", False)
 
 
 def float16_scope(enabled):
     """Paddle's O1 autocast around one block when mixed precision is allowed and ``enabled``; else nothing."""
-    if not (enabled and _state["allowed"]):
+    if not (enabled and float16_allowed()):
         return contextlib.nullcontext()
     return paddle.amp.auto_cast(enable=True, level="O1", custom_white_list=FLOAT16_OPS)
 
 
 def float32_scope():
     """float32 inside a float16 block (demodulation coefficients); nothing when mixed precision is off."""
-    return paddle.amp.auto_cast(enable=False) if _state["allowed"] else contextlib.nullcontext()
+    return paddle.amp.auto_cast(enable=False) if float16_allowed() else contextlib.nullcontext()
 
 
 def float16_min_resolution(size, amp_resolutions):
