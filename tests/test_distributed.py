@@ -157,10 +157,10 @@ def run_on_two_ranks(tmp_path, source):
 
 DRAWS = """
 import json
+from ppgan_stylegan.core.distributed import randn_local, replicate_draws  # (before Paddle: its CPU settings)
+from ppgan_stylegan.engine import seed_everything
 import paddle
 import paddle.distributed as dist
-from ppgan_stylegan.core.distributed import randn_local, replicate_draws
-from ppgan_stylegan.engine import seed_everything
 dist.init_parallel_env()
 rank, draws = dist.get_rank(), {}
 for replicated in (False, True):
