@@ -3,9 +3,12 @@
 Model-neutral: it trains any ppgan model (``StyleGANModel``, ``PSPModel``) through ``setup_input`` /
 ``train_iter`` and saves what the model exposes (``nets``, ``optimizers``, ``get_extra_state``).
 
-* Every iteration reseeds Paddle, NumPy and ``random`` from ``(seed, iteration)``, so a run resumed at
-  iteration k draws the same latents, noise, mixing decisions and flips as a straight run. All ranks
-  share the seed: they draw the global batch's randoms and keep their slice (``distributed``).
+* Every iteration reseeds Paddle, NumPy and ``random`` from ``(seed, iteration, rank)``, so a run resumed at
+  iteration k draws the same latents, noise, mixing decisions and flips as a straight run. Each rank draws its
+  own share; with ``model.replicate_draws`` all ranks share the seed, draw the global batch's randoms and keep
+  their slice (``distributed``).
+* A SIGINT / SIGTERM to any rank is voted on in the next iteration's first all-reduce: every rank stops after
+  the same iteration; a collective that lost its peer ends the run in one line (``RankLostError``).
 * Several processes (``python -m paddle.distributed.launch``): nets are not wrapped in DataParallel;
   rank 0's weights are broadcast at start, gradients averaged per optimizer step, and
   ``check_replicas`` (every N iterations) compares a digest of every rank's weights.

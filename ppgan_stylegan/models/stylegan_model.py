@@ -253,7 +253,7 @@ class StyleGANModel(NonFiniteGuard, BaseModel):
     def _latents(self, batch):
         """One z, or two with probability ``mixing_prob`` (style mixing regularisation).
 
-        Drawn for the global batch and sliced per rank (``distributed``), like the noise maps."""
+        Each rank draws its own share (or its slice of the global batch: ``replicate_draws``), like the noise maps."""
         n = 2 if self.mixing_prob > 0 and random.random() < self.mixing_prob else 1
         return [randn_local([batch, self.style_dim], batch) for _ in range(n)]
 
