@@ -27,14 +27,19 @@ def list_images(root):
 
 
 def load_rgb(path):
-    """Any PIL-readable image as an RGB uint8 array ``[H, W, 3]`` (alpha composited on black)."""
+    """Any PIL-readable image file as an RGB uint8 array ``[H, W, 3]`` (alpha composited on black)."""
     with Image.open(path) as img:
-        img.load()
-        if img.mode in ("RGBA", "LA") or (img.mode == "P" and "transparency" in img.info):
-            img = img.convert("RGBA")
-            background = Image.new("RGBA", img.size, (0, 0, 0, 255))
-            img = Image.alpha_composite(background, img)
-        return np.asarray(img.convert("RGB"))
+        return rgb_of(img)
+
+
+def rgb_of(img):
+    """An open PIL image as an RGB uint8 array ``[H, W, 3]`` (alpha composited on black)."""
+    img.load()
+    if img.mode in ("RGBA", "LA") or (img.mode == "P" and "transparency" in img.info):
+        img = img.convert("RGBA")
+        background = Image.new("RGBA", img.size, (0, 0, 0, 255))
+        img = Image.alpha_composite(background, img)
+    return np.asarray(img.convert("RGB"))
 
 
 def read_rgb(path):

@@ -1,20 +1,21 @@
-"""Image-folder dataset for unconditional GAN training (ppgan DATASETS: ``StyleGANImageFolder``).
+"""Image datasets for GAN training (ppgan DATASETS: ``StyleGANImageFolder``).
 
-Yields ``{'A': float32 [3, H, W] in [-1, 1], 'A_path': str}`` like ppgan's ``SingleDataset``, so
-models written for that dataset work unchanged. Grayscale / RGBA / palette images are converted to RGB.
+Yields ``{'A': uint8 [3, H, W], 'A_path': str}`` (plus ``'label'`` when the data has labels) like ppgan's
+``SingleDataset`` but in uint8: the models scale it to [-1, 1] on the device (``core.images.reals_on_device``).
+The images come from a folder, an NVlabs dataset zip or a rosinality LMDB (``data/sources.py``). Grayscale /
+RGBA / palette images are converted to RGB.
 """
 import logging
-import os
 import zlib
 from collections import Counter
 
 import numpy as np
 from paddle.io import Dataset
-from PIL import Image
 from ppgan.datasets.builder import DATASETS
 
 from ..core.errors import ConfigError
-from ..core.images import IMAGE_EXTENSIONS, list_images, load_rgb, to_chw_uint8
+from ..core.images import rgb_of, to_chw_uint8
+from .sources import describe_labels, open_source, read_labels
 
 logger = logging.getLogger(__name__)
 
@@ -35,26 +36,28 @@ class StyleGANImageFolder(Dataset):
     loading time, so a resumed run flips exactly as an uninterrupted one, with or without prefetching.
     """
 
-    def __init__(self, dataroot, hflip=True, size=None, verify=True):
+    def __init__(self, dataroot, hflip=True, size=None, verify=True, labels="auto"):
         super().__init__()
-        if not os.path.isdir(dataroot):
-            raise ConfigError(f"dataset.dataroot: {dataroot!r} is not a folder")
         self.dataroot, self.hflip, self.size = dataroot, hflip, size
-        self.paths = list_images(dataroot)
+        self.source = open_source(dataroot, size)
+        self.paths = [self.source.where(name) for name in self.source.names]  # (where each image is, for logs)
+        self.labels, self.class_names = read_labels(self.source, labels, dataroot)
         self.skipped = set()
         self.epoch, self.flip_seed = 0, 0
-        if not self.paths:
-            raise ConfigError(f"dataset.dataroot: no images ({', '.join(IMAGE_EXTENSIONS)}) in {dataroot!r}")
         if verify:
             self.verify()
+        logger.info(f"dataset {dataroot} ({self.source.kind}): {len(self.paths)} images, "
+                    f"{describe_labels(self.labels)}")
 
     def verify(self):
-        """Read every header before training: unreadable files are skipped (logged); no readable image, or
-        images of different sizes / not ``size`` x ``size``, is an error naming an offending file."""
+        """Read the headers before training (every file of a folder; the first image of a zip or LMDB, as NVlabs):
+        unreadable files are skipped (logged); no readable image, or images of different sizes / not ``size`` x
+        ``size``, is an error naming an offending file."""
         sizes = {}
-        for path in self.paths:
+        checked = self.paths if self.source.kind == "folder" else self.paths[:1]
+        for name, path in zip(self.source.names, checked):
             try:
-                with Image.open(path) as img:
+                with self.source.open_image(name) as img:
                     sizes[path] = img.size
             except Exception as e:
                 self.skipped.add(path)
@@ -86,13 +89,15 @@ class StyleGANImageFolder(Dataset):
         return self.hflip and zlib.crc32(f"{self.flip_seed}:{self.epoch}:{idx}".encode()) % 2 == 1
 
     def _read(self, idx):
-        """(path, RGB array) of item ``idx`` or, if it is unreadable, of the next readable one."""
+        """(path, RGB array, index) of item ``idx`` or, if it is unreadable, of the next readable one."""
         for step in range(len(self.paths)):
-            path = self.paths[(idx + step) % len(self.paths)]
+            index = (idx + step) % len(self.paths)
+            path = self.paths[index]
             if path in self.skipped:
                 continue
             try:
-                return path, load_rgb(path)
+                with self.source.open_image(self.source.names[index]) as img:
+                    return path, rgb_of(img), index
             except Exception as e:  # corrupt / truncated / not an image
                 self.skipped.add(path)
                 logger.warning(f"skipping unreadable image {path} ({type(e).__name__}: {str(e)[:80]}); "
@@ -100,13 +105,16 @@ class StyleGANImageFolder(Dataset):
         raise RuntimeError(f"dataset.dataroot: none of the {len(self.paths)} images in {self.dataroot!r} is readable")
 
     def __getitem__(self, idx):
-        path, rgb = self._read(idx)
+        path, rgb, index = self._read(idx)
         if self.size is not None and rgb.shape[:2] != (self.size, self.size):
             raise ConfigError(f"{path}: image is {rgb.shape[1]}x{rgb.shape[0]}, the config needs "
                               f"{self.size}x{self.size} (run tools/prepare_dataset.py)")
         if self.flipped(idx):
             rgb = rgb[:, ::-1]
-        return {"A": to_chw_uint8(rgb), "A_path": path}  # uint8: scaled on the device (core.images.reals_on_device)
+        item = {"A": to_chw_uint8(rgb), "A_path": path}  # uint8: scaled on the device (core.images.reals_on_device)
+        if self.labels is not None:
+            item["label"] = self.labels[index]
+        return item
 
 
 @DATASETS.register()
