@@ -1,10 +1,13 @@
 """tools/benchmark.py runs both implementations side by side under both settings (Paddle as installed, our
 CLI's CPU runtime), each in a worker process, and writes its JSON and table (no timing asserted)."""
 import json
+import os
+import subprocess
+import sys
 
 import pytest
 
-from conftest import run_script
+from conftest import ROOT, run_script
 
 pytestmark = pytest.mark.slow  # subprocess runs / training (make test-fast skips them)
 
@@ -42,3 +45,20 @@ def test_benchmark_smoke_case(tmp_path):
                for setting in ("installed", "ours")), load
     md = (tmp_path / "bench.md").read_text()
     assert "Paddle" in md and "python tools/benchmark.py --cases smoke,load_smoke --repeat 1" in md
+
+
+@pytest.mark.slow
+def test_memory_benchmark_rows_run_in_fresh_processes(tmp_path):
+    """bench/memory.py: one process per row; peak RSS above the after-build RSS; ppgan's row on a CPU records the
+    missing double gradient it stops at; the activation bytes follow the layers' shapes."""
+    from ppgan_stylegan.bench.memory import activation_bytes_per_image
+    out = tmp_path / "memory.json"
+    run = subprocess.run([sys.executable, "-m", "ppgan_stylegan.bench.memory", "--sizes", "8", "--out", str(out)],
+                         capture_output=True, text=True, timeout=900, env=dict(os.environ, PYTHONPATH=ROOT))
+    assert run.returncode == 0, run.stderr[-2000:]
+    rows = json.loads(out.read_text())["rows"]
+    assert [(r["impl"], r["batch_gpu"]) for r in rows] == [("ours", None), ("ours", 1), ("ppgan", None)]
+    assert all(r["peak_mib"] > r["built_mib"] > 100 for r in rows)
+    assert rows[0]["error"] is None and rows[1]["error"] is None
+    assert "conv2d_transpose_double_grad" in rows[2]["error"]  # (Paddle's CPU build: ppgan's path length stops)
+    assert activation_bytes_per_image(8) == {4: 4 * 16 * (515 + 1024), 8: 4 * 64 * (1027 + 1536)}

@@ -67,6 +67,14 @@ def _row(impl, size, batch, batch_gpu):
             "peak_mib": round(rss_mib()), "error": error}
 
 
+def _died(done):
+    """Why a row's process ended without a result: the kernel's out-of-memory kill, or its last line."""
+    if done.returncode == -9:
+        return "killed (SIGKILL: out of memory, more than this machine's RAM)"
+    last = done.stderr.strip().splitlines()[-1][:200] if done.stderr.strip() else ""
+    return f"exit {done.returncode}: {last}"
+
+
 def measure(sizes, rows=(("ours", 4, None), ("ours", 4, 1), ("ppgan", 4, None))):
     """Every row in a fresh process; returns the rows (a process that dies is recorded with its exit code)."""
     out = []
@@ -76,8 +84,7 @@ def measure(sizes, rows=(("ours", 4, None), ("ours", 4, 1), ("ppgan", 4, None)))
             done = subprocess.run(args, capture_output=True, text=True)
             lines = [line for line in done.stdout.splitlines() if line.startswith("ROW ")]
             row = json.loads(lines[-1][4:]) if lines else {
-                "impl": impl, "size": size, "batch": batch, "batch_gpu": batch_gpu,
-                "error": f"exit {done.returncode}: {done.stderr.strip().splitlines()[-1][:200] if done.stderr.strip() else ''}"}
+                "impl": impl, "size": size, "batch": batch, "batch_gpu": batch_gpu, "error": _died(done)}
             print(json.dumps(row), flush=True)
             out.append(row)
     return out
@@ -97,7 +104,7 @@ def main(argv=None):
     result = {"rows": rows, "activations": {s: activation_bytes_per_image(int(s))
                                             for s in args.sizes.split(",")}}
     if args.out:
-        write_json(args.out, result)
+        write_json(result, args.out)
     return 0
 
 
