@@ -180,3 +180,31 @@ def test_lmdb_without_the_extra_says_how_to_install(tmp_path, monkeypatch):
     from ppgan_stylegan.core.errors import UserError
     with pytest.raises(UserError, match=r"LMDB datasets needs lmdb.*pip install -e \.\[lmdb\]"):
         StyleGANImageFolder(root)
+
+
+def test_prepare_writes_an_nvlabs_zip_with_folder_or_csv_labels(tmp_path):
+    """``prepare --dst x.zip``: uncompressed, dataset_tool's names and dataset.json; read back by our dataset with
+    the labels given; a CSV missing an image is one line."""
+    from ppgan_stylegan.data.prepare import prepare_folder
+    src = tmp_path / "src"
+    for i, rgb in enumerate(make_images(6, size=12)):
+        (src / ["b_dogs", "a_cats"][i % 2]).mkdir(parents=True, exist_ok=True)
+        Image.fromarray(rgb).save(src / ["b_dogs", "a_cats"][i % 2] / f"{i}.png")
+    assert prepare_folder(str(src), str(tmp_path / "out.zip"), 8, labels="folders") == 6
+    with zipfile.ZipFile(tmp_path / "out.zip") as z:
+        assert sorted(z.namelist())[:2] == ["00000/img00000000.png", "00000/img00000001.png"]
+        assert all(info.compress_type == zipfile.ZIP_STORED for info in z.infolist())
+        labels = json.loads(z.read("dataset.json"))["labels"]
+    assert [v for _, v in labels] == [0, 0, 0, 1, 1, 1]  # sorted files: a_cats/1, 3, 5 then b_dogs/0, 2, 4
+    ds = StyleGANImageFolder(str(tmp_path / "out.zip"), size=8, hflip=False)
+    assert ds.labels.tolist() == [0, 0, 0, 1, 1, 1] and ds[0]["A"].shape == (3, 8, 8)
+    csv_file = tmp_path / "labels.csv"
+    csv_file.write_text("".join(f"{folder}/{i}.png,{i * 10}\n" for i, folder in
+                                enumerate(["b_dogs", "a_cats"] * 3)))
+    prepare_folder(str(src), str(tmp_path / "csv"), 8, labels=str(csv_file))  # a folder with dataset.json
+    assert StyleGANImageFolder(str(tmp_path / "csv"), size=8).labels.tolist() == [10, 30, 50, 0, 20, 40]
+    csv_file.write_text("a_cats/1.png,1\n")
+    from ppgan_stylegan.core.errors import UserError
+    with pytest.raises(UserError, match=r"5 image\(s\) have no row, e.g. 'a_cats/3.png'"):
+        prepare_folder(str(src), str(tmp_path / "bad.zip"), 8, labels=str(csv_file))
+    assert not (tmp_path / "bad.zip").exists()

@@ -1,10 +1,12 @@
 """Turn a folder of images into square PNGs at a power-of-two size (or write the embedded demo set).
 
     ppgan-stylegan prepare --src photos/ --dst data/faces256 --size 256
+    ppgan-stylegan prepare --src classes/ --dst data/classes256.zip --size 256 --labels folders   # NVlabs zip
     ppgan-stylegan prepare --demo                        # 100 LFW faces, 32x32 RGB, no download -> data/demo
 
 Images of any size and mode (RGB, grayscale, RGBA, palette) are center-cropped to a square and resized
-with a Lanczos filter; unreadable files are reported and skipped.
+with a Lanczos filter; unreadable files are reported and skipped. A ``--dst`` ending in ``.zip`` is a dataset
+zip as stylegan2-ada-pytorch's ``dataset_tool.py`` writes it (with ``dataset.json``), which training reads in place.
 """
 import os
 
@@ -20,6 +22,9 @@ def add_arguments(p):
     p.add_argument("--dst", default=None, help="output folder (default with --demo: data/demo)")
     p.add_argument("--size", type=int, default=None,
                    help=f"output size, a power of two (default 256; demo {DEMO_SIZE})")
+    p.add_argument("--labels", default=None,
+                   help="class labels into dataset.json: 'folders' (each image's sub-folder of --src) or a CSV "
+                        "file of name,label rows (names relative to --src)")
     p.add_argument("--demo", action="store_true", help="write the embedded demo dataset instead")
 
 
@@ -31,5 +36,5 @@ def run(args):
     elif not args.dst:
         raise UserError("--dst is required with --src")
     else:
-        prepare_folder(args.src, args.dst, args.size or 256)
+        prepare_folder(args.src, args.dst, args.size or 256, args.labels)
     return 0
