@@ -62,3 +62,17 @@ def test_memory_benchmark_rows_run_in_fresh_processes(tmp_path):
     assert rows[0]["error"] is None and rows[1]["error"] is None
     assert "conv2d_transpose_double_grad" in rows[2]["error"]  # (Paddle's CPU build: ppgan's path length stops)
     assert activation_bytes_per_image(8) == {4: 4 * 16 * (515 + 1024), 8: 4 * 64 * (1027 + 1536)}
+
+
+@pytest.mark.slow
+def test_data_loading_benchmark_reads_every_format(tmp_path):
+    """bench/data_loading.py: the same images as a folder, an NVlabs zip and an LMDB, read through the DataLoader
+    with and without workers; a rate per row (none asserted)."""
+    out = tmp_path / "loading.json"
+    run = subprocess.run([sys.executable, "-m", "ppgan_stylegan.bench.data_loading", "--size", "16", "--images",
+                          "48", "--workers", "0,1", "--out", str(out)], capture_output=True, text=True, timeout=600,
+                         env=dict(os.environ, PYTHONPATH=ROOT))
+    assert run.returncode == 0, run.stderr[-2000:]
+    rows = json.loads(out.read_text())["rows"]
+    assert [(r["format"], r["workers"]) for r in rows] == [(f, w) for f in ("folder", "zip", "lmdb") for w in (0, 1)]
+    assert all(r["images_per_s"] > 0 for r in rows)

@@ -109,14 +109,19 @@ def test_labels_from_class_folders_and_vectors(tmp_path):
     assert "label" not in StyleGANImageFolder(write_nvlabs_zip(tmp_path / "n.zip", images), hflip=False)[0]
 
 
-def test_a_zip_is_read_by_loader_workers_each_with_its_own_handle(tmp_path):
+@pytest.mark.parametrize("kind", ["zip", "lmdb"])
+def test_loader_workers_each_open_their_own_handle(tmp_path, kind):
     images = make_images()
-    ds = StyleGANImageFolder(write_nvlabs_zip(tmp_path / "data.zip", images, LABELS), hflip=False)
+    root = write_nvlabs_zip(tmp_path / "data.zip", images, LABELS) if kind == "zip" else \
+        write_rosinality_lmdb(tmp_path / "lmdb", images, LABELS)
+    ds = StyleGANImageFolder(root, hflip=False)
     ds[0]  # a handle opened in this process first: a forked worker must not share it
-    batches = list(paddle.io.DataLoader(ds, batch_size=4, shuffle=False, num_workers=2))
-    got = np.concatenate([b["A"].numpy() for b in batches])
-    np.testing.assert_array_equal(got, np.stack([rgb.transpose(2, 0, 1) for rgb in images]))
-    assert np.concatenate([b["label"].numpy() for b in batches]).tolist() == LABELS
+    for _ in range(2):  # (a second epoch forks new workers)
+        batches = list(paddle.io.DataLoader(ds, batch_size=4, shuffle=False, num_workers=2))
+        got = np.concatenate([b["A"].numpy() for b in batches])
+        np.testing.assert_array_equal(got, np.stack([rgb.transpose(2, 0, 1) for rgb in images]))
+        assert np.concatenate([b["label"].numpy() for b in batches]).tolist() == LABELS
+    assert ds.skipped == set()
 
 
 @pytest.mark.parametrize("case, message", [

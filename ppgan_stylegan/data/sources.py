@@ -112,9 +112,11 @@ class LmdbSource:
         self.names = [f"{i:05d}" for i in range(count)]
 
     def _txn(self):
-        key = (os.path.realpath(self.root), os.getpid())  # (a forked loader worker opens its own)
+        key = (os.path.realpath(self.root), os.getpid())
         if key not in _LMDB_ENVS:
             lmdb = require_extra("lmdb", "LMDB datasets", "lmdb")
+            for inherited in [k for k in _LMDB_ENVS if k[0] == key[0]]:  # a forked loader worker: LMDB refuses a
+                _LMDB_ENVS.pop(inherited).close()  # second open of the files while the parent's copy is registered
             _LMDB_ENVS[key] = lmdb.open(self.root, readonly=True, lock=False, readahead=False, meminit=False)
         return _LMDB_ENVS[key].begin(write=False)
 
