@@ -88,8 +88,8 @@ def reals_on_device(images):
     """A loader batch as float32 in [-1, 1] on the device: uint8 ``[N, C, H, W]`` is cast and scaled there (the same
     float32 numbers as ``to_tensor_range``); float input (already scaled) passes through."""
     images = images if isinstance(images, paddle.Tensor) else paddle.to_tensor(images)
-    if images.dtype == paddle.uint8:
-        return images.astype("float32") / 127.5 - 1.0
+    if images.dtype == paddle.uint8:  # (a true division: Paddle 2.6 turns ``/ 127.5`` into ``* (1 / 127.5)``,
+        return images.astype("float32") / paddle.full([], 127.5, "float32") - 1.0  # 1 ulp off numpy's numbers)
     return images
 
 
