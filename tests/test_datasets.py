@@ -175,7 +175,7 @@ def test_an_nvlabs_zip_trains_with_its_labels_read(tmp_path):
     assert out.returncode == 0, out.stderr[-2000:]
     log = open(next(os.path.join(r, "log.txt") for r in (tmp_path / "run").iterdir()
                     if r.is_dir() and not r.is_symlink())).read()
-    assert "(zip): 16 images, 3 classes (images per class: 0: 4, 1: 6, 2: 6)" in log, log[-2000:]
+    assert "(zip): 16 images, 8x8 RGB, 3 classes (images per class: 0: 4, 1: 6, 2: 6)" in log, log[-2000:]
     assert "Iter: 3/3" in log
 
 

@@ -42,11 +42,12 @@ class StyleGANImageFolder(Dataset):
         self.source = open_source(dataroot, size)
         self.paths = [self.source.where(name) for name in self.source.names]  # (where each image is, for logs)
         self.labels, self.class_names = read_labels(self.source, labels, dataroot)
-        self.skipped = set()
+        self.skipped, self.image_size = set(), None
         self.epoch, self.flip_seed = 0, 0
         if verify:
             self.verify()
-        logger.info(f"dataset {dataroot} ({self.source.kind}): {len(self.paths)} images, "
+        shape = f"{self.image_size[0]}x{self.image_size[1]} RGB, " if self.image_size else ""
+        logger.info(f"dataset {dataroot} ({self.source.kind}): {len(self.paths)} images, {shape}"
                     f"{describe_labels(self.labels)}")
 
     def verify(self):
@@ -67,6 +68,7 @@ class StyleGANImageFolder(Dataset):
                               f"readable (e.g. {self.paths[0]})")
         counts = Counter(sizes.values())
         (w, h), _ = counts.most_common(1)[0]
+        self.image_size = (w, h)
         if len(counts) > 1:
             odd = next(p for p, s in sizes.items() if s != (w, h))
             raise ConfigError(f"dataset.dataroot: images of mixed sizes in {self.dataroot!r}: "
