@@ -54,3 +54,47 @@ def test_exported_demo_generator_runs_in_paddle_inference_default_config(demo_we
         want = np.concatenate([gen([paddle.to_tensor(z[i:i + 1])], truncation=float(psi[i, 0]), noise="const")[0]
                                .numpy() for i in range(3)])
     assert got.shape == (3, 3, 32, 32) and np.abs(got - want).max() < 1e-4, np.abs(got - want).max()
+
+
+ONNX_EXAMPLE = """
+import sys
+import numpy as np
+import onnxruntime as ort
+session = ort.InferenceSession(sys.argv[1], providers=["CPUExecutionProvider"])
+z = np.random.RandomState(int(sys.argv[2])).standard_normal([1, 128]).astype("float32")
+psi = np.full([1, 1], 0.7, dtype="float32")  # truncation: [N, 1]
+image = session.run(None, {"z": z, "psi": psi})[0]  # [N, 3, H, W] in [-1, 1]
+np.save(sys.argv[3], image)
+"""
+
+
+def test_export_onnx_runs_in_onnx_runtime_like_the_dynamic_graph(demo_weights, tmp_path):
+    """``--onnx``: generator.onnx, checked by ONNX Runtime against the dynamic graph within 1e-4 (paddle2onnx 2.1.0
+    wrote leaky_relu's slope as 4e-16: the exported graph computes it as a maximum); the README's example (ONNX
+    Runtime and numpy only) reproduces the generator. Paddle 2.6: one line (paddle2onnx 2.x needs Paddle 3)."""
+    path, gen = demo_weights
+    out = run_script("tools/export.py", "--weights", path, "--onnx", "--check-seeds", "0-3", *into(tmp_path / "exp"))
+    if int(paddle.__version__.split(".")[0]) < 3:
+        assert out.returncode == 2 and out.stderr.strip().splitlines()[-1].startswith("error: export --onnx needs "
+                                                                                      "Paddle 3"), out.stderr
+        return
+    assert out.returncode == 0, out.stdout[-2000:] + out.stderr[-2000:]
+    assert float(out.stdout.split("ONNX Runtime vs dynamic graph: max |diff| ")[1].split()[0]) < 1e-4, out.stdout
+    image = str(tmp_path / "image.npy")
+    run = subprocess.run([sys.executable, "-c", ONNX_EXAMPLE, str(tmp_path / "exp" / "generator.onnx"), "7", image],
+                         capture_output=True, text=True, timeout=300)
+    assert run.returncode == 0, run.stderr[-2000:]
+    z = np.random.RandomState(7).standard_normal([1, 128]).astype("float32")
+    gen.eval()
+    with paddle.no_grad():
+        want = gen([paddle.to_tensor(z)], truncation=0.7, noise="const")[0].numpy()
+    assert np.abs(np.load(image) - want).max() < 1e-4
+
+
+def test_export_onnx_without_the_extra_says_how_to_install(monkeypatch):
+    from ppgan_stylegan.apps.export import export_onnx
+    from ppgan_stylegan.core.errors import UserError
+    monkeypatch.setitem(sys.modules, "paddle2onnx", None)
+    monkeypatch.setattr(paddle, "__version__", "3.3.1")
+    with pytest.raises(UserError, match=r"export --onnx needs paddle2onnx.*pip install -e \.\[onnx\]"):
+        export_onnx("/nonexistent/generator")

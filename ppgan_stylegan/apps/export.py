@@ -1,9 +1,10 @@
-"""Export a generator for Paddle Inference: ``paddle.jit.save`` of (z, psi) -> image.
+"""Export a generator for Paddle Inference: ``paddle.jit.save`` of (z, psi) -> image; and as ONNX.
 
 Truncation uses the generator's tracked ``w_avg`` (or, for a file without one, a sampled mean
 computed once at export time and stored in the model), never a fresh random mean per call. The check runs the
 saved files in Paddle Inference with its default configuration (on a CPU: oneDNN on), the runtime they are
-deployed with, and through ``paddle.jit.load``.
+deployed with, and through ``paddle.jit.load``. ``onnx``: paddle2onnx converts the saved files (the ``onnx``
+extra), and ONNX Runtime runs the result against the dynamic graph on the same seeds.
 """
 import os
 
@@ -12,6 +13,8 @@ import paddle
 import paddle.inference as paddle_infer
 import paddle.nn as nn
 
+from ..core.errors import UserError
+from ..core.extras import require_extra
 from ..core.images import grid, save_png
 from .base import GeneratorPredictor
 
@@ -54,8 +57,33 @@ class Exporter(GeneratorPredictor):
             dynamic, reloaded = model(z, psi_t).numpy(), loaded(z, psi_t).numpy()
         deployed = run_inference(prefix, z.numpy(), psi_t.numpy())
         path = save_png(grid(np.concatenate([dynamic, deployed]), nrow=len(seeds)), f"{prefix}_check.png")
-        return {"inference": float(np.abs(dynamic - deployed).max()),
-                "jit.load": float(np.abs(dynamic - reloaded).max())}, path
+        diffs = {"inference": float(np.abs(dynamic - deployed).max()),
+                 "jit.load": float(np.abs(dynamic - reloaded).max())}
+        if os.path.isfile(prefix + ".onnx"):
+            diffs["onnx"] = float(np.abs(dynamic - run_onnx(prefix + ".onnx", z.numpy(), psi_t.numpy())).max())
+        return diffs, path
+
+
+ONNX_TOLERANCE = 1e-4
+ONNX_OPSET = 13
+
+
+def export_onnx(prefix):
+    """``<prefix>.onnx`` from the files ``paddle.jit.save`` wrote at ``prefix`` (paddle2onnx); returns its path."""
+    if int(paddle.__version__.split(".")[0]) < 3 and paddle.__version__ != "0.0.0":  # (0.0.0: a develop build)
+        raise UserError(f"export --onnx needs Paddle 3 (paddle2onnx 2.x converts Paddle 3 programs only); this is "
+                        f"Paddle {paddle.__version__}: export under Paddle 3, or deploy the Paddle Inference files")
+    paddle2onnx = require_extra("paddle2onnx", "export --onnx", "onnx")
+    path = prefix + ".onnx"
+    paddle2onnx.export(model_file(prefix), prefix + ".pdiparams", path, opset_version=ONNX_OPSET, verbose=False)
+    return path
+
+
+def run_onnx(path, z, psi):
+    """Images of the ONNX generator at ``path`` in ONNX Runtime (CPU) for ``z [N, D]``, ``psi [N, 1]`` (numpy)."""
+    ort = require_extra("onnxruntime", "export --onnx", "onnx")
+    session = ort.InferenceSession(path, providers=["CPUExecutionProvider"])
+    return session.run(None, {"z": np.asarray(z, "float32"), "psi": np.asarray(psi, "float32")})[0]
 
 
 def model_file(prefix):

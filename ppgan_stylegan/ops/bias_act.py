@@ -35,7 +35,10 @@ def add_channel_bias(x, bias):
 
 
 def _leaky(x, negative_slope, gain):
-    out = F.leaky_relu(x, negative_slope)
+    if paddle.in_dynamic_mode() or not 0 <= negative_slope <= 1:
+        out = F.leaky_relu(x, negative_slope)
+    else:  # exported graphs: paddle2onnx 2.1.0 writes leaky_relu's slope as garbage (alpha 4e-16 for 0.2)
+        out = paddle.maximum(x, x * negative_slope)  # the same function for 0 <= slope <= 1
     return out * gain if gain != 1 else out
 
 

@@ -23,8 +23,8 @@ from ppgan.models.generators.builder import GENERATORS
 from ...core.checks import check_choice, check_size
 from ...core.compat import write_
 from ...core.errors import ConfigError
-from ...ops import (EqualConv2D, EqualLinear, FIRFilter, PixelNorm, adaptive_instance_norm, conv_transpose2x,
-                    nearest_upsample, noise_bias_leaky_relu)
+from ...ops import (EqualConv2D, EqualLinear, FIRFilter, PixelNorm, adaptive_instance_norm, bias_leaky_relu,
+                    conv_transpose2x, nearest_upsample, noise_bias_leaky_relu)
 from ..blocks import LevelOfDetail, nvidia_fmaps, v1_slope
 from .base import StyleGeneratorBase
 
@@ -40,7 +40,7 @@ class MappingLayer(nn.Layer):
         self.slope = slope
 
     def forward(self, x):
-        return F.leaky_relu(self.dense(x), self.slope)
+        return bias_leaky_relu(self.dense(x), None, self.slope, gain=1.0)  # (exportable: see ops.bias_act)
 
 
 class UpsampleConv(nn.Layer):
