@@ -76,3 +76,19 @@ def test_data_loading_benchmark_reads_every_format(tmp_path):
     rows = json.loads(out.read_text())["rows"]
     assert [(r["format"], r["workers"]) for r in rows] == [(f, w) for f in ("folder", "zip", "lmdb") for w in (0, 1)]
     assert all(r["images_per_s"] > 0 for r in rows)
+
+
+@pytest.mark.slow
+def test_deployment_benchmark_runs_each_runtime_on_the_same_images(tmp_path):
+    """bench/deployment.py: eager, Paddle Inference (default CPU config) and, on Paddle 3, ONNX Runtime on the
+    demo-sized generator; the runtimes agree within 1e-4 (no timing asserted)."""
+    import paddle
+    out = tmp_path / "deployment.json"
+    run = subprocess.run([sys.executable, "-m", "ppgan_stylegan.bench.deployment", "--networks", "demo", "--repeat",
+                          "2", "--out", str(out)], capture_output=True, text=True, timeout=600,
+                         env=dict(os.environ, PYTHONPATH=ROOT))
+    assert run.returncode == 0, run.stderr[-2000:]
+    rows = json.loads(out.read_text())["rows"]
+    expected = ["eager Paddle", "Paddle Inference"] + (["ONNX Runtime"] if int(paddle.__version__[0]) >= 3 else [])
+    assert [r["runtime"] for r in rows] == expected
+    assert all(r["images_per_s"] > 0 and r["max_abs_diff_vs_eager"] < 1e-4 for r in rows)

@@ -79,11 +79,15 @@ def export_onnx(prefix):
     return path
 
 
-def run_onnx(path, z, psi):
-    """Images of the ONNX generator at ``path`` in ONNX Runtime (CPU) for ``z [N, D]``, ``psi [N, 1]`` (numpy)."""
+def onnx_runner(path):
+    """``fn(z [N, D], psi [N, 1]) -> images`` (numpy) of the ONNX generator at ``path`` in ONNX Runtime (CPU)."""
     ort = require_extra("onnxruntime", "export --onnx", "onnx")
     session = ort.InferenceSession(path, providers=["CPUExecutionProvider"])
-    return session.run(None, {"z": np.asarray(z, "float32"), "psi": np.asarray(psi, "float32")})[0]
+    return lambda z, psi: session.run(None, {"z": np.asarray(z, "float32"), "psi": np.asarray(psi, "float32")})[0]
+
+
+def run_onnx(path, z, psi):
+    return onnx_runner(path)(z, psi)
 
 
 def model_file(prefix):
@@ -91,8 +95,8 @@ def model_file(prefix):
     return next(prefix + ext for ext in (".json", ".pdmodel") if os.path.isfile(prefix + ext))
 
 
-def run_inference(prefix, z, psi):
-    """Images of the exported generator at ``prefix`` for ``z [N, D]``, ``psi [N, 1]`` (numpy) in Paddle Inference
+def inference_runner(prefix):
+    """``fn(z [N, D], psi [N, 1]) -> images`` (numpy) of the exported generator at ``prefix`` in Paddle Inference
     with its default configuration (a CPU-only Paddle: the CPU one, oneDNN on)."""
     config = paddle_infer.Config(model_file(prefix), prefix + ".pdiparams")
     if not paddle.is_compiled_with_cuda():
@@ -100,9 +104,17 @@ def run_inference(prefix, z, psi):
     if os.environ.get("GLOG_minloglevel", "0") not in ("", "0"):  # Paddle's INFO lines silenced (our command
         config.disable_glog_info()  # lines without --verbose): its pass-by-pass log too
     predictor = paddle_infer.create_predictor(config)
-    for name, value in zip(predictor.get_input_names(), (z, psi)):
-        handle = predictor.get_input_handle(name)
-        handle.reshape(value.shape)
-        handle.copy_from_cpu(np.ascontiguousarray(value, dtype="float32"))
-    predictor.run()
-    return predictor.get_output_handle(predictor.get_output_names()[0]).copy_to_cpu()
+
+    def run(z, psi):
+        for name, value in zip(predictor.get_input_names(), (z, psi)):
+            handle = predictor.get_input_handle(name)
+            handle.reshape(value.shape)
+            handle.copy_from_cpu(np.ascontiguousarray(value, dtype="float32"))
+        predictor.run()
+        return predictor.get_output_handle(predictor.get_output_names()[0]).copy_to_cpu()
+    return run
+
+
+def run_inference(prefix, z, psi):
+    """Images of the exported generator at ``prefix`` for ``z [N, D]``, ``psi [N, 1]`` in Paddle Inference."""
+    return inference_runner(prefix)(z, psi)
