@@ -18,7 +18,7 @@ RUN = """
 import json, sys
 import numpy as np
 import ppgan_stylegan
-from ppgan_stylegan.apps.export import run_inference
+from ppgan_stylegan.networks.deploy import run_inference
 z, psi = np.load(sys.argv[2]), np.load(sys.argv[3])
 np.save(sys.argv[4], run_inference(sys.argv[1], z, psi))
 """
@@ -92,7 +92,7 @@ def test_export_onnx_runs_in_onnx_runtime_like_the_dynamic_graph(demo_weights, t
 
 
 def test_export_onnx_without_the_extra_says_how_to_install(monkeypatch):
-    from ppgan_stylegan.apps.export import export_onnx
+    from ppgan_stylegan.networks.deploy import export_onnx
     from ppgan_stylegan.core.errors import UserError
     monkeypatch.setitem(sys.modules, "paddle2onnx", None)
     monkeypatch.setattr(paddle, "__version__", "3.3.1")

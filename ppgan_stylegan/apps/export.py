@@ -10,40 +10,15 @@ import os
 
 import numpy as np
 import paddle
-import paddle.inference as paddle_infer
-import paddle.nn as nn
 
-from ..core.errors import UserError
-from ..core.extras import require_extra
 from ..core.images import grid, save_png
+from ..networks.deploy import run_inference, run_onnx, save_static
 from .base import GeneratorPredictor
-
-
-class TruncatedGenerator(nn.Layer):
-    """``forward(z [N, D], psi [N, 1]) -> image [N, 3, H, W]`` with constant noise."""
-
-    def __init__(self, generator):
-        super().__init__()
-        self.generator = generator
-        with paddle.no_grad():
-            self.register_buffer("w_center", generator.truncation_mean().reshape([1, generator.style_dim]).clone())
-
-    def forward(self, z, psi):
-        gen = self.generator
-        w = gen.style(z)
-        w = self.w_center + psi * (w - self.w_center)
-        wplus = w.unsqueeze(1).tile([1, gen.n_latent, 1])
-        return gen.synthesis(gen.style_affine(wplus), noise="const")
 
 
 class Exporter(GeneratorPredictor):
     def export(self, prefix):
-        model = TruncatedGenerator(self.generator)
-        model.eval()
-        specs = [paddle.static.InputSpec([None, self.style_dim], "float32", "z"),
-                 paddle.static.InputSpec([None, 1], "float32", "psi")]
-        paddle.jit.save(paddle.jit.to_static(model, input_spec=specs, full_graph=True), prefix)
-        return model
+        return save_static(self.generator, prefix)
 
     def verify(self, prefix, model, seeds, psi=0.7):
         """Run the saved model (Paddle Inference, default configuration; and ``paddle.jit.load``) and the dynamic
@@ -64,57 +39,3 @@ class Exporter(GeneratorPredictor):
         return diffs, path
 
 
-ONNX_TOLERANCE = 1e-4
-ONNX_OPSET = 13
-
-
-def export_onnx(prefix):
-    """``<prefix>.onnx`` from the files ``paddle.jit.save`` wrote at ``prefix`` (paddle2onnx); returns its path."""
-    if int(paddle.__version__.split(".")[0]) < 3 and paddle.__version__ != "0.0.0":  # (0.0.0: a develop build)
-        raise UserError(f"export --onnx needs Paddle 3 (paddle2onnx 2.x converts Paddle 3 programs only); this is "
-                        f"Paddle {paddle.__version__}: export under Paddle 3, or deploy the Paddle Inference files")
-    paddle2onnx = require_extra("paddle2onnx", "export --onnx", "onnx")
-    path = prefix + ".onnx"
-    paddle2onnx.export(model_file(prefix), prefix + ".pdiparams", path, opset_version=ONNX_OPSET, verbose=False)
-    return path
-
-
-def onnx_runner(path):
-    """``fn(z [N, D], psi [N, 1]) -> images`` (numpy) of the ONNX generator at ``path`` in ONNX Runtime (CPU)."""
-    ort = require_extra("onnxruntime", "export --onnx", "onnx")
-    session = ort.InferenceSession(path, providers=["CPUExecutionProvider"])
-    return lambda z, psi: session.run(None, {"z": np.asarray(z, "float32"), "psi": np.asarray(psi, "float32")})[0]
-
-
-def run_onnx(path, z, psi):
-    return onnx_runner(path)(z, psi)
-
-
-def model_file(prefix):
-    """The program file ``paddle.jit.save`` wrote: ``.json`` (Paddle 3, PIR) or ``.pdmodel``."""
-    return next(prefix + ext for ext in (".json", ".pdmodel") if os.path.isfile(prefix + ext))
-
-
-def inference_runner(prefix):
-    """``fn(z [N, D], psi [N, 1]) -> images`` (numpy) of the exported generator at ``prefix`` in Paddle Inference
-    with its default configuration (a CPU-only Paddle: the CPU one, oneDNN on)."""
-    config = paddle_infer.Config(model_file(prefix), prefix + ".pdiparams")
-    if not paddle.is_compiled_with_cuda():
-        config.disable_gpu()
-    if os.environ.get("GLOG_minloglevel", "0") not in ("", "0"):  # Paddle's INFO lines silenced (our command
-        config.disable_glog_info()  # lines without --verbose): its pass-by-pass log too
-    predictor = paddle_infer.create_predictor(config)
-
-    def run(z, psi):
-        for name, value in zip(predictor.get_input_names(), (z, psi)):
-            handle = predictor.get_input_handle(name)
-            handle.reshape(value.shape)
-            handle.copy_from_cpu(np.ascontiguousarray(value, dtype="float32"))
-        predictor.run()
-        return predictor.get_output_handle(predictor.get_output_names()[0]).copy_to_cpu()
-    return run
-
-
-def run_inference(prefix, z, psi):
-    """Images of the exported generator at ``prefix`` for ``z [N, D]``, ``psi [N, 1]`` in Paddle Inference."""
-    return inference_runner(prefix)(z, psi)

@@ -18,7 +18,7 @@ import time
 import numpy as np
 import paddle
 
-from ..apps.export import TruncatedGenerator, export_onnx, inference_runner, onnx_runner
+from ..networks.deploy import export_onnx, inference_runner, onnx_runner, save_static
 from ..core.files import write_json
 from ..networks import StyleGAN2Generator
 
@@ -28,11 +28,7 @@ NETWORKS = {"demo": dict(size=32, style_dim=128, n_mlp=2, channel_multiplier=1, 
 
 def _runners(net, prefix, onnx):
     """{runtime: fn(z, psi) -> images} for the exported ``net`` at ``prefix``."""
-    model = TruncatedGenerator(StyleGAN2Generator(**NETWORKS[net]))
-    model.eval()
-    specs = [paddle.static.InputSpec([None, NETWORKS[net]["style_dim"]], "float32", "z"),
-             paddle.static.InputSpec([None, 1], "float32", "psi")]
-    paddle.jit.save(paddle.jit.to_static(model, input_spec=specs, full_graph=True), prefix)
+    model = save_static(StyleGAN2Generator(**NETWORKS[net]), prefix)
 
     def eager(z, psi):
         with paddle.no_grad():

@@ -11,7 +11,8 @@ on a CPU, oneDNN on) and through paddle.jit.load, and the dynamic graph, on --ch
 import os
 
 from ..apps import parse_seeds
-from ..apps.export import ONNX_TOLERANCE, Exporter, export_onnx
+from ..apps.export import Exporter
+from ..networks.deploy import ONNX_TOLERANCE, export_onnx
 from .common import add_generator_args, predictor_args
 
 HELP = "save gen_ema for Paddle Inference and check it (tools/export.py)"
