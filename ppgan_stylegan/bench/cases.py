@@ -74,11 +74,12 @@ def ppgan_model(c, gen_iters=10 ** 9):
                           num_style_feat=c["style_dim"], params=dict(gen_iters=gen_iters, disc_iters=16))
 
 
-def our_model(c, pl_weight, batch_gpu=None):
+def our_model(c, pl_weight, batch_gpu=None, **model_kwargs):
+    """Our StyleGANModel for case ``c`` (R1 gamma 10; ``model_kwargs``: more StyleGANModel arguments)."""
     gcfg = dict(name="StyleGAN2Generator", size=c["size"], style_dim=c["style_dim"], n_mlp=c["n_mlp"],
                 channel_multiplier=c["cm"])
     dcfg = dict(name="StyleGAN2Discriminator", size=c["size"], channel_multiplier=c["cm"])
-    return StyleGANModel(gcfg, dcfg, pl_weight=pl_weight, r1_gamma=10.0, batch_gpu=batch_gpu)
+    return StyleGANModel(gcfg, dcfg, pl_weight=pl_weight, r1_gamma=10.0, batch_gpu=batch_gpu, **model_kwargs)
 
 
 def adam_optimizers(model):

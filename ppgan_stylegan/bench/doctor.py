@@ -21,12 +21,11 @@ import paddle.nn.functional as F
 from ..core import runtime
 from ..core.versions import __version__
 from ..losses import path_length_penalty
-from ..models import StyleGANModel
 from ..networks import StyleGAN2Discriminator, StyleGAN2Generator
 from ..networks.blocks import ModulatedConv2D, StyledConv
 from ..networks.discriminators.stylegan2 import ConvLayer
 from ..ops import conv_transpose2x, double_backward, float16_scope, mixed_precision, polyphase_everywhere
-from .cases import adam_optimizers
+from .cases import adam_optimizers, our_model
 from .syncs import count_host_reads
 
 # stylegan2-ada-pytorch / stylegan3 docs/configs.md, config-f-like StyleGAN2 at 256 px, one GPU
@@ -160,11 +159,10 @@ def path_length_paths_check(size=16):
                  max_relative_difference=worst)
 
 
-def config_f(size, amp=False, batch_gpu=None, r1_interval=16, pl_interval=4):
+def config_f(size, amp=False, r1_interval=16, pl_interval=4):
     """A config-f training model (channel multiplier 2, style 512, 8 mapping layers) at ``size`` and its Adams."""
-    gcfg = dict(name="StyleGAN2Generator", size=size, style_dim=512, n_mlp=8, channel_multiplier=2)
-    dcfg = dict(name="StyleGAN2Discriminator", size=size, channel_multiplier=2)
-    model = StyleGANModel(gcfg, dcfg, amp=amp, batch_gpu=batch_gpu, r1_interval=r1_interval, pl_interval=pl_interval)
+    model = our_model(dict(size=size, style_dim=512, n_mlp=8, cm=2), 2.0, amp=amp, r1_interval=r1_interval,
+                      pl_interval=pl_interval)
     return model, adam_optimizers(model)
 
 
