@@ -91,9 +91,7 @@ def all_finite(flag):
     on the device: no host synchronisation."""
     if world_size() == 1:
         return flag
-    t = flag.astype("float32").reshape([1])
-    dist.all_reduce(t, op=dist.ReduceOp.MIN)
-    return t.reshape([]) > 0.5
+    return all_min(flag.astype("float32").reshape([1])).reshape([]) > 0.5
 
 
 LOST_PEER_SIGNS = ("connection reset by peer", "connection closed by peer", "broken pipe", "socket closed",
