@@ -19,6 +19,7 @@ import paddle
 import paddle.nn.functional as F
 
 from ..core import runtime
+from ..core.errors import last_line
 from ..core.versions import __version__
 from ..losses import path_length_penalty
 from ..networks import StyleGAN2Discriminator, StyleGAN2Generator
@@ -127,7 +128,7 @@ def double_gradient_check():
             if not np.isfinite(second.numpy()).all():
                 failed.append(f"{name}: non-finite")
         except Exception as e:  # a kernel this device lacks
-            failed.append(f"{name}: {str(e).strip().splitlines()[-1][:120] if str(e).strip() else type(e).__name__}")
+            failed.append(f"{name}: {last_line(e, 120)}")
     detail = f"{len(DOUBLE_GRAD_OPS) - len(failed)} of {len(DOUBLE_GRAD_OPS)} ops" + \
         (f"; failed: {'; '.join(failed)}" if failed else "")
     return check("double gradients", "failed" if failed else "ok", detail, failed=failed)
@@ -250,8 +251,8 @@ def run_checks(size=None, batch=4, iterations=None, timing=True, loader_workers=
             results.append(step())
         except Exception as e:  # report, go on: a doctor that crashes tells nothing
             name = getattr(step, "__name__", "check").replace("_check", "").replace("_", " ")
-            results.append(check(name, "failed", f"{type(e).__name__}: {str(e).strip().splitlines()[-1][:200]}"
-                                 if str(e).strip() else type(e).__name__))
+            results.append(check(name, "failed", f"{type(e).__name__}: {last_line(e)}" if str(e).strip()
+                                 else type(e).__name__))
     return results
 
 

@@ -36,3 +36,10 @@ def storage_error(error, doing):
         return None
     where = error.filename or "a file"
     return StorageError(f"{where}: {error.strerror or error} (while {doing})")
+
+
+def last_line(error, limit=200):
+    """The last non-empty line of ``error``'s text (Paddle's errors end in the useful one), at most ``limit``
+    characters; the exception's type name when it has no text."""
+    lines = [line.strip() for line in str(error).splitlines() if line.strip()]
+    return lines[-1][:limit] if lines else type(error).__name__

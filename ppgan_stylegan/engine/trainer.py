@@ -37,7 +37,7 @@ from tqdm import tqdm
 
 from ..core.distributed import (all_mean, broadcast_state, digest, draws_replicated, gather_strings, lost_peer,
                                 other_ranks, placement)
-from ..core.errors import ConfigError, NonFiniteLossError, RankLostError, storage_error
+from ..core.errors import ConfigError, NonFiniteLossError, RankLostError, last_line, storage_error
 from ..core.files import write_json
 from ..core.runs import newest_iteration_file
 from . import checkpoint
@@ -192,7 +192,7 @@ class ResumableTrainer(Trainer):
                 raise
             newest = newest_iteration_file(self.output_dir, "checkpoint")
             raise RankLostError(f"rank {self.local_rank}: lost {other_ranks()} during iteration {self.current_iter} "
-                                f"({str(e).strip().splitlines()[-1][:160]}); "
+                                f"({last_line(e, 160)}); "
                                 + (f"continue with --resume {newest}" if newest else "no checkpoint yet")) from e
         finally:
             for signum, handler in previous.items():
