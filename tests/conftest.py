@@ -4,6 +4,7 @@ Tests that run our command lines in subprocesses, train, or start several proces
 (``make test-fast`` skips them; ``make test`` runs everything).
 """
 import importlib
+import json
 import os
 import subprocess
 import sys
@@ -70,6 +71,49 @@ def run_folders(root):
         return []
     return sorted(os.path.join(root, d) for d in os.listdir(root)
                   if os.path.isdir(os.path.join(root, d)) and not os.path.islink(os.path.join(root, d)))
+
+
+def train_cli(args, cwd):
+    """``tools/main.py`` with ``args`` in ``cwd``; a failed run fails the test with its output."""
+    out = run_script("tools/main.py", *args, cwd=cwd)
+    assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-3000:]
+    return out
+
+
+def only_run(root):
+    """The one run folder under ``root``."""
+    (run,) = run_folders(root)
+    return run
+
+
+def losses_by_iteration(run):
+    with open(os.path.join(run, "history.json")) as f:
+        return {h["iter"]: h["losses"] for h in json.load(f) if "losses" in h}
+
+
+def resume_matches(cfg_args, tmp_path, total, split_at):
+    """Trains ``total`` iterations in one run and in two (``split_at``, then ``--resume`` from its checkpoint): the
+    losses of every iteration and the final networks must agree (1e-6). Returns (straight run, resumed run)."""
+    straight, split = str(tmp_path / "straight"), str(tmp_path / "split")
+    train_cli(cfg_args + ["-o", f"total_iters={total}", f"output_dir={straight}"], str(tmp_path))
+    train_cli(cfg_args + ["-o", f"total_iters={split_at}", f"output_dir={split}",
+                          f"snapshot_config.interval={split_at}"], str(tmp_path))
+    train_cli(cfg_args + ["-o", f"total_iters={total}", f"output_dir={split}", "--resume",
+                          os.path.join(only_run(split), f"iter_{split_at}_checkpoint.pdparams")], str(tmp_path))
+    runs = only_run(straight), only_run(split)
+    h1, h2 = (losses_by_iteration(r) for r in runs)
+    assert sorted(h1) == sorted(h2) == list(range(1, total + 1))
+    for it in h1:
+        assert h1[it].keys() == h2[it].keys(), it
+        for k in h1[it]:
+            assert abs(h1[it][k] - h2[it][k]) <= 1e-6, (it, k, h1[it][k], h2[it][k])
+    from ppgan.utils.filesystem import load
+    a, b = (load(os.path.join(r, f"iter_{total}_checkpoint.pdparams")) for r in runs)
+    for net in ("gen", "disc", "gen_ema"):
+        for k in a[net]:
+            assert np.abs(np.asarray(a[net][k]) - np.asarray(b[net][k])).max() <= 1e-6, (net, k)
+    assert a["model_state"] == b["model_state"]
+    return runs
 
 
 def into(folder):

@@ -97,7 +97,7 @@ def test_user_error_is_one_line_and_exit_2(tmp_path, capsys):
 
 
 def test_a_bug_keeps_its_traceback(tmp_path, monkeypatch):
-    def broken(src, dst, size, labels=None):
+    def broken(*args, **kwargs):
         raise KeyError("a bug, not a user error")
     monkeypatch.setattr(prepare, "prepare_folder", broken)
     monkeypatch.setattr(cli.prepare, "prepare_folder", broken)

@@ -9,7 +9,8 @@ import numpy as np
 import paddle
 import pytest
 
-from conftest import DEMO, MAIN, ROOT, pattern_images, run_folders, run_script, tiny
+from conftest import (DEMO, MAIN, ROOT, losses_by_iteration, only_run, pattern_images, resume_matches,
+                      run_script, tiny, train_cli)
 from ppgan_stylegan.core.config import load_config, validate_config
 from ppgan_stylegan.core.errors import ConfigError
 from ppgan_stylegan.data.prepare import prepare_demo
@@ -91,47 +92,17 @@ def test_ema_beta_formula_and_update(tiny_data, tmp_path):
     assert abs(model.ema_beta(4) - 0.5 ** (4 / 5)) < 1e-12  # half-life min(10k, 100 * 0.05) images
 
 
-def _run(args, cwd):
-    out = run_script("tools/main.py", *args, cwd=cwd)
-    assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-3000:]
-    return out
-
-
-def _only_run_dir(root):
-    (run,) = run_folders(root)
-    return run
-
-
 def test_resume_is_exact(tiny_data, tmp_path):
     cfg_args = ["-c", DEMO, "-o", *TINY, f"dataset.train.dataroot={tiny_data}", f"dataset.test.dataroot={tiny_data}",
                 "--seed", "7"]
-    straight, split = str(tmp_path / "straight"), str(tmp_path / "split")
-    _run(cfg_args + ["-o", "total_iters=6", f"output_dir={straight}"], str(tmp_path))
     # 12 images, batch 4: 3 iterations per epoch, so iteration 4 is mid-epoch (random flips on)
-    _run(cfg_args + ["-o", "total_iters=4", f"output_dir={split}", "snapshot_config.interval=4"], str(tmp_path))
-    split_dir = _only_run_dir(split)
-    _run(cfg_args + ["-o", "total_iters=6", f"output_dir={split}", "--resume",
-                     os.path.join(split_dir, "iter_4_checkpoint.pdparams")], str(tmp_path))
-    straight_dir = _only_run_dir(straight)
-    with open(os.path.join(straight_dir, "history.json")) as f:
-        h1 = {h["iter"]: h["losses"] for h in json.load(f) if "losses" in h}
-    with open(os.path.join(split_dir, "history.json")) as f:
-        h2 = {h["iter"]: h["losses"] for h in json.load(f) if "losses" in h}
-    assert sorted(h1) == sorted(h2) == [1, 2, 3, 4, 5, 6]
-    for it in range(1, 7):
-        assert h1[it].keys() == h2[it].keys()
-        for k in h1[it]:
-            assert abs(h1[it][k] - h2[it][k]) <= 1e-6, (it, k, h1[it][k], h2[it][k])
+    straight_dir, split_dir = resume_matches(cfg_args, tmp_path, total=6, split_at=4)
+    h1 = losses_by_iteration(straight_dir)
     # lazy regularisation every 2 iterations from the first: iterations 1, 3, 5 (5 is after the resume point)
     assert all("l_d_r1" in h1[i] and "l_g_path" in h1[i] for i in (1, 3, 5))
     assert not any("l_d_r1" in h1[i] or "l_g_path" in h1[i] for i in (2, 4, 6))
     from ppgan.utils.filesystem import load
-    a = load(os.path.join(straight_dir, "iter_6_checkpoint.pdparams"))
-    b = load(os.path.join(split_dir, "iter_6_checkpoint.pdparams"))
-    for net in ("gen", "disc", "gen_ema"):
-        for k in a[net]:
-            assert np.abs(np.asarray(a[net][k]) - np.asarray(b[net][k])).max() <= 1e-6, (net, k)
-    assert a["model_state"] == b["model_state"]
+    a = load(os.path.join(split_dir, "iter_6_checkpoint.pdparams"))
     assert a["model_state"]["current_iter"] == 6
     assert a["meta"]["versions"]["paddle"] == paddle.__version__
 
@@ -156,10 +127,10 @@ def test_configs_build_and_are_commented(name):
 def test_load_and_evaluate_only(tiny_data, tmp_path):
     cfg_args = ["-c", DEMO, "-o", *TINY, f"dataset.train.dataroot={tiny_data}", f"dataset.test.dataroot={tiny_data}",
                 "dataset.test.batch_size=4"]
-    _run(cfg_args + ["-o", "total_iters=2", f"output_dir={tmp_path / 'train'}"], str(tmp_path))
-    weights = os.path.join(_only_run_dir(str(tmp_path / "train")), "iter_2_weight.pdparams")
-    out = _run(cfg_args + ["-o", f"output_dir={tmp_path / 'eval'}", "--evaluate-only", "--load", weights], str(tmp_path))
-    log = open(os.path.join(_only_run_dir(str(tmp_path / "eval")), "log.txt")).read()
+    train_cli(cfg_args + ["-o", "total_iters=2", f"output_dir={tmp_path / 'train'}"], str(tmp_path))
+    weights = os.path.join(only_run(str(tmp_path / "train")), "iter_2_weight.pdparams")
+    out = train_cli(cfg_args + ["-o", f"output_dir={tmp_path / 'eval'}", "--evaluate-only", "--load", weights], str(tmp_path))
+    log = open(os.path.join(only_run(str(tmp_path / "eval")), "log.txt")).read()
     assert f"loaded gen, disc, gen_ema from {weights}" in log
     assert "Metric swd:" in log and "output:" in out.stdout
 
@@ -223,9 +194,9 @@ def test_corrupt_image_is_skipped_and_counted(tiny_data, tmp_path):
     assert len(ds.skipped) == 1 and str(data / "img_05.png") in ds.skipped
     assert items[5]["A_path"].endswith("img_06.png")  # replaced by the next readable image
     assert all(it["A"].shape == (3, 8, 8) for it in items)
-    out = _run(["-c", DEMO, "-o", *TINY, f"dataset.train.dataroot={data}", f"dataset.test.dataroot={data}",
+    out = train_cli(["-c", DEMO, "-o", *TINY, f"dataset.train.dataroot={data}", f"dataset.test.dataroot={data}",
                 "total_iters=4", f"output_dir={tmp_path / 'run'}"], str(tmp_path))
-    log = open(os.path.join(_only_run_dir(str(tmp_path / "run")), "log.txt")).read()
+    log = open(os.path.join(only_run(str(tmp_path / "run")), "log.txt")).read()
     assert "skipping unreadable image" in log and "img_05.png" in log and "1 of 12 images unreadable and skipped" in log
     assert "output:" in out.stdout
 
@@ -238,7 +209,7 @@ def test_nonfinite_losses_stop_the_run_and_keep_the_last_checkpoint(tiny_data, t
     err = out.stderr.strip().splitlines()[-1]
     assert err.startswith("error: stopped: 2 consecutive iterations with non-finite losses")
     assert "Traceback" not in out.stderr
-    run = _only_run_dir(str(tmp_path / "run"))
+    run = only_run(str(tmp_path / "run"))
     log = open(os.path.join(run, "log.txt")).read()
     assert "non-finite" in log and "no update" in log
     ckpts = sorted(f for f in os.listdir(run) if f.endswith("_checkpoint.pdparams"))
@@ -285,15 +256,12 @@ def test_sigterm_saves_and_resume_matches_an_uninterrupted_run(tiny_data, tmp_pa
     assert "stopped by SIGTERM after iteration" in stdout
     k = int(stdout.split("stopped by SIGTERM after iteration ")[1].split(";")[0])
     assert 3 <= k < 500
-    run = _only_run_dir(str(out_dir))
+    run = only_run(str(out_dir))
     ckpt = os.path.join(run, f"iter_{k}_checkpoint.pdparams")
     assert os.path.isfile(ckpt)
-    _run(common + ["-o", f"total_iters={k + 3}", f"output_dir={out_dir}", "--resume", ckpt], str(tmp_path))
-    _run(common + ["-o", f"total_iters={k + 3}", f"output_dir={tmp_path / 'straight'}"], str(tmp_path))
-    h_resumed = {h["iter"]: h["losses"] for h in json.load(open(os.path.join(run, "history.json"))) if "losses" in h}
-    straight = _only_run_dir(str(tmp_path / "straight"))
-    h_straight = {h["iter"]: h["losses"] for h in json.load(open(os.path.join(straight, "history.json")))
-                  if "losses" in h}
+    train_cli(common + ["-o", f"total_iters={k + 3}", f"output_dir={out_dir}", "--resume", ckpt], str(tmp_path))
+    train_cli(common + ["-o", f"total_iters={k + 3}", f"output_dir={tmp_path / 'straight'}"], str(tmp_path))
+    h_resumed, h_straight = losses_by_iteration(run), losses_by_iteration(only_run(str(tmp_path / "straight")))
     assert sorted(h_resumed) == sorted(h_straight) == list(range(1, k + 4))
     for it in range(1, k + 4):
         for key, value in h_straight[it].items():
@@ -319,9 +287,9 @@ def test_flips_depend_on_seed_epoch_and_index_only(tiny_data):
 def test_amp_switch_on_cpu_warns_and_trains_in_float32(tiny_data, tmp_path):
     """model.amp is a GPU feature: on the CPU it says so and the run equals the float32 one."""
     args = ["-c", DEMO, "-o", *TINY, f"dataset.train.dataroot={tiny_data}", "total_iters=2", "--seed", "1"]
-    _run(args + ["-o", "model.amp=true", f"output_dir={tmp_path / 'amp'}"], str(tmp_path))
-    _run(args + ["-o", f"output_dir={tmp_path / 'fp32'}"], str(tmp_path))
-    run_amp, run_fp32 = _only_run_dir(str(tmp_path / "amp")), _only_run_dir(str(tmp_path / "fp32"))
+    train_cli(args + ["-o", "model.amp=true", f"output_dir={tmp_path / 'amp'}"], str(tmp_path))
+    train_cli(args + ["-o", f"output_dir={tmp_path / 'fp32'}"], str(tmp_path))
+    run_amp, run_fp32 = only_run(str(tmp_path / "amp")), only_run(str(tmp_path / "fp32"))
     assert "model.amp: mixed precision needs a GPU; training in float32" in open(os.path.join(run_amp, "log.txt")).read()
     h_amp, h_fp32 = (json.load(open(os.path.join(r, "history.json"))) for r in (run_amp, run_fp32))
     assert [h["losses"] for h in h_amp] == [h["losses"] for h in h_fp32]
@@ -334,7 +302,7 @@ def test_demo_config_trains_20_iterations_with_r1_and_path_length(tmp_path):
     out = run_script("tools/main.py", "-c", DEMO, "-o", "total_iters=20", "log_config.interval=1",
                      f"dataset.train.dataroot={data}", f"dataset.test.dataroot={data}", f"output_dir={tmp_path / 'run'}")
     assert out.returncode == 0, out.stdout[-2000:] + out.stderr[-2000:]
-    history = json.load(open(os.path.join(_only_run_dir(str(tmp_path / "run")), "history.json")))
+    history = json.load(open(os.path.join(only_run(str(tmp_path / "run")), "history.json")))
     losses = [h["losses"] for h in history if "losses" in h]
     assert len(losses) == 20
     assert sum("l_d_r1" in h for h in losses) == 2 and sum("l_g_path" in h for h in losses) == 5  # 0, 16 / 0, 4, ...
@@ -359,10 +327,10 @@ def test_finetune_from_a_converted_release_keeps_frozen_d_blocks(tiny_data, tmp_
                              "d": ww.rosinality_state(state(d)), "latent_avg": ww.Tensor(np.full([16], 0.1, "float32"))})
     convert_file(str(src), str(dst))
     out_dir = tmp_path / "finetune"
-    _run(["-c", DEMO, "-o", *TINY, f"dataset.train.dataroot={tiny_data}", f"dataset.test.dataroot={tiny_data}",
+    train_cli(["-c", DEMO, "-o", *TINY, f"dataset.train.dataroot={tiny_data}", f"dataset.test.dataroot={tiny_data}",
           "total_iters=4", "model.freeze_d=2", "model.start_kimg=25000", f"output_dir={out_dir}", "--load", str(dst)],
          str(tmp_path))
-    run = _only_run_dir(str(out_dir))
+    run = only_run(str(out_dir))
     after = paddle.load(os.path.join(run, "iter_4_weight.pdparams"))["disc"]
     before = state(d)
     frozen = [k for k in before if k.startswith(("convs.0.", "convs.1."))]
@@ -389,7 +357,7 @@ def test_divergence_rolls_back_lowers_the_learning_rate_and_finishes(tiny_data, 
     env = dict(os.environ, PPGAN_STYLEGAN_FAULT_NONFINITE="5,6")
     out = run_script("tools/main.py", *common, "total_iters=8", env=env)
     assert out.returncode == 0, out.stdout[-2000:] + out.stderr[-2000:]
-    run = _only_run_dir(str(run_dir))
+    run = only_run(str(run_dir))
     log = open(os.path.join(run, "log.txt")).read()
     assert "iteration 5: non-finite" in log and "iteration 6: non-finite" in log
     assert "divergence: rolled back to iter_4_checkpoint.pdparams (rollback 1 of 3); learning rates now x0.5" in log

@@ -10,7 +10,7 @@ import paddle
 
 from ..core.device import use_device
 from ..core.errors import UserError
-from ..core.images import center_crop_resize, read_rgb, to_tensor_range
+from ..core.images import center_crop_resize, read_image, to_tensor_range
 from ..core.ranges import parse_ranges
 from ..core.runs import writable_folder
 from ..core.state import load_state
@@ -78,10 +78,14 @@ class GeneratorPredictor:
         return paddle.concat(outs)
 
     def load_image(self, path, rgb=None):
-        """An image file (or its RGB array) -> ``[1, 3, size, size]`` in [-1, 1]: center crop, Lanczos resize."""
-        rgb = read_rgb(path) if rgb is None else rgb
-        img = center_crop_resize(rgb, self.generator.size)
-        return paddle.to_tensor(to_tensor_range(np.asarray(img))[None])
+        """An image file (or its uint8 ``[H, W, C]`` array) -> ``[1, C, H, W]`` in [-1, 1] with the generator's
+        channels and shape: converted (``core.images.array_of``), center-cropped to its aspect, Lanczos-resized."""
+        channels = self.generator.img_channels
+        arr = read_image(path, channels) if rgb is None else rgb
+        if arr.shape[2] != channels:
+            raise UserError(f"{path}: the image has {arr.shape[2]} channel(s), the generator makes {channels}")
+        img = center_crop_resize(arr, self.generator.image_shape)
+        return paddle.to_tensor(to_tensor_range(img)[None])
 
     def load_latent(self, path):
         """A saved latent -> (W+ ``[1, n_latent, D]``, its noise maps or None).

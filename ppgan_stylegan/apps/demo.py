@@ -17,14 +17,32 @@ from ..core.config import load_config
 from ..core.device import use_device
 from ..core.files import atomic_write, write_json
 from ..core.runs import new_run_folder, point_latest
-from ..core.images import grid, list_images, load_rgb, save_gif, save_grid, to_tensor_range
-from ..data.prepare import DEMO_FACES, prepare_demo
+from ..core.checks import IMAGE_CHANNELS
+from ..core.images import grid, image_shape, list_images, read_image, save_gif, save_grid, to_tensor_range
+from ..data.prepare import DEMO_FACES, DEMO_SIZE, prepare_demo
 from ..engine import ResumableTrainer, seed_everything
 from ..metrics import swd
+from ..networks.families import family_of_class
 
 
-def load_reals(folder):
-    return np.stack([to_tensor_range(load_rgb(p)) for p in list_images(folder)])
+def load_reals(folder, channels=3):
+    """The demo images ``[N, channels, H, W]`` in [-1, 1]."""
+    return np.stack([to_tensor_range(read_image(p, channels)) for p in list_images(folder)])
+
+
+def demo_data(data, cfg):
+    """The folder of demo faces for the config's image shape and channels: ``data`` for the 32x32 RGB demo, else
+    ``<data>-<W>x<H>-<channels>`` (prepared when missing). Returns (folder, channels)."""
+    gen = cfg.model.generator
+    family = family_of_class(gen.get("name"))
+    channels = gen.get(family.generator.channels_key, 3) if family else 3
+    height, width = image_shape(gen.get("size", DEMO_SIZE))
+    if (height, width, channels) != (DEMO_SIZE, DEMO_SIZE, 3):
+        data = f"{data}-{width}x{height}-{IMAGE_CHANNELS[channels].lower()}"
+    have = len(list_images(data)) if os.path.isdir(data) else 0
+    if have < DEMO_FACES:
+        prepare_demo(data, (height, width), channels)
+    return data, channels
 
 
 def sample(gen, z, batch=50):
@@ -35,7 +53,7 @@ def sample(gen, z, batch=50):
 
 def interpolate(gen, z_from, z_to, steps):
     """gen_ema walking in W from each row of ``z_from`` to the same row of ``z_to``: images
-    ``[steps, N, 3, H, W]`` (constant noise, so only the latent moves)."""
+    ``[steps, N, C, H, W]`` (constant noise, so only the latent moves)."""
     with paddle.no_grad():
         w_from, w_to = gen.get_latent(paddle.to_tensor(z_from)), gen.get_latent(paddle.to_tensor(z_to))
         return np.stack([gen([w_from + t * (w_to - w_from)], input_is_latent=True, noise="const")[0].numpy()
@@ -90,9 +108,7 @@ def report(summary, folder):
 def run_demo(config, data, out, iters=None, seed=0, name=None, overwrite=False):
     """Train the demo config on the demo faces (prepared in ``data`` if missing); results in a run folder
     ``<out>/demo-<date-time>`` (or ``<out>/<name>``; ``core.runs``). Returns the summary dict (also written as summary.json)."""
-    have = len(list_images(data)) if os.path.isdir(data) else 0
-    if have < DEMO_FACES:
-        prepare_demo(data)
+    data, channels = demo_data(data, load_config(config))
     overrides = [f"dataset.train.dataroot={data}", f"dataset.test.dataroot={data}"]
     cfg = load_config(config, overrides)
     iters = quick.cap(iters or cfg.total_iters, "iters")  # PPGAN_STYLEGAN_QUICK=1: a few iterations
@@ -108,7 +124,7 @@ def run_demo(config, data, out, iters=None, seed=0, name=None, overwrite=False):
     seed_everything(seed)
     trainer = ResumableTrainer(cfg, seed=seed, progress=True)
     gen_ema = trainer.model.nets["gen_ema"]
-    reals = load_reals(data)
+    reals = load_reals(data, channels)
     z = np.random.RandomState(12345).standard_normal([len(reals), gen_ema.style_dim]).astype("float32")
 
     before = sample(gen_ema, z)

@@ -8,7 +8,8 @@ from tqdm import tqdm
 
 from ..core.config import load_config
 from ..core.errors import UserError
-from ..core.images import grid, list_images, read_rgb, resize_batch, save_png, to_uint8
+from ..core.images import grid, list_images, read_image, resize_batch, save_png, to_uint8
+from ..networks.encoders import require_square_rgb
 from ..networks.loading import encoder_from_state, encoder_state
 from .align import LandmarkSource, align_face
 from .base import GeneratorPredictor
@@ -22,6 +23,7 @@ class ImageEncoder(GeneratorPredictor):
         super().__init__(weights, config, device, output_dir, prefer=("gen",))
 
     def build_extra(self, state):
+        require_square_rgb(self.generator, self.weights_path)
         enc_cfg = None
         if self.config:
             enc_cfg = load_config(self.config).model.get("encoder")
@@ -50,7 +52,7 @@ class ImageEncoder(GeneratorPredictor):
             chunk = paths[i:i + batch]
             targets = []
             for path in chunk:
-                rgb = read_rgb(path)
+                rgb = read_image(path)
                 if align:
                     rgb = align_face(rgb, source(path, rgb), max(rgb.shape[:2]))
                 targets.append(self.load_image(path, rgb))

@@ -25,14 +25,17 @@ def noise_regularization(noises):
     for n in noises:
         while True:
             loss = loss + paddle.mean(n * paddle.roll(n, 1, axis=3)) ** 2 + paddle.mean(n * paddle.roll(n, 1, axis=2)) ** 2
-            if n.shape[2] <= 8:
+            if min(n.shape[2:]) <= 8:
                 break
             n = F.avg_pool2d(n, 2)
     return loss
 
 
 def downsample256(images):
-    return F.adaptive_avg_pool2d(images, 256) if images.shape[2] > 256 else images
+    """NVlabs' projector: images over 256 px area-downsampled to 256 (non-square: the short side to 256)."""
+    height, width = images.shape[2:]
+    factor = min(height, width) // 256
+    return F.adaptive_avg_pool2d(images, [height // factor, width // factor]) if factor > 1 else images
 
 
 def lr_schedule(t, initial_lr, rampdown=0.25, rampup=0.05):
@@ -43,7 +46,7 @@ def lr_schedule(t, initial_lr, rampdown=0.25, rampup=0.05):
 
 class Projector(GeneratorPredictor):
     def load_target(self, path):
-        """An image file -> ``[1, 3, size, size]`` in [-1, 1] (center crop, Lanczos resize)."""
+        """An image file -> ``[1, C, H, W]`` of the generator's images in [-1, 1] (center crop, Lanczos resize)."""
         return self.load_image(path)
 
     def w_stats(self, n=10000, seed=0):

@@ -18,6 +18,7 @@ from ..core.runs import free_name, point_latest, resolve_weights, writable_folde
 from ..core.versions import __version__
 from ..engine import ResumableTrainer, seed_everything
 from ..models.progressive import ProgressiveSchedule
+from ..networks.families import family_of_class
 
 EXIT_NONFINITE = 3
 EXIT_RANK_LOST = 5  # another rank of a multi-process run went away
@@ -37,13 +38,19 @@ def config_name(config_file):
 
 
 def fixed_image_size(cfg):
-    """StyleGANModel trains on images of the generator's size: the image folder checks them up front."""
+    """StyleGANModel trains on images of the generator's size and channels: the image folder checks them up front
+    (``model_channels``: the generator's channels and the config key they come from)."""
     gen = (cfg.model.get("generator") or {})
+    family = family_of_class(gen.get("name"))
     for split in ("train", "test"):
         block = (cfg.get("dataset") or {}).get(split)
-        if cfg.model.get("name") == "StyleGANModel" and block and block.get("name") == "StyleGANImageFolder" \
-                and "size" in gen:
+        if cfg.model.get("name") != "StyleGANModel" or not block or block.get("name") != "StyleGANImageFolder":
+            continue
+        if "size" in gen:
             block.setdefault("size", gen["size"])
+        if family is not None:
+            key = family.generator.channels_key
+            block["model_channels"] = [gen.get(key, 3), f"model.generator.{key}"]
 
 
 def check_progressive_batch(cfg):

@@ -35,7 +35,9 @@ def run(args):
     if args.onnx:
         export_onnx(prefix)
     diff, _ = app.verify(prefix, model, parse_seeds(args.check_seeds, "--check-seeds"), args.check_trunc)
-    print(f"exported {app.source} ({app.generator.size}px, style_dim {app.style_dim}) -> {prefix}; "
+    height, width = app.generator.image_shape
+    print(f"exported {app.source} ({width}x{height} px, {app.generator.img_channels} channel(s), style_dim "
+          f"{app.style_dim}) -> {prefix}; "
           f"Paddle Inference vs dynamic graph: max |diff| {diff['inference']:.3g} "
           f"(paddle.jit.load: {diff['jit.load']:.3g})")
     if args.onnx:

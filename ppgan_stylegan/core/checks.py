@@ -45,7 +45,7 @@ def check_bool(where, value):
 
 
 def check_choice(where, value, choices):
-    require(value in choices, f"{where}: expected one of {sorted(choices)}, got {value!r}")
+    require(value in choices, f"{where}: expected one of {sorted(choices, key=str)}, got {value!r}")
     return value
 
 
@@ -54,3 +54,27 @@ def check_size(size, low=8, high=1024, where="size"):
     require(_is_int(size) and low <= size <= high and not size & (size - 1),
             f"{where}: expected a power of two between {low} and {high}, got {size!r}")
     return int(math.log2(size))
+
+
+IMAGE_CHANNELS = {1: "grayscale", 3: "RGB", 4: "RGBA"}
+
+
+def check_image_channels(value, where="img_channels"):
+    """Image channels: 1 (grayscale), 3 (RGB) or 4 (RGBA)."""
+    require(_is_int(value) and value in IMAGE_CHANNELS,
+            f"{where}: expected 1 (grayscale), 3 (RGB) or 4 (RGBA), got {value!r}")
+    return value
+
+
+def check_image_shape(size, where="size", low=8, high=1024, max_aspect=4):
+    """An image size: an int (a square; ``check_size``) or ``[H, W]``, powers of two in ``[low, high]`` with an aspect
+    ratio from 1:``max_aspect`` to ``max_aspect``:1. Returns ``(H, W)``."""
+    if _is_int(size):
+        check_size(size, low, high, where)
+        return size, size
+    pair = isinstance(size, (list, tuple)) and len(size) == 2 and all(
+        _is_int(v) and low <= v <= high and not v & (v - 1) for v in size)
+    require(pair and max(size) <= max_aspect * min(size),
+            f"{where}: expected a power of two between {low} and {high}, or [H, W] of such with an aspect ratio "
+            f"from 1:{max_aspect} to {max_aspect}:1, got {size!r}")
+    return int(size[0]), int(size[1])

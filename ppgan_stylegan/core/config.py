@@ -12,7 +12,7 @@ from ppgan.models.generators.builder import GENERATORS
 from ppgan.solver.builder import LRSCHEDULERS, OPTIMIZERS
 from ppgan.utils.config import AttrDict
 
-from .checks import check_bool, check_int, check_number, check_size
+from .checks import check_bool, check_int, check_number, check_image_shape
 from .errors import ConfigError
 
 
@@ -186,7 +186,7 @@ def validate_config(cfg):
             if isinstance(cfg.model.get(sub), dict) and cfg.model[sub].get("name"):
                 check_block(f"model.{sub}", cfg.model[sub], registry)
                 if cfg.model[sub].get("size") is not None:
-                    check_size(cfg.model[sub]["size"], where=f"model.{sub}.size")
+                    check_image_shape(cfg.model[sub]["size"], where=f"model.{sub}.size")
     check_solver(cfg)
     for split, block in (cfg.get("dataset") or {}).items():
         check_block(f"dataset.{split}", block, DATASETS, extra=LOADER_KEYS)

@@ -1,7 +1,7 @@
 """Images in one place: finding and reading files, center-crop + resize, [-1, 1] tensors <-> uint8, grids, PNGs.
 
-Arrays for people are uint8 ``[H, W, 3]``; arrays for networks are float32 ``[3, H, W]`` (or batches
-``[N, C, H, W]``) in [-1, 1].
+Arrays for people are uint8 ``[H, W, C]``; arrays for networks are float32 ``[C, H, W]`` (or batches
+``[N, C, H, W]``) in [-1, 1]. C is 1 (grayscale), 3 (RGB) or 4 (RGBA).
 """
 import math
 import os
@@ -32,20 +32,63 @@ def load_rgb(path):
         return rgb_of(img)
 
 
+SIXTEEN_BIT_MODES = ("I;16", "I;16B", "I;16L", "I;16N", "I")  # (PIL's modes of 16-bit grayscale files)
+
+
+def has_alpha(img):
+    return img.mode in ("RGBA", "LA", "PA", "RGBa", "La") or (img.mode == "P" and "transparency" in img.info)
+
+
+def channels_of(img):
+    """How many channels an open PIL image has as the networks count them: 4 with transparency, 1 grayscale
+    (8 or 16 bits), else 3."""
+    if has_alpha(img):
+        return 4
+    return 1 if img.mode in ("1", "L", "F") + SIXTEEN_BIT_MODES else 3
+
+
+def common_channels(counts):
+    """The channels a set of images is kept in, from each image's ``channels_of``: 4 when any has transparency,
+    3 when any has colour, else 1."""
+    counts = set(counts)
+    return 4 if 4 in counts else 3 if 3 in counts else 1
+
+
+def _eight_bit(img):
+    """16-bit grayscale scaled to 8 bits (x 255 / 65535, rounded): PIL's own conversion clips at 255."""
+    if img.mode not in SIXTEEN_BIT_MODES:
+        return img
+    arr = np.asarray(img).astype(np.float64) * (255.0 / 65535.0)
+    return Image.fromarray(np.clip(arr.round(), 0, 255).astype(np.uint8), "L")
+
+
 def rgb_of(img):
     """An open PIL image as an RGB uint8 array ``[H, W, 3]`` (alpha composited on black)."""
+    return array_of(img, 3)
+
+
+def array_of(img, channels=3):
+    """An open PIL image as a uint8 array ``[H, W, channels]``: 1 grayscale (colour images by PIL's luma),
+    3 RGB, 4 RGBA (opaque when the file has no alpha). For 1 and 3, transparency is composited on black; 16-bit
+    grayscale is scaled to 8 bits."""
     img.load()
-    if img.mode in ("RGBA", "LA") or (img.mode == "P" and "transparency" in img.info):
+    img = _eight_bit(img)
+    if channels == 4:
+        return np.asarray(img.convert("RGBA"))
+    if has_alpha(img):
         img = img.convert("RGBA")
-        background = Image.new("RGBA", img.size, (0, 0, 0, 255))
-        img = Image.alpha_composite(background, img)
+        img = Image.alpha_composite(Image.new("RGBA", img.size, (0, 0, 0, 255)), img)
+    if channels == 1:
+        return np.asarray(img.convert("L"))[..., None]
     return np.asarray(img.convert("RGB"))
 
 
-def read_rgb(path):
-    """``load_rgb`` for a file the user named: a missing or unreadable file is a one-line UserError."""
+def read_image(path, channels=3):
+    """``load_rgb`` for a file the user named (``channels``: see ``array_of``): a missing or unreadable file is a
+    one-line UserError."""
     try:
-        return load_rgb(path)
+        with Image.open(path) as img:
+            return array_of(img, channels)
     except FileNotFoundError:
         raise UserError(f"{path}: no such file")
     except Exception as e:
@@ -53,13 +96,37 @@ def read_rgb(path):
 
 
 # ---------------------------------------------------------------------------------------------- resizing
-def center_crop_resize(rgb, size):
-    """uint8 ``[H, W, 3]`` -> PIL image: the centred square, Lanczos-resized to ``size`` (if it differs)."""
-    h, w = rgb.shape[:2]
-    side = min(h, w)
-    top, left = (h - side) // 2, (w - side) // 2
-    img = Image.fromarray(np.ascontiguousarray(rgb[top:top + side, left:left + side]))
-    return img.resize((size, size), Image.LANCZOS) if side != size else img
+def image_shape(size):
+    """``size`` as ``(H, W)``: an int is a square."""
+    return (size, size) if isinstance(size, int) else (int(size[0]), int(size[1]))
+
+
+def fit_image(arr, size, fit="crop"):
+    """uint8 ``[H, W, C]`` -> uint8 ``[h, w, C]`` of ``size`` (an int: square; or ``(h, w)``), Lanczos-resized after
+    ``fit``: ``crop`` keeps the centred region of the target's aspect, ``pad`` puts the whole image in the middle of
+    black (transparent for RGBA) bars of that aspect, as NVlabs' ``dataset_tool.py`` does for wide images."""
+    h, w = image_shape(size)
+    src_h, src_w = arr.shape[:2]
+    if fit == "pad":  # the canvas of the target's aspect that just holds the image
+        canvas_h, canvas_w = max(src_h, -(-src_w * h // w)), max(src_w, -(-src_h * w // h))
+        canvas = np.zeros((canvas_h, canvas_w, arr.shape[2]), np.uint8)
+        top, left = (canvas_h - src_h) // 2, (canvas_w - src_w) // 2
+        canvas[top:top + src_h, left:left + src_w] = arr
+        arr = canvas
+    else:
+        crop_h, crop_w = min(src_h, src_w * h // w), min(src_w, src_h * w // h)
+        top, left = (src_h - crop_h) // 2, (src_w - crop_w) // 2
+        arr = arr[top:top + crop_h, left:left + crop_w]
+    if arr.shape[:2] == (h, w):
+        return np.ascontiguousarray(arr)
+    resized = np.asarray(pil_image(np.ascontiguousarray(arr)).resize((w, h), Image.LANCZOS))
+    return resized.reshape(h, w, arr.shape[2])
+
+
+def center_crop_resize(arr, size):
+    """uint8 ``[H, W, C]`` -> uint8 ``[h, w, C]``: the centred region of ``size``'s aspect, Lanczos-resized to
+    ``size`` (an int: square; or ``(h, w)``) if it differs."""
+    return fit_image(arr, size, "crop")
 
 
 def resize_batch(images, size):
@@ -74,7 +141,7 @@ def resize_batch(images, size):
 
 # ---------------------------------------------------------------------------------------------- value ranges
 def to_tensor_range(rgb):
-    """uint8 ``[H, W, 3]`` -> float32 ``[3, H, W]`` in [-1, 1]."""
+    """uint8 ``[H, W, C]`` -> float32 ``[C, H, W]`` in [-1, 1]."""
     return (rgb.astype("float32").transpose(2, 0, 1) / 127.5) - 1.0
 
 
@@ -93,20 +160,35 @@ def reals_on_device(images):
     return images
 
 
+METRIC_BACKGROUND = 1.0  # white, in [-1, 1]: what RGBA images are composited on for 3-channel feature networks
+
+
+def three_channels(images, background=METRIC_BACKGROUND):
+    """``[N, C, H, W]`` in [-1, 1] -> ``[N, 3, H, W]`` for networks that take RGB (Inception, VGG / LPIPS):
+    grayscale replicated to 3 channels (as NVlabs' metrics do), RGBA composited over ``background`` (white),
+    RGB as it is."""
+    channels = images.shape[1]
+    if channels == 3:
+        return images
+    if channels == 1:
+        return images.tile([1, 3, 1, 1]) if isinstance(images, paddle.Tensor) else np.repeat(images, 3, axis=1)
+    alpha = (images[:, 3:4] + 1) * 0.5
+    return images[:, :3] * alpha + background * (1 - alpha)
+
+
 def to_uint8(images):
-    """``[N, C, H, W]`` (or ``[C, H, W]``) in [-1, 1], Tensor or array -> uint8 ``[N, H, W, 3]``."""
+    """``[N, C, H, W]`` (or ``[C, H, W]``) in [-1, 1], Tensor or array -> uint8 ``[N, H, W, C]``."""
     arr = images.numpy() if hasattr(images, "numpy") else np.asarray(images)
     if arr.ndim == 3:
         arr = arr[None]
-    if arr.shape[1] == 1:
-        arr = np.repeat(arr, 3, axis=1)
     arr = np.clip((arr.astype(np.float32) + 1.0) * 127.5, 0, 255).round().astype(np.uint8)
     return arr.transpose(0, 2, 3, 1)
 
 
 # ---------------------------------------------------------------------------------------------- output
 def grid(images, nrow=None, pad=1, pad_value=0):
-    """Images -> one uint8 ``[H', W', 3]`` mosaic, ``nrow`` images per row (default: square)."""
+    """Images -> one uint8 ``[H', W', C]`` mosaic (``[H', W']`` for grayscale, as PIL takes it), ``nrow`` images per
+    row (default: square). RGBA padding is transparent."""
     tiles = to_uint8(images)
     n, h, w, c = tiles.shape
     nrow = nrow or int(math.ceil(math.sqrt(n)))
@@ -115,12 +197,20 @@ def grid(images, nrow=None, pad=1, pad_value=0):
     for i in range(n):
         r, col = divmod(i, nrow)
         out[pad + r * (h + pad): pad + r * (h + pad) + h, pad + col * (w + pad): pad + col * (w + pad) + w] = tiles[i]
-    return out
+    return out[..., 0] if c == 1 else out
+
+
+def pil_image(img):
+    """A PIL image of a uint8 ``[H, W]`` or ``[H, W, 1 | 3 | 4]`` array (L, RGB, RGBA); a PIL image as it is."""
+    if isinstance(img, Image.Image):
+        return img
+    img = np.asarray(img)
+    return Image.fromarray(img[..., 0] if img.ndim == 3 and img.shape[2] == 1 else img)
 
 
 def save_png(img, path):
-    """Write a PIL image or a uint8 ``[H, W, 3]`` array as PNG, atomically. Returns ``path``."""
-    img = img if isinstance(img, Image.Image) else Image.fromarray(img)
+    """Write a PIL image or a uint8 ``[H, W(, C)]`` array as PNG (L / RGB / RGBA), atomically. Returns ``path``."""
+    img = pil_image(img)
     return atomic_write(path, lambda tmp: img.save(tmp, format="PNG"))
 
 
@@ -129,7 +219,7 @@ def save_grid(images, path, nrow=None):
 
 
 def save_gif(frames, path, seconds_per_frame=0.08):
-    """Images -> an animated GIF that loops forever, written atomically. ``frames``: uint8 ``[H, W, 3]`` arrays."""
-    images = [Image.fromarray(frame) for frame in frames]
+    """Images -> an animated GIF that loops forever, written atomically. ``frames``: uint8 ``[H, W(, C)]`` arrays."""
+    images = [pil_image(frame) for frame in frames]
     return atomic_write(path, lambda tmp: images[0].save(tmp, format="GIF", save_all=True, append_images=images[1:],
                                                          duration=int(seconds_per_frame * 1000), loop=0))

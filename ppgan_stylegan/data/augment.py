@@ -79,7 +79,10 @@ def random_cutout(x, ratio=0.5):
 
 
 def random_color(x):
-    """Brightness +-0.5, saturation x[0, 2], contrast x[0.5, 1.5] (DiffAugment's ranges)."""
+    """Brightness +-0.5, saturation x[0, 2], contrast x[0.5, 1.5] (DiffAugment's ranges); on the colour channels
+    only (RGBA: alpha kept)."""
+    if x.shape[1] == 4:
+        return paddle.concat([random_color(x[:, :3]), x[:, 3:]], axis=1)
     n = x.shape[0]
     x = x + (rand_local([n, 1, 1, 1]) - 0.5)
     mean = x.mean(axis=1, keepdim=True)

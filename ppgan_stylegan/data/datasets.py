@@ -2,8 +2,12 @@
 
 Yields ``{'A': uint8 [3, H, W], 'A_path': str}`` (plus ``'label'`` when the data has labels) like ppgan's
 ``SingleDataset`` but in uint8: the models scale it to [-1, 1] on the device (``core.images.reals_on_device``).
-The images come from a folder, an NVlabs dataset zip or a rosinality LMDB (``data/sources.py``). Grayscale /
-RGBA / palette images are converted to RGB.
+The images come from a folder, an NVlabs dataset zip or a rosinality LMDB (``data/sources.py``).
+
+Channels (``channels``): ``auto`` (default) takes the data's own: 1 when every image is grayscale (8 or 16 bits),
+4 when any has transparency, else 3 (every file of a folder is looked at; the first image of a zip or LMDB, as
+NVlabs). 1, 3 or 4 convert every image to grayscale (luma), RGB or RGBA. The training command checks the result
+against the networks' ``img_channels`` (``model_channels``).
 """
 import logging
 import zlib
@@ -13,8 +17,9 @@ import numpy as np
 from paddle.io import Dataset
 from ppgan.datasets.builder import DATASETS
 
+from ..core.checks import IMAGE_CHANNELS, check_choice
 from ..core.errors import ConfigError
-from ..core.images import rgb_of, to_chw_uint8
+from ..core.images import array_of, channels_of, common_channels, image_shape, to_chw_uint8
 from .sources import describe_labels, open_source, read_labels
 
 logger = logging.getLogger(__name__)
@@ -36,36 +41,47 @@ class StyleGANImageFolder(Dataset):
     loading time, so a resumed run flips exactly as an uninterrupted one, with or without prefetching.
     """
 
-    def __init__(self, dataroot, hflip=True, size=None, verify=True, labels="auto"):
+    def __init__(self, dataroot, hflip=True, size=None, verify=True, labels="auto", channels="auto",
+                 model_channels=None):
         super().__init__()
-        self.dataroot, self.hflip, self.size = dataroot, hflip, size
-        self.source = open_source(dataroot, size)
+        self.dataroot, self.hflip = dataroot, hflip
+        self.size = None if size is None else image_shape(size)  # (H, W)
+        self.channels = check_choice("dataset.channels", channels, ("auto",) + tuple(IMAGE_CHANNELS))
+        square = self.size and self.size[0] == self.size[1]
+        self.source = open_source(dataroot, self.size[0] if square else None)  # (rosinality's LMDB: square)
         self.paths = [self.source.where(name) for name in self.source.names]  # (where each image is, for logs)
         self.labels, self.class_names = read_labels(self.source, labels, dataroot)
-        self.skipped, self.image_size = set(), None
+        self.skipped, self.image_size, self.data_channels = set(), None, None
         self.epoch, self.flip_seed = 0, 0
         if verify:
             self.verify()
-        shape = f"{self.image_size[0]}x{self.image_size[1]} RGB, " if self.image_size else ""
+        if self.channels == "auto":  # (verify=False: RGB, as before channels were kept)
+            self.channels = self.data_channels or 3
+        if model_channels is not None:
+            self.check_channels(*model_channels)
+        shape = f"{self.image_size[0]}x{self.image_size[1]} " if self.image_size else ""
+        shape += f"{IMAGE_CHANNELS[self.channels]}, "
         logger.info(f"dataset {dataroot} ({self.source.kind}): {len(self.paths)} images, {shape}"
                     f"{describe_labels(self.labels)}")
 
     def verify(self):
         """Read the headers before training (every file of a folder; the first image of a zip or LMDB, as NVlabs):
-        unreadable files are skipped (logged); no readable image, or images of different sizes / not ``size`` x
-        ``size``, is an error naming an offending file."""
-        sizes = {}
+        unreadable files are skipped (logged); no readable image, or images of different sizes / not ``size``, is an
+        error naming an offending file. Sets ``data_channels`` (see the module's doc)."""
+        sizes, channels = {}, set()
         checked = self.paths if self.source.kind == "folder" else self.paths[:1]
         for name, path in zip(self.source.names, checked):
             try:
                 with self.source.open_image(name) as img:
                     sizes[path] = img.size
+                    channels.add(channels_of(img))
             except Exception as e:
                 self.skipped.add(path)
                 logger.warning(f"skipping unreadable image {path} ({type(e).__name__})")
         if not sizes:
             raise ConfigError(f"dataset.dataroot: none of the {len(self.paths)} images in {self.dataroot!r} is "
                               f"readable (e.g. {self.paths[0]})")
+        self.data_channels = common_channels(channels)
         counts = Counter(sizes.values())
         (w, h), _ = counts.most_common(1)[0]
         self.image_size = (w, h)
@@ -74,11 +90,21 @@ class StyleGANImageFolder(Dataset):
             raise ConfigError(f"dataset.dataroot: images of mixed sizes in {self.dataroot!r}: "
                               f"{len(sizes) - counts[(w, h)]} of {len(sizes)} are not {w}x{h}, e.g. {odd} is "
                               f"{sizes[odd][0]}x{sizes[odd][1]} (run tools/prepare_dataset.py)")
-        if self.size is not None and (w, h) != (self.size, self.size):
-            raise ConfigError(f"dataset.dataroot: images in {self.dataroot!r} are {w}x{h}, the config needs "
-                              f"{self.size}x{self.size} (run tools/prepare_dataset.py --size {self.size})")
+        if self.size is not None and (h, w) != self.size:
+            want_h, want_w = self.size
+            raise ConfigError(f"dataset.dataroot: images in {self.dataroot!r} are {w}x{h} (width x height), the "
+                              f"config needs {want_w}x{want_h} (run tools/prepare_dataset.py --size {want_h} {want_w})")
         if self.skipped:
             logger.warning(f"{len(self.skipped)} of {len(self.paths)} images unreadable and skipped")
+
+    def check_channels(self, channels, where):
+        """The images' channels (after ``dataset.channels``) must be what the networks take (``where`` names the
+        config key holding ``channels``)."""
+        if self.channels != channels:
+            raise ConfigError(
+                f"dataset.dataroot: {self.dataroot!r} has {IMAGE_CHANNELS[self.channels]} images ({self.channels} "
+                f"channel(s)) but {where} is {channels}: set {where} (and the discriminator's) to {self.channels}, "
+                f"or dataset.train.channels: {channels} to convert the images")
 
     def __len__(self):
         return len(self.paths)
@@ -91,7 +117,8 @@ class StyleGANImageFolder(Dataset):
         return self.hflip and zlib.crc32(f"{self.flip_seed}:{self.epoch}:{idx}".encode()) % 2 == 1
 
     def _read(self, idx):
-        """(path, RGB array, index) of item ``idx`` or, if it is unreadable, of the next readable one."""
+        """(path, uint8 ``[H, W, channels]`` array, index) of item ``idx`` or, if it is unreadable, of the next
+        readable one."""
         for step in range(len(self.paths)):
             index = (idx + step) % len(self.paths)
             path = self.paths[index]
@@ -99,7 +126,7 @@ class StyleGANImageFolder(Dataset):
                 continue
             try:
                 with self.source.open_image(self.source.names[index]) as img:
-                    return path, rgb_of(img), index
+                    return path, array_of(img, self.channels), index
             except Exception as e:  # corrupt / truncated / not an image
                 self.skipped.add(path)
                 logger.warning(f"skipping unreadable image {path} ({type(e).__name__}: {str(e)[:80]}); "
@@ -108,9 +135,9 @@ class StyleGANImageFolder(Dataset):
 
     def __getitem__(self, idx):
         path, rgb, index = self._read(idx)
-        if self.size is not None and rgb.shape[:2] != (self.size, self.size):
-            raise ConfigError(f"{path}: image is {rgb.shape[1]}x{rgb.shape[0]}, the config needs "
-                              f"{self.size}x{self.size} (run tools/prepare_dataset.py)")
+        if self.size is not None and rgb.shape[:2] != self.size:
+            raise ConfigError(f"{path}: image is {rgb.shape[1]}x{rgb.shape[0]} (width x height), the config needs "
+                              f"{self.size[1]}x{self.size[0]} (run tools/prepare_dataset.py)")
         if self.flipped(idx):
             rgb = rgb[:, ::-1]
         item = {"A": to_chw_uint8(rgb), "A_path": path}  # uint8: scaled on the device (core.images.reals_on_device)

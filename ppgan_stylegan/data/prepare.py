@@ -1,13 +1,16 @@
-"""Datasets on disk: a folder of any images -> square PNGs at a power-of-two size (a folder, or an NVlabs dataset
-zip with ``dataset.json`` labels), and the embedded demo set.
+"""Datasets on disk: a folder of any images -> PNGs at a power-of-two size, square or ``H x W`` (a folder, or an
+NVlabs dataset zip with ``dataset.json`` labels), and the embedded demo set.
 
-Images of any size and mode (RGB, grayscale, RGBA, palette) are center-cropped to a square and resized
-with a Lanczos filter; unreadable files are reported and skipped. A ``--dst`` ending in ``.zip`` is written in
+Images of any size and mode (RGB, grayscale, RGBA, palette, 16-bit) are fitted to the size's aspect (``crop``: the
+centred region; ``pad``: the whole image between black bars, as NVlabs) and resized with a Lanczos filter; unreadable
+files are reported and skipped. Channels: ``auto`` keeps the images' own (1 when every image is grayscale, 4 when any
+has transparency, else 3), or 1 / 3 / 4 converts them. A ``--dst`` ending in ``.zip`` is written in
 the layout of stylegan2-ada-pytorch's ``dataset_tool.py`` (uncompressed; ``00000/img00000000.png``, ...;
 ``dataset.json`` with ``{"labels": [[name, label], ...]}`` or ``null``), which that code and ours read.
 Labels: ``folders`` (each image's first sub-folder under ``--src`` is its class: sorted names -> 0, 1, ...), or a
 CSV file of ``name,label`` rows (names relative to ``--src``; integer labels). The demo set is the first 100
-(face) images of scikit-image's bundled LFW subset, 25x25 grayscale, written as 32x32 RGB: nothing is downloaded.
+(face) images of scikit-image's bundled LFW subset, 25x25 grayscale, written as 32x32 RGB (or another size / channels
+for the demo's variants; non-square by padding): nothing is downloaded.
 """
 import csv
 import io
@@ -17,12 +20,13 @@ import sys
 import zipfile
 
 import numpy as np
+from PIL import Image
 from tqdm import tqdm
 
-from ..core.checks import check_size
+from ..core.checks import IMAGE_CHANNELS, check_choice, check_image_shape
 from ..core.errors import UserError
 from ..core.files import atomic_write, write_json
-from ..core.images import center_crop_resize, list_images, load_rgb, save_png
+from ..core.images import array_of, channels_of, common_channels, fit_image, list_images, pil_image, save_png
 
 DEMO_SIZE = 32
 DEMO_FACES = 100
@@ -63,34 +67,56 @@ def _csv_labels(path, relative):
     return {p: by_name[r] for p, r in relative.items()}
 
 
-def _readable(paths, size):
-    """(path, square image) of every readable path; unreadable ones reported on stderr."""
-    skipped = []
-    for path in tqdm(paths, desc=f"resizing to {size}x{size}", unit="img"):
+FITS = ("crop", "pad")
+CHANNEL_CHOICES = ("auto", "1", "3", "4")
+
+
+def _channels(paths, channels):
+    """``channels`` as an int: ``auto`` reads every image's header (``core.images.common_channels``)."""
+    if channels != "auto":
+        return int(channels)
+    found = set()
+    for path in paths:
         try:
-            rgb = load_rgb(path)
+            with Image.open(path) as img:
+                found.add(channels_of(img))
+        except Exception:  # unreadable: reported when it is read
+            continue
+    return common_channels(found or {3})
+
+
+def _readable(paths, shape, channels, fit):
+    """(path, uint8 ``[H, W, channels]`` image) of every readable path; unreadable ones reported on stderr."""
+    skipped = []
+    for path in tqdm(paths, desc=f"resizing to {shape[1]}x{shape[0]}", unit="img"):
+        try:
+            with Image.open(path) as img:
+                arr = array_of(img, channels)
         except Exception as e:  # unreadable / corrupt file: report and go on
             skipped.append((path, str(e).splitlines()[0] if str(e) else type(e).__name__))
             continue
-        yield path, center_crop_resize(rgb, size)
+        yield path, fit_image(arr, shape, fit)
     for path, why in skipped:
         print(f"skipped {path}: {why}", file=sys.stderr)
 
 
-def prepare_folder(src, dst, size, labels=None):
-    """Every readable image under ``src`` -> ``size`` x ``size`` RGB PNGs: ``dst/NNNNNN.png`` (+ ``dataset.json``
-    with labels), or an NVlabs dataset zip when ``dst`` ends in ``.zip``. Returns the count."""
-    check_size(size, low=4, high=1 << 16, where="--size")
+def prepare_folder(src, dst, size, labels=None, channels="auto", fit="crop"):
+    """Every readable image under ``src`` -> PNGs of ``size`` (an int: square, or ``(H, W)``): ``dst/NNNNNN.png``
+    (+ ``dataset.json`` with labels), or an NVlabs dataset zip when ``dst`` ends in ``.zip``. Returns the count."""
+    shape = check_image_shape(list(size) if isinstance(size, tuple) else size, "--size", low=4, high=1 << 16)
+    check_choice("--fit", fit, FITS)
+    check_choice("--channels", str(channels), CHANNEL_CHOICES)
     if not os.path.isdir(src):
         raise UserError(f"--src {src!r} is not a folder")
     paths = list_images(src)
     if not paths:
         raise UserError(f"--src {src!r}: no images found")
     by_path = source_labels(src, paths, labels)
+    channels = _channels(paths, str(channels))
     write = _write_zip if dst.lower().endswith(".zip") else _write_folder
-    written = write(_readable(paths, size), dst, by_path)
-    print(f"wrote {written} images of {size}x{size} to {dst} ({len(paths) - written} skipped)"
-          + (f", labels: {len(set(by_path.values()))} classes" if by_path else ""))
+    written = write(_readable(paths, shape, channels, fit), dst, by_path)
+    print(f"wrote {written} {IMAGE_CHANNELS[channels]} images of {shape[1]}x{shape[0]} to {dst} "
+          f"({len(paths) - written} skipped)" + (f", labels: {len(set(by_path.values()))} classes" if by_path else ""))
     return written
 
 
@@ -114,7 +140,7 @@ def _write_zip(images, dst, by_path):
         with zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_STORED) as z:
             for i, (path, img) in enumerate(images):
                 buffer = io.BytesIO()
-                img.save(buffer, format="PNG")
+                pil_image(img).save(buffer, format="PNG")
                 z.writestr(nvlabs_name(i), buffer.getvalue())
                 entries.append([nvlabs_name(i), by_path[path]] if by_path else None)
             z.writestr("dataset.json", json.dumps({"labels": entries if by_path else None}))
@@ -130,12 +156,13 @@ def demo_faces():
     return (np.clip(faces, 0, 1) * 255).round().astype(np.uint8)
 
 
-def prepare_demo(dst, size=DEMO_SIZE):
-    """Write the demo faces to ``dst/face_NNN.png`` (``size`` x ``size`` RGB). Returns the count."""
-    check_size(size, low=4, high=1 << 16, where="--size")
+def prepare_demo(dst, size=DEMO_SIZE, channels=3):
+    """Write the demo faces to ``dst/face_NNN.png``: ``size`` (an int, or ``(H, W)``: the face padded to that
+    aspect) with ``channels`` (the grayscale faces replicated to RGB, or opaque RGBA). Returns the count."""
+    shape = check_image_shape(list(size) if isinstance(size, tuple) else size, "--size", low=4, high=1 << 16)
     faces = demo_faces()
     for i, face in enumerate(tqdm(faces, desc="demo faces", unit="img")):
-        rgb = np.repeat(face[:, :, None], 3, axis=2)
-        save_png(center_crop_resize(rgb, size), os.path.join(dst, f"face_{i:03d}.png"))
-    print(f"wrote {len(faces)} demo faces ({size}x{size} RGB) to {dst}")
+        arr = array_of(Image.fromarray(face), channels)
+        save_png(fit_image(arr, shape, "pad"), os.path.join(dst, f"face_{i:03d}.png"))
+    print(f"wrote {len(faces)} demo faces ({shape[1]}x{shape[0]} {IMAGE_CHANNELS[channels]}) to {dst}")
     return len(faces)

@@ -39,6 +39,7 @@ from ..core.distributed import (all_mean, broadcast_state, digest, draws_replica
                                 other_ranks, placement)
 from ..core.errors import ConfigError, NonFiniteLossError, RankLostError, last_line, storage_error
 from ..core.files import write_json
+from ..core.images import save_png
 from ..core.runs import newest_iteration_file
 from . import checkpoint
 
@@ -141,13 +142,20 @@ class ResumableTrainer(Trainer):
                 self.vdl_logger.add_scalar(tag, value, step=self.global_steps)
 
     def visual(self, results_dir, visual_results=None, step=None, is_save_image=False):
-        """The PNG files, as without VisualDL; with ``enable_visualdl`` the images go to VisualDL too (ppgan's
-        own ``visual`` sends them to VisualDL instead of the files)."""
-        super().visual(results_dir, visual_results, step, is_save_image=True)
-        if self.enable_visualdl and not is_save_image:
-            min_max = self.cfg.get("min_max", None) or (-1.0, 1.0)
-            for label, image in (visual_results or self.model.get_current_visuals()).items():
-                self.vdl_logger.add_image(f"{results_dir}/{label}", tensor2img(image, min_max, 1),
+        """The PNG files, named as ppgan's ``visual`` names them (L / RGB / RGBA: ppgan's writer takes RGB only);
+        with ``enable_visualdl`` the images go to VisualDL too (ppgan's own ``visual`` sends them to VisualDL
+        instead of the files)."""
+        self.model.compute_visuals()
+        min_max = self.cfg.get("min_max", None) or (-1.0, 1.0)
+        prefix = "" if not self.cfg.is_train else f"epoch{self.current_epoch:03d}_" if self.by_epoch \
+            else f"iter{self.current_iter:03d}_"
+        folder = os.path.join(self.output_dir, results_dir)
+        os.makedirs(folder, exist_ok=True)
+        for label, image in (visual_results or self.model.get_current_visuals()).items():
+            image = tensor2img(image, min_max, 1)
+            save_png(image, os.path.join(folder, f"{prefix}{label}.png"))
+            if self.enable_visualdl and not is_save_image:
+                self.vdl_logger.add_image(f"{results_dir}/{label}", image[..., None] if image.ndim == 2 else image,
                                           step=step or self.global_steps, dataformats="HWC")
 
     # ------------------------------------------------------------------ signals

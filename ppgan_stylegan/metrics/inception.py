@@ -18,6 +18,7 @@ from scipy import linalg
 
 from ..core.errors import UserError
 from ..core.files import atomic_write
+from ..core.images import three_channels
 from ..core.nets import freeze
 from ..core.state import load_into, load_state
 
@@ -40,12 +41,13 @@ def load_inception(weights, dims=2048, option="inception_weights"):
 
 
 def inception_features(model, images, input_size=299, batch=32):
-    """``[N, dims]`` float64 features of images ``[N, 3, H, W]`` in [-1, 1] (bilinear resize to input_size)."""
+    """``[N, dims]`` float64 features of images ``[N, C, H, W]`` in [-1, 1] (bilinear resize to input_size;
+    grayscale / RGBA made RGB by ``core.images.three_channels``)."""
     feats = []
     with paddle.no_grad():
         for i in range(0, len(images), batch):
             x = images[i:i + batch]
-            x = x if isinstance(x, paddle.Tensor) else paddle.to_tensor(np.asarray(x, dtype="float32"))
+            x = three_channels(x if isinstance(x, paddle.Tensor) else paddle.to_tensor(np.asarray(x, dtype="float32")))
             if x.shape[2] != input_size:
                 x = F.interpolate(x, size=[input_size, input_size], mode="bilinear", align_corners=False)
             out = model(x)[0][0]

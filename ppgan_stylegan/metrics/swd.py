@@ -99,7 +99,7 @@ def swd(real, fake, min_res=16, patch_size=7, patches_per_image=128, dir_repeats
     real, fake = real[:n], fake[:n]
     if real.shape[1:] != fake.shape[1:]:
         raise ValueError(f"SWD: image shapes differ: {real.shape[1:]} vs {fake.shape[1:]}")
-    res = real.shape[2]
+    res = min(real.shape[2:])  # (non-square images: the short side sets the pyramid's depth)
     levels = max(1, int(np.log2(res)) - int(np.log2(min_res)) + 1)
     rng = np.random.RandomState(seed)
     distances = []

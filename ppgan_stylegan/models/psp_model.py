@@ -28,6 +28,7 @@ from ..core.state import load_state
 from ..losses.perceptual import IDLoss
 from ..metrics.encoder import KINDS
 from ..networks import StyleGAN2Generator
+from ..networks.encoders import require_square_rgb
 from ..networks.loading import generator_from_state, generator_state
 from ..networks.perceptual import load_lpips
 from .guard import NonFiniteGuard
@@ -63,6 +64,7 @@ class PSPModel(NonFiniteGuard, BaseModel):
                             ("latent_weight", latent_weight)]:
             check_number(f"model.{name}", value)
         gen = frozen_generator(generator, generator_weights)
+        require_square_rgb(gen, "model.generator")
         enc_cfg = dict(encoder)
         enc_cfg.setdefault("n_styles", gen.n_latent)
         enc_cfg.setdefault("style_dim", gen.style_dim)

@@ -150,6 +150,7 @@ class StyleGANModel(NonFiniteGuard, BaseModel):
         self.nets["gen"].w_avg_beta = w_avg_beta
         if discriminator:
             self.nets["disc"] = build_discriminator(discriminator)
+            self._check_same_images(self.nets["gen"], self.nets["disc"])
         if self.schedule is not None:
             lacking = [k for k in ("gen", "disc") if k in self.nets and not hasattr(self.nets[k], "set_lod")]
             require(not lacking, f"model.progressive: {', '.join(lacking)} has no level of detail (set_lod); "
@@ -160,6 +161,13 @@ class StyleGANModel(NonFiniteGuard, BaseModel):
         self.nets["gen_ema"] = build_generator(generator)
         self.nets["gen_ema"].set_state_dict(self.nets["gen"].state_dict())
         freeze(self.nets["gen_ema"])
+
+    @staticmethod
+    def _check_same_images(gen, disc):
+        """D judges G's images: the same channels and shape (each network's config key named when they differ)."""
+        g, d = getattr(gen, "img_channels", 3), getattr(disc, "img_channels", 3)
+        require(g == d, f"model.generator.{getattr(gen, 'channels_key', 'img_channels')} is {g} but "
+                f"model.discriminator.{getattr(disc, 'channels_key', 'img_channels')} is {d}: they must be equal")
 
     def _configure_precision(self, amp_resolutions, conv_clamp):
         """NVlabs' mixed precision: float16 in the ``amp_resolutions`` highest resolutions, every conv output clamped
@@ -438,8 +446,9 @@ class StyleGANModel(NonFiniteGuard, BaseModel):
         first pass), as one batch would be (``losses.path_length_penalty``)."""
         pl_batch = max(1, int(batch // self.pl_batch_shrink))
         draw = self._draw(pl_batch)
-        size = self.nets["gen"].size
-        pl_noise = randn_local([pl_batch, 3, size, size], pl_batch) / math.sqrt(size * size)
+        gen = self.nets["gen"]
+        height, width = gen.image_shape
+        pl_noise = randn_local([pl_batch, gen.img_channels, height, width], pl_batch) / math.sqrt(height * width)
         parts, old_mean = self._parts(pl_batch), self.mean_path_length
         global_mean = self._global_path_length(draw, parts, pl_noise) if len(parts) > 1 else None
 

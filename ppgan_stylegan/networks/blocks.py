@@ -13,6 +13,14 @@ from ..ops import (BiasLeakyReLU, EqualLinear, FIRFilter, NoiseInjection, add_ch
                    noise_bias_leaky_relu, upsample_pad)
 
 
+def base_shape(image_shape):
+    """The first block's ``(h, w)`` of a network for ``image_shape`` ``(H, W)``: the short side 4, the long side
+    keeping the aspect (4x4 for squares; ``[32, 64]`` -> 4x8)."""
+    height, width = image_shape
+    short = min(height, width)
+    return 4 * height // short, 4 * width // short
+
+
 def channel_table(size, channel_multiplier=2, channel_base=16384, channel_max=512):
     """Feature maps per resolution: ``min(channel_max, channel_base * channel_multiplier / res)``.
 
@@ -161,15 +169,15 @@ class StyledConv(nn.Layer):
 
 
 class ToRGB(nn.Layer):
-    """1x1 modulated conv to RGB (no demodulation) + bias, plus the upsampled skip image."""
+    """1x1 modulated conv to the image's channels (no demodulation) + bias, plus the upsampled skip image."""
 
-    def __init__(self, in_channel, style_dim, upsample=True, blur_kernel=(1, 3, 3, 1)):
+    def __init__(self, in_channel, style_dim, upsample=True, blur_kernel=(1, 3, 3, 1), img_channels=3):
         super().__init__()
         if upsample:
             self.upsample = FIRFilter(blur_kernel, pad=upsample_pad(len(blur_kernel)), up=2, gain=4,
                                       persistable=True)
-        self.conv = ModulatedConv2D(in_channel, 3, 1, style_dim, demodulate=False)
-        self.bias = self.create_parameter((1, 3, 1, 1), default_initializer=nn.initializer.Constant(0.0))
+        self.conv = ModulatedConv2D(in_channel, img_channels, 1, style_dim, demodulate=False)
+        self.bias = self.create_parameter((1, img_channels, 1, 1), default_initializer=nn.initializer.Constant(0.0))
         self.conv_clamp = None
 
     def image(self, x, s, fused=False, reference=False):
@@ -188,11 +196,13 @@ class ToRGB(nn.Layer):
 
 
 class ConstantInput(nn.Layer):
-    """Learned 4x4 constant the synthesis network starts from (key ``input``)."""
+    """Learned constant the synthesis network starts from (key ``input``): 4x4, or ``(h, w)`` with the short side 4
+    for non-square images."""
 
     def __init__(self, channel, size=4):
         super().__init__()
-        self.input = self.create_parameter((1, channel, size, size), default_initializer=nn.initializer.Normal())
+        h, w = (size, size) if isinstance(size, int) else size
+        self.input = self.create_parameter((1, channel, h, w), default_initializer=nn.initializer.Normal())
 
     def forward(self, batch_like):
         """The constant, repeated for every sample of ``batch_like`` (any tensor with the batch first)."""
@@ -200,5 +210,5 @@ class ConstantInput(nn.Layer):
         return self.input.tile([batch, 1, 1, 1])
 
 
-__all__ = ["channel_table", "nvidia_fmaps", "v1_slope", "STRUCTURES", "LevelOfDetail", "MixedPrecision",
+__all__ = ["base_shape", "channel_table", "nvidia_fmaps", "v1_slope", "STRUCTURES", "LevelOfDetail", "MixedPrecision",
            "ModulatedConv2D", "StyledConv", "ToRGB", "ConstantInput"]

@@ -17,7 +17,8 @@ from ..core.extras import require_extra
 
 
 class TruncatedGenerator(nn.Layer):
-    """``forward(z [N, D], psi [N, 1]) -> image [N, 3, H, W]`` with constant noise."""
+    """``forward(z [N, D], psi [N, 1]) -> image [N, C, H, W]`` (the generator's channels and shape) with constant
+    noise."""
 
     def __init__(self, generator):
         super().__init__()

@@ -15,6 +15,7 @@ from ppgan.metrics.lpips import LPIPS
 from ppgan.models.criterions import perceptual_loss
 
 from ..core.errors import UserError
+from ..core.images import three_channels
 from ..core.nets import freeze
 from ..core.state import paddle_load_is_ours
 from .irse import STAGE_WIDTHS, ir_backbone
@@ -49,7 +50,18 @@ def load_lpips(weights_dir, option="--lpips-weights"):
         raise
     except Exception as e:
         raise UserError(f"{option} {weights_dir!r}: LPIPS weights do not load ({type(e).__name__}: {str(e)[:120]})")
-    return freeze(lpips)
+    return freeze(ThreeChannels(lpips))
+
+
+class ThreeChannels(nn.Layer):
+    """A distance network that takes RGB, given images of any channels (``core.images.three_channels``)."""
+
+    def __init__(self, net):
+        super().__init__()
+        self.net = net
+
+    def forward(self, a, b):
+        return self.net(three_channels(a), three_channels(b))
 
 
 def lpips_distance(weights_dir, option="--lpips-weights"):

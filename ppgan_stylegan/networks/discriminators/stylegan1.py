@@ -18,7 +18,7 @@ import paddle.nn as nn
 import paddle.nn.functional as F
 from ppgan.models.discriminators.builder import DISCRIMINATORS
 
-from ...core.checks import check_size
+from ...core.checks import check_image_channels, check_size
 from ...core.compat import write_
 from ...ops import BiasLeakyReLU, EqualConv2D, EqualLinear, FIRFilter, minibatch_stddev
 from ..blocks import LevelOfDetail, nvidia_fmaps, v1_slope
@@ -68,13 +68,25 @@ class _Block(nn.Layer):
 class StyleGANDiscriminator(LevelOfDetail, nn.Layer):
     """StyleGAN1 D_basic. forward(images ``[N, C, size, size]``, labels ``[N, label_size]``) -> ``[N, 1]``."""
 
+    channels_key = "num_channels"  # (NVIDIA's name)
+
+    @property
+    def img_channels(self):
+        return self.num_channels
+
+    @property
+    def image_shape(self):
+        """``(H, W)``: StyleGAN (v1) networks are square."""
+        return self.size, self.size
+
     def __init__(self, size=1024, num_channels=3, label_size=0, fmap_base=8192, fmap_decay=1.0, fmap_max=512,
                  nonlinearity="lrelu", use_wscale=True, mbstd_group_size=4, mbstd_num_features=1,
                  blur_filter=(1, 2, 1), structure="fixed"):
         super().__init__()
         self.resolution_log2 = check_size(size)
         slope = v1_slope(structure, nonlinearity)
-        self.size, self.num_channels, self.label_size, self.structure = size, num_channels, label_size, structure
+        self.size, self.label_size, self.structure = size, label_size, structure
+        self.num_channels = check_image_channels(num_channels, "num_channels")
         self.mbstd_group_size, self.mbstd_num_features = mbstd_group_size, mbstd_num_features
         gain = math.sqrt(2)
         nf = nvidia_fmaps(fmap_base, fmap_decay, fmap_max)

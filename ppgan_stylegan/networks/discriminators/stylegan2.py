@@ -4,10 +4,10 @@ import math
 import paddle.nn as nn
 from ppgan.models.discriminators.builder import DISCRIMINATORS
 
-from ...core.checks import check_size
+from ...core.checks import check_image_channels, check_image_shape, check_size
 from ...ops import (BiasLeakyReLU, EqualConv2D, EqualLinear, FIRFilter, as_float32, clamp, downsample_pad,
                     float16_scope, minibatch_stddev)
-from ..blocks import MixedPrecision, channel_table
+from ..blocks import MixedPrecision, base_shape, channel_table
 
 
 class ConvLayer(nn.Sequential):
@@ -53,16 +53,23 @@ class ResBlock(nn.Layer):
 class StyleGAN2Discriminator(MixedPrecision, nn.Layer):
     """Residual StyleGAN2 discriminator; drop-in for ppgan's ``StyleGANv2Discriminator``.
 
-    forward(image ``[N, 3, size, size]``) -> scores ``[N, 1]``.
+    forward(image ``[N, img_channels, H, W]``) -> scores ``[N, 1]``; ``img_channels`` 1, 3 or 4 (FromRGB's
+    input). ``size``: an int (square) or ``[H, W]``: the last block (mbstd, final conv, linear) works on the
+    aspect's shape (``[32, 64]``: 4x8); resolutions and channel table are the short side's (``self.size``).
     """
 
+    channels_key = "img_channels"
+
     def __init__(self, size, channel_multiplier=2, blur_kernel=(1, 3, 3, 1), stddev_group=4, stddev_feat=1,
-                 channel_base=16384, channel_max=512, in_channels=3):
+                 channel_base=16384, channel_max=512, img_channels=3):
         super().__init__()
+        self.image_shape = check_image_shape(size)
+        size = min(self.image_shape)
         log_size = check_size(size)
-        self.size, self.in_channels = size, in_channels
+        self.size, self.img_channels = size, check_image_channels(img_channels, "img_channels")
+        base_h, base_w = base_shape(self.image_shape)
         channels = channel_table(size, channel_multiplier, channel_base, channel_max)
-        convs = [ConvLayer(in_channels, channels[size], 1)]
+        convs = [ConvLayer(img_channels, channels[size], 1)]
         in_channel = channels[size]
         for i in range(log_size, 2, -1):
             out_channel = channels[2 ** (i - 1)]
@@ -72,7 +79,7 @@ class StyleGAN2Discriminator(MixedPrecision, nn.Layer):
         self.stddev_group, self.stddev_feat = stddev_group, stddev_feat
         self.final_conv = ConvLayer(in_channel + stddev_feat, channels[4], 3)
         self.final_linear = nn.Sequential(
-            EqualLinear(channels[4] * 4 * 4, channels[4], activation="fused_lrelu"),
+            EqualLinear(channels[4] * base_h * base_w, channels[4], activation="fused_lrelu"),
             EqualLinear(channels[4], 1))
 
     def input_blocks(self):
@@ -81,8 +88,9 @@ class StyleGAN2Discriminator(MixedPrecision, nn.Layer):
         return [f"convs.{i}." for i in range(len(self.convs))]
 
     def forward(self, image):
-        assert image.ndim == 4 and image.shape[1:] == [self.in_channels, self.size, self.size], \
-            f"StyleGAN2Discriminator: expected [N, {self.in_channels}, {self.size}, {self.size}], got {image.shape}"
+        expected = [self.img_channels, *self.image_shape]
+        assert image.ndim == 4 and list(image.shape[1:]) == expected, \
+            f"StyleGAN2Discriminator: expected [N, {', '.join(map(str, expected))}], got {image.shape}"
         out, resolution = image, self.size
         for k, block in enumerate(self.convs):  # FromRGB, then one block per resolution
             resolution = resolution // 2 if k > 1 else resolution

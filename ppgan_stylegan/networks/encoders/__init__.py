@@ -1,3 +1,3 @@
-from .psp import GradualStyleEncoder, PSPEncoder
+from .psp import GradualStyleEncoder, PSPEncoder, require_square_rgb
 
-__all__ = ["GradualStyleEncoder", "PSPEncoder"]
+__all__ = ["GradualStyleEncoder", "PSPEncoder", "require_square_rgb"]

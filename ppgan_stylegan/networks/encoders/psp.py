@@ -17,11 +17,19 @@ import paddle.nn.functional as F
 from ppgan.models.generators.builder import GENERATORS
 
 from ...core.compat import write_
-from ...core.errors import ConfigError
+from ...core.errors import ConfigError, UserError
 from ...ops import EqualLinear
 from ..irse import STAGE_WIDTHS, ir_backbone
 
 COARSE_END, MIDDLE_END = 3, 7  # W+ entries [0, 3) coarse, [3, 7) middle, [7, n) fine
+
+
+def require_square_rgb(generator, where):
+    """pSp inverts square RGB generators (its encoder takes RGB squares): anything else is a one-line UserError."""
+    height, width = generator.image_shape
+    if generator.img_channels != 3 or height != width:
+        raise UserError(f"{where}: the pSp encoder inverts square RGB generators; this one makes {width}x{height} "
+                        f"images with {generator.img_channels} channel(s)")
 
 
 class Map2Style(nn.Layer):

@@ -37,11 +37,13 @@ def generator_kwargs(state, path="weights"):
         style_dim = _shape(state["style.1.dense.weight"])[0]
         n_rgbs = len({k.split(".")[1] for k in state if k.startswith("to_rgbs.")})
         channels = {2 ** (i + 2): _shape(state[f"to_rgbs.{i}.weight"])[1] for i in range(n_rgbs)}
+        num_channels = _shape(state["to_rgbs.0.weight"])[0]
     except KeyError as e:
         raise UserError(f"{path}: not a StyleGAN generator state dict (missing {e.args[0]!r})")
     size = 2 ** (n_rgbs + 1)
     fmap_base, fmap_max = _fmap_table(channels, size, "generator", path)
-    return dict(size=size, style_dim=style_dim, n_mlp=len(mlp), fmap_base=fmap_base, fmap_max=fmap_max)
+    return dict(size=size, style_dim=style_dim, n_mlp=len(mlp), fmap_base=fmap_base, fmap_max=fmap_max,
+                num_channels=num_channels)
 
 
 def discriminator_kwargs(state, stddev_group=4, path="weights"):
@@ -52,10 +54,12 @@ def discriminator_kwargs(state, stddev_group=4, path="weights"):
         channels = {size // 2 ** lod: _shape(state[f"from_rgbs.{lod}.conv.weight"])[0] for lod in range(n)}
         features = _shape(state["conv.conv.weight"])[1] - channels[4]
         labels = _shape(state["dense1.weight"])[1]
+        num_channels = _shape(state["from_rgbs.0.conv.weight"])[1]
     except KeyError as e:
         raise UserError(f"{path}: not a StyleGAN discriminator state dict (missing {e.args[0]!r})")
     fmap_base, fmap_max = _fmap_table(channels, size, "discriminator", path)
-    return dict(size=size, fmap_base=fmap_base, fmap_max=fmap_max, label_size=labels if labels > 1 else 0,
+    return dict(size=size, num_channels=num_channels, fmap_base=fmap_base, fmap_max=fmap_max,
+                label_size=labels if labels > 1 else 0,
                 mbstd_group_size=stddev_group if features else 1, mbstd_num_features=max(features, 1))
 
 

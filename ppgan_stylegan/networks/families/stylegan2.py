@@ -28,8 +28,9 @@ def generator_kwargs(state, path="weights"):
         style_dim = _shape(state["style.1.weight"])[0] if mlp else _shape(state["conv1.conv.modulation.weight"])[0]
         n_rgbs = len({k.split(".")[1] for k in state if k.startswith("to_rgbs.")})
         size = 2 ** (n_rgbs + 2)
-        c4 = _shape(state["input.input"])[1]
+        _, c4, base_h, base_w = _shape(state["input.input"])
         is_concat = _shape(state["conv1.activate.bias"])[0] == 2 * c4
+        img_channels = _shape(state["to_rgb1.bias"])[1]
         channels = {4: c4}
         for j in range(n_rgbs):
             channels[2 ** (j + 3)] = _shape(state[f"convs.{2 * j}.conv.weight"])[1]
@@ -37,8 +38,9 @@ def generator_kwargs(state, path="weights"):
         raise UserError(f"{path}: not a StyleGAN2 generator state dict (missing {e.args[0]!r})")
     cmax = max(channels.values())
     base = channels[size] * size
-    kwargs = dict(size=size, style_dim=style_dim, n_mlp=len(mlp), is_concat=is_concat, channel_multiplier=1,
-                  channel_base=base, channel_max=cmax)
+    shape = size if base_h == base_w else [base_h * size // 4, base_w * size // 4]  # (non-square: [H, W])
+    kwargs = dict(size=shape, style_dim=style_dim, n_mlp=len(mlp), is_concat=is_concat, channel_multiplier=1,
+                  channel_base=base, channel_max=cmax, img_channels=img_channels)
     if channel_table(size, 1, base, cmax) != channels:
         raise UserError(f"{path}: channel table {channels} does not follow min(channel_max, base / res)")
     return kwargs
@@ -50,12 +52,17 @@ def discriminator_kwargs(state, stddev_group=4, path="weights"):
         blocks = len({k.split(".")[1] for k in state if k.startswith("convs.")}) - 1
         size = 4 * 2 ** blocks
         channels = {size: _shape(state["convs.0.0.weight"])[0]}
+        img_channels = _shape(state["convs.0.0.weight"])[1]
+        base_area = _shape(state["final_linear.0.weight"])[0] // _shape(state["final_conv.1.bias"])[0]
         for k in range(1, blocks + 1):
             channels[size // 2 ** k] = _shape(state[f"convs.{k}.conv2.1.weight"])[0]
     except KeyError as e:
         raise UserError(f"{path}: not a StyleGAN2 discriminator state dict (missing {e.args[0]!r})")
+    if base_area != 16:  # 4x8 or 8x4: the shapes do not say which
+        raise UserError(f"{path}: a non-square discriminator (its last block has {base_area} positions, not 4x4): "
+                        "give its config (model.discriminator.size: [H, W])")
     return dict(size=size, channel_multiplier=1, channel_base=channels[size] * size,
-                channel_max=max(channels.values()), stddev_group=stddev_group)
+                channel_max=max(channels.values()), stddev_group=stddev_group, img_channels=img_channels)
 
 
 def is_tf_network(names):

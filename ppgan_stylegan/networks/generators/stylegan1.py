@@ -20,7 +20,7 @@ import paddle.nn as nn
 import paddle.nn.functional as F
 from ppgan.models.generators.builder import GENERATORS
 
-from ...core.checks import check_choice, check_size
+from ...core.checks import check_choice, check_image_channels, check_size
 from ...core.compat import write_
 from ...core.errors import ConfigError
 from ...ops import (EqualConv2D, EqualLinear, FIRFilter, PixelNorm, adaptive_instance_norm, bias_leaky_relu,
@@ -111,6 +111,17 @@ class StyleGANGenerator(LevelOfDetail, StyleGeneratorBase):
     short fades (a few kimg, as on a CPU) do not recover from.
     """
 
+    channels_key = "num_channels"  # (NVIDIA's name)
+
+    @property
+    def img_channels(self):
+        return self.num_channels
+
+    @property
+    def image_shape(self):
+        """``(H, W)``: StyleGAN (v1) networks are square."""
+        return self.size, self.size
+
     def __init__(self, size=1024, style_dim=512, n_mlp=8, lr_mlp=0.01, num_channels=3, fmap_base=8192,
                  fmap_decay=1.0, fmap_max=512, nonlinearity="lrelu", blur_filter=(1, 2, 1), fused_scale="auto",
                  structure="linear", truncation_psi=0.7, truncation_cutoff=8, w_avg_beta=0.995, torgb_init="he"):
@@ -121,7 +132,8 @@ class StyleGANGenerator(LevelOfDetail, StyleGeneratorBase):
             raise ConfigError(f"fused_scale must be true, false or 'auto', got {fused_scale!r}")
         if style_dim <= 0 or n_mlp < 1:
             raise ConfigError(f"style_dim must be > 0 and n_mlp >= 1, got style_dim={style_dim}, n_mlp={n_mlp}")
-        self.size, self.structure, self.num_channels = size, structure, num_channels
+        self.size, self.structure = size, structure
+        self.num_channels = check_image_channels(num_channels, "num_channels")
         self.truncation_psi, self.truncation_cutoff = truncation_psi, truncation_cutoff
         r = self.log_size
         nf = nvidia_fmaps(fmap_base, fmap_decay, fmap_max)

@@ -7,10 +7,10 @@ import paddle
 import paddle.nn as nn
 from ppgan.models.generators.builder import GENERATORS
 
-from ...core.checks import check_size
+from ...core.checks import check_image_channels, check_image_shape, check_size
 from ...core.errors import ConfigError
 from ...ops import EqualLinear, PixelNorm, float16_scope
-from ..blocks import ConstantInput, MixedPrecision, StyledConv, ToRGB, channel_table
+from ..blocks import ConstantInput, MixedPrecision, StyledConv, ToRGB, base_shape, channel_table
 from .base import StyleGeneratorBase
 
 
@@ -20,16 +20,28 @@ class StyleGAN2Generator(MixedPrecision, StyleGeneratorBase):
 
     Extra options: ``channel_base``/``channel_max`` (feature-map table), ``fused_modconv``
     (True: grouped per-sample weights; False, the default: shared-weight conv with activation scaling,
-    measured faster on CPU), ``w_avg_beta`` (tracked mean of W used for truncation).
+    measured faster on CPU), ``w_avg_beta`` (tracked mean of W used for truncation), ``img_channels`` (1 grey,
+    3 RGB, 4 RGBA: the ToRGB layers' outputs, as NVlabs' ``img_channels``).
+
+    ``size``: an int (square) or ``[H, W]`` (aspect 1:4 to 4:1): the constant input takes the aspect's shape
+    (``[32, 64]``: 4x8) and everything after it follows; resolutions, channel table and W+ length are those of
+    the short side (``self.size``; ``self.image_shape`` is ``(H, W)``).
     """
 
+    channels_key = "img_channels"
+
     def __init__(self, size, style_dim=512, n_mlp=8, channel_multiplier=2, blur_kernel=(1, 3, 3, 1), lr_mlp=0.01,
-                 is_concat=False, channel_base=16384, channel_max=512, fused_modconv=False, w_avg_beta=0.995):
+                 is_concat=False, channel_base=16384, channel_max=512, fused_modconv=False, w_avg_beta=0.995,
+                 img_channels=3):
         super().__init__()
+        self.image_shape = check_image_shape(size)
+        size = min(self.image_shape)
         self.log_size = check_size(size)
+        self.base = base_shape(self.image_shape)
         if style_dim <= 0 or n_mlp < 0:
             raise ConfigError(f"style_dim must be > 0 and n_mlp >= 0, got style_dim={style_dim}, n_mlp={n_mlp}")
         self.size, self.style_dim, self.is_concat = size, style_dim, is_concat
+        self.img_channels = check_image_channels(img_channels, "img_channels")
         self.fused_modconv = bool(fused_modconv)
         blur_kernel = list(blur_kernel)
 
@@ -39,17 +51,17 @@ class StyleGAN2Generator(MixedPrecision, StyleGeneratorBase):
         self.channels = channel_table(size, channel_multiplier, channel_base, channel_max)
         cat = 2 if is_concat else 1
         c4 = self.channels[4]
-        self.input = ConstantInput(c4)
+        self.input = ConstantInput(c4, self.base)
         self.conv1 = StyledConv(c4, c4, 3, style_dim, blur_kernel=blur_kernel, is_concat=is_concat)
-        self.to_rgb1 = ToRGB(c4 * cat, style_dim, upsample=False)
+        self.to_rgb1 = ToRGB(c4 * cat, style_dim, upsample=False, img_channels=img_channels)
 
         self.num_layers = (self.log_size - 2) * 2 + 1
         self.n_latent = self.log_size * 2 - 2
         self.convs, self.to_rgbs = nn.LayerList(), nn.LayerList()
         self.noises = nn.Layer()
         for layer_idx in range(self.num_layers):
-            res = 2 ** ((layer_idx + 5) // 2)
-            self.noises.register_buffer(f"noise_{layer_idx}", paddle.randn([1, 1, res, res]))
+            resolution = 2 ** ((layer_idx + 5) // 2)
+            self.noises.register_buffer(f"noise_{layer_idx}", paddle.randn([1, 1, *self.grid(resolution)]))
         in_channel = c4
         for i in range(3, self.log_size + 1):
             out_channel = self.channels[2 ** i]
@@ -57,24 +69,29 @@ class StyleGAN2Generator(MixedPrecision, StyleGeneratorBase):
                                          blur_kernel=blur_kernel, is_concat=is_concat))
             self.convs.append(StyledConv(out_channel * cat, out_channel, 3, style_dim, blur_kernel=blur_kernel,
                                          is_concat=is_concat))
-            self.to_rgbs.append(ToRGB(out_channel * cat, style_dim, blur_kernel=blur_kernel))
+            self.to_rgbs.append(ToRGB(out_channel * cat, style_dim, blur_kernel=blur_kernel,
+                                      img_channels=img_channels))
             in_channel = out_channel
 
         self._init_latent_space(style_dim, self.n_latent, w_avg_beta)
 
     # ------------------------------------------------------------------ noise
+    def grid(self, resolution):
+        """``[h, w]`` of the feature maps at ``resolution`` (the short side): ``[r, r]`` for square images."""
+        return [self.base[0] * resolution // 4, self.base[1] * resolution // 4]
+
     def make_noise(self):
-        """One fresh noise map per resolution layer (ppgan's method): ``[1, 1, r, r]`` list."""
-        noises = [paddle.randn([1, 1, 4, 4])]
+        """One fresh noise map per resolution layer (ppgan's method): ``[1, 1, h, w]`` list."""
+        noises = [paddle.randn([1, 1, *self.grid(4)])]
         for i in range(3, self.log_size + 1):
-            noises += [paddle.randn([1, 1, 2 ** i, 2 ** i]) for _ in range(2)]
+            noises += [paddle.randn([1, 1, *self.grid(2 ** i)]) for _ in range(2)]
         return noises
 
     def noise_shapes(self, batch=1):
         """Shapes of the explicit noise list ``forward`` expects."""
         if self.is_concat:
-            return [[batch, self.channels[2 ** (j + 2)], 2 ** (j + 2), 2 ** (j + 2)] for j in range(self.log_size - 1)]
-        return [[batch, 1, 2 ** ((i + 5) // 2), 2 ** ((i + 5) // 2)] for i in range(self.num_layers)]
+            return [[batch, self.channels[2 ** (j + 2)], *self.grid(2 ** (j + 2))] for j in range(self.log_size - 1)]
+        return [[batch, 1, *self.grid(2 ** ((i + 5) // 2))] for i in range(self.num_layers)]
 
     def _per_layer_noise(self, noise, batch):
         """``is_concat``: one map per resolution, shared by that resolution's convs (expanded to the batch)."""
