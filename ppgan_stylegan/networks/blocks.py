@@ -49,6 +49,21 @@ def v1_slope(structure, nonlinearity):
     return 0.2 if nonlinearity == "lrelu" else 0.0
 
 
+class SquareImages:
+    """Mixin of the StyleGAN v1 networks: square images (``image_shape``) of ``num_channels`` channels (NVIDIA's
+    name; ``img_channels`` as the StyleGAN2 networks call it)."""
+
+    channels_key = "num_channels"
+
+    @property
+    def img_channels(self):
+        return self.num_channels
+
+    @property
+    def image_shape(self):
+        return self.size, self.size
+
+
 class LevelOfDetail:
     """Mixin of the StyleGAN v1 networks: the ``lod`` buffer (saved with the weights) and its Python mirror, read
     by ``forward`` without a device sync. ``max_lod`` is log2(size) - 2 (4x4 only)."""
@@ -210,5 +225,5 @@ class ConstantInput(nn.Layer):
         return self.input.tile([batch, 1, 1, 1])
 
 
-__all__ = ["base_shape", "channel_table", "nvidia_fmaps", "v1_slope", "STRUCTURES", "LevelOfDetail", "MixedPrecision",
-           "ModulatedConv2D", "StyledConv", "ToRGB", "ConstantInput"]
+__all__ = ["base_shape", "channel_table", "nvidia_fmaps", "v1_slope", "STRUCTURES", "SquareImages", "LevelOfDetail",
+           "MixedPrecision", "ModulatedConv2D", "StyledConv", "ToRGB", "ConstantInput"]

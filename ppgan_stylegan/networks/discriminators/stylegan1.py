@@ -21,7 +21,7 @@ from ppgan.models.discriminators.builder import DISCRIMINATORS
 from ...core.checks import check_image_channels, check_size
 from ...core.compat import write_
 from ...ops import BiasLeakyReLU, EqualConv2D, EqualLinear, FIRFilter, minibatch_stddev
-from ..blocks import LevelOfDetail, nvidia_fmaps, v1_slope
+from ..blocks import LevelOfDetail, SquareImages, nvidia_fmaps, v1_slope
 
 
 def _equalize(layer, use_wscale):
@@ -65,19 +65,8 @@ class _Block(nn.Layer):
 
 
 @DISCRIMINATORS.register()
-class StyleGANDiscriminator(LevelOfDetail, nn.Layer):
+class StyleGANDiscriminator(LevelOfDetail, SquareImages, nn.Layer):
     """StyleGAN1 D_basic. forward(images ``[N, C, size, size]``, labels ``[N, label_size]``) -> ``[N, 1]``."""
-
-    channels_key = "num_channels"  # (NVIDIA's name)
-
-    @property
-    def img_channels(self):
-        return self.num_channels
-
-    @property
-    def image_shape(self):
-        """``(H, W)``: StyleGAN (v1) networks are square."""
-        return self.size, self.size
 
     def __init__(self, size=1024, num_channels=3, label_size=0, fmap_base=8192, fmap_decay=1.0, fmap_max=512,
                  nonlinearity="lrelu", use_wscale=True, mbstd_group_size=4, mbstd_num_features=1,

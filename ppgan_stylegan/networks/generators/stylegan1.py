@@ -25,7 +25,7 @@ from ...core.compat import write_
 from ...core.errors import ConfigError
 from ...ops import (EqualConv2D, EqualLinear, FIRFilter, PixelNorm, adaptive_instance_norm, bias_leaky_relu,
                     conv_transpose2x, nearest_upsample, noise_bias_leaky_relu)
-from ..blocks import LevelOfDetail, nvidia_fmaps, v1_slope
+from ..blocks import LevelOfDetail, SquareImages, nvidia_fmaps, v1_slope
 from .base import StyleGeneratorBase
 
 HE_GAIN = math.sqrt(2)
@@ -99,7 +99,7 @@ class StyleLayer(nn.Layer):
 
 
 @GENERATORS.register()
-class StyleGANGenerator(LevelOfDetail, StyleGeneratorBase):
+class StyleGANGenerator(LevelOfDetail, SquareImages, StyleGeneratorBase):
     """StyleGAN (v1) ``G_style``, with StyleGAN2Generator's API (W / W+ / S, truncation, mixing, noise modes).
 
     ``lod`` (``set_lod``) selects the level of detail of ``structure='linear'`` (progressive growing); the
@@ -110,17 +110,6 @@ class StyleGANGenerator(LevelOfDetail, StyleGeneratorBase):
     initialisation the new level's untrained output (std ~1.9 against ~0.4 for images) is mixed in at once, which
     short fades (a few kimg, as on a CPU) do not recover from.
     """
-
-    channels_key = "num_channels"  # (NVIDIA's name)
-
-    @property
-    def img_channels(self):
-        return self.num_channels
-
-    @property
-    def image_shape(self):
-        """``(H, W)``: StyleGAN (v1) networks are square."""
-        return self.size, self.size
 
     def __init__(self, size=1024, style_dim=512, n_mlp=8, lr_mlp=0.01, num_channels=3, fmap_base=8192,
                  fmap_decay=1.0, fmap_max=512, nonlinearity="lrelu", blur_filter=(1, 2, 1), fused_scale="auto",
