@@ -181,6 +181,27 @@ def test_every_release_converts_back_without_torch_or_tensorflow(tmp_path):
     assert not (tmp_path / "executed").exists()  # the source code inside NVIDIA's pickles never ran
 
 
+@pytest.mark.parametrize("channels", [1, 4])
+def test_grayscale_and_rgba_ada_pickles_convert_with_their_channels(tmp_path, channels):
+    kw = dict(style_dim=24, n_mlp=2, channel_base=256, channel_max=32)
+    g = randomize(StyleGAN2Generator(SIZE, img_channels=channels, **kw), 3)
+    d = randomize(StyleGAN2Discriminator(SIZE, channel_base=256, channel_max=32, img_channels=channels), 4)
+    path = tmp_path / "grey.pkl"
+    ww.write_pickle(path, {"G_ema": ww.ada_generator_module(_state(g), SIZE), "D": ww.ada_discriminator_module(
+        _state(d), SIZE), "training_set_kwargs": {"resolution": SIZE}})
+    result = convert_checkpoint(str(path))
+    assert result.kwargs["generator"]["img_channels"] == result.kwargs["discriminator"]["img_channels"] == channels
+    g2 = StyleGAN2Generator(**result.kwargs["generator"])
+    g2.set_state_dict(result.nets["gen_ema"])
+    d2 = StyleGAN2Discriminator(**result.kwargs["discriminator"])
+    d2.set_state_dict(result.nets["disc"])
+    z = paddle.randn([2, 24])
+    with paddle.no_grad():
+        image = g([z], noise="const")[0]
+        assert image.shape[1] == channels and max_diff(image.numpy(), g2([z], noise="const")[0].numpy()) < 1e-4
+        assert max_diff(d(image).numpy(), d2(image).numpy()) < 1e-4
+
+
 def test_restricted_unpickler_refuses_code_and_unsupported_kinds(tmp_path):
     marker = tmp_path / "pwned"
 

@@ -210,6 +210,11 @@ def test_grey_and_rgba_train_with_regularisers_resume_exactly_and_generate(tmp_p
                        f"dataset.test.dataroot={data}", "total_iters=1", cwd=tmp_path)
     assert wrong.returncode != 0 and "Traceback" not in wrong.stderr
     assert "but model.generator.img_channels is 3" in wrong.stderr.strip().splitlines()[-1]
+    half = run_script("tools/main.py", "-c", DEMO, "-o", *tiny(), f"dataset.train.dataroot={data}",
+                      f"dataset.test.dataroot={data}", "total_iters=1", keys[0], cwd=tmp_path)
+    assert half.returncode != 0 and "Traceback" not in half.stderr
+    assert half.stderr.strip().splitlines()[-1].endswith(
+        f"model.generator.img_channels is {channels} but model.discriminator.img_channels is 3: they must be equal")
 
 
 @pytest.mark.slow

@@ -373,7 +373,8 @@ def ada_generator_module(state, size, src="", fp16_res=0):
             "torgb": layer(f"to_rgbs.{j}", rgb=True)}, module_src=src, use_fp16=r >= size // 2 ** (fp16_res - 1)
             if fp16_res else False)
     synthesis = Persistent("SynthesisNetwork", modules=blocks, module_src=src)
-    init = {"z_dim": w_dim, "c_dim": 0, "w_dim": w_dim, "img_resolution": size, "img_channels": 3,
+    init = {"z_dim": w_dim, "c_dim": 0, "w_dim": w_dim, "img_resolution": size,
+            "img_channels": int(np.shape(state["to_rgb1.bias"])[1]),
             "mapping_kwargs": {"num_layers": n_mlp}}
     return Persistent("Generator", modules={"mapping": mapping, "synthesis": synthesis}, module_src=src,
                       _init_kwargs=init)
@@ -403,6 +404,7 @@ def ada_discriminator_module(state, size, mbstd_group=4, src=""):
         "conv": conv(d["final_conv.0.weight"], d["final_conv.1.bias"]),
         "fc": fc(d["final_linear.0.weight"], d["final_linear.0.bias"]),
         "out": fc(d["final_linear.1.weight"], d["final_linear.1.bias"])}, module_src=src)
-    init = {"c_dim": 0, "img_resolution": size, "architecture": "resnet",
+    init = {"c_dim": 0, "img_resolution": size, "img_channels": int(np.shape(d["convs.0.0.weight"])[1]),
+            "architecture": "resnet",
             "epilogue_kwargs": {"mbstd_group_size": mbstd_group}}
     return Persistent("Discriminator", modules=blocks, module_src=src, _init_kwargs=init)

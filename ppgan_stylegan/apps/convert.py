@@ -242,8 +242,9 @@ def describe(result):
     if g:
         maps = (f"fmap_base {g['fmap_base']}, fmap_max {g['fmap_max']}" if "fmap_base" in g else
                 f"channel_base {g['channel_base']}, channel_max {g['channel_max']}")
+        channels = g.get("img_channels", g.get("num_channels", 3))
         lines.append(f"generator ({result.classes['generator']}): {g['size']}px, style_dim {g['style_dim']}, "
-                     f"mapping depth {g['n_mlp']}, {maps}")
+                     f"mapping depth {g['n_mlp']}, {maps}, {channels} image channel(s)")
     d = result.kwargs.get("discriminator")
     if d:
         maps = (f"fmap_base {d['fmap_base']}, fmap_max {d['fmap_max']}" if "fmap_base" in d else

@@ -168,6 +168,8 @@ class StyleGANModel(NonFiniteGuard, BaseModel):
         g, d = getattr(gen, "img_channels", 3), getattr(disc, "img_channels", 3)
         require(g == d, f"model.generator.{getattr(gen, 'channels_key', 'img_channels')} is {g} but "
                 f"model.discriminator.{getattr(disc, 'channels_key', 'img_channels')} is {d}: they must be equal")
+        g, d = getattr(gen, "image_shape", None), getattr(disc, "image_shape", None)
+        require(g == d, f"model.generator.size makes {g} images (H, W) but model.discriminator.size takes {d}")
 
     def _configure_precision(self, amp_resolutions, conv_clamp):
         """NVlabs' mixed precision: float16 in the ``amp_resolutions`` highest resolutions, every conv output clamped
