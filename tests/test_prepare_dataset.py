@@ -23,9 +23,9 @@ def test_folder_of_mixed_images(tmp_path):
     rgba[..., 0], rgba[..., 3] = 255, 128
     Image.fromarray(rgba, mode="RGBA").save(src / "sub" / "alpha.png")
     (src / "broken.png").write_bytes(b"not an image")
-    out = run("--src", str(src), "--dst", str(tmp_path / "dst"), "--size", "16")
+    out = run("--src", str(src), "--dst", str(tmp_path / "dst"), "--size", "16", "--channels", "3")
     assert out.returncode == 0, out.stderr
-    assert "wrote 3 images of 16x16" in out.stdout and "1 skipped" in out.stdout
+    assert "wrote 3 RGB images of 16x16" in out.stdout and "1 skipped" in out.stdout
     assert "broken.png" in out.stderr
     files = sorted(os.listdir(tmp_path / "dst"))
     assert len(files) == 3
@@ -34,6 +34,9 @@ def test_folder_of_mixed_images(tmp_path):
         assert img.size == (16, 16) and img.mode == "RGB"
     gray = [np.asarray(Image.open(tmp_path / "dst" / f)) for f in files]
     assert any(abs(int(g[8, 8, 0]) - 90) <= 2 and g[8, 8, 0] == g[8, 8, 2] for g in gray)
+    out = run("--src", str(src), "--dst", str(tmp_path / "auto"), "--size", "16")  # channels auto: one has alpha
+    assert out.returncode == 0 and "wrote 3 RGBA images of 16x16" in out.stdout, out.stdout + out.stderr
+    assert {Image.open(tmp_path / "auto" / f).mode for f in files} == {"RGBA"}
 
 
 def test_bad_size_and_missing_source(tmp_path):
