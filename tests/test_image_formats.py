@@ -166,7 +166,7 @@ def test_dataset_channels_or_shape_not_matching_the_config_is_one_line(tmp_path)
     message = str(e.value)
     assert "grayscale images (1 channel(s)) but model.generator.img_channels is 3" in message
     assert "dataset.train.channels: 3" in message and "\n" not in message
-    with pytest.raises(ConfigError, match=r"are 16x8 \(width x height\), the config needs 8x16"):
+    with pytest.raises(ConfigError, match=r"are 16x8, the config needs 8x16 \(width x height"):
         StyleGANImageFolder(data, size=[16, 8])
     with pytest.raises(ConfigError, match="dataset.channels: expected one of"):
         StyleGANImageFolder(data, channels=2)

@@ -92,8 +92,8 @@ class StyleGANImageFolder(Dataset):
                               f"{sizes[odd][0]}x{sizes[odd][1]} (run tools/prepare_dataset.py)")
         if self.size is not None and (h, w) != self.size:
             want_h, want_w = self.size
-            raise ConfigError(f"dataset.dataroot: images in {self.dataroot!r} are {w}x{h} (width x height), the "
-                              f"config needs {want_w}x{want_h} (run tools/prepare_dataset.py --size {want_h} {want_w})")
+            raise ConfigError(f"dataset.dataroot: images in {self.dataroot!r} are {w}x{h}, the config needs "
+                              f"{want_w}x{want_h} (width x height; run tools/prepare_dataset.py --size {want_h} {want_w})")
         if self.skipped:
             logger.warning(f"{len(self.skipped)} of {len(self.paths)} images unreadable and skipped")
 
@@ -136,8 +136,8 @@ class StyleGANImageFolder(Dataset):
     def __getitem__(self, idx):
         path, rgb, index = self._read(idx)
         if self.size is not None and rgb.shape[:2] != self.size:
-            raise ConfigError(f"{path}: image is {rgb.shape[1]}x{rgb.shape[0]} (width x height), the config needs "
-                              f"{self.size[1]}x{self.size[0]} (run tools/prepare_dataset.py)")
+            raise ConfigError(f"{path}: image is {rgb.shape[1]}x{rgb.shape[0]}, the config needs "
+                              f"{self.size[1]}x{self.size[0]} (width x height; run tools/prepare_dataset.py)")
         if self.flipped(idx):
             rgb = rgb[:, ::-1]
         item = {"A": to_chw_uint8(rgb), "A_path": path}  # uint8: scaled on the device (core.images.reals_on_device)
