@@ -206,6 +206,10 @@ def test_grey_and_rgba_train_with_regularisers_resume_exactly_and_generate(tmp_p
     assert out.returncode == 0, out.stderr[-2000:]
     with Image.open(tmp_path / "gen" / "seed0000.png") as img:
         assert img.mode == MODES[channels] and img.size == (8, 8)
+    out = run_script("tools/export.py", "--weights", straight, "--check-seeds", "0,1", *into(tmp_path / "export"))
+    assert out.returncode == 0 and f"8x8 px, {channels} channel(s)" in out.stdout, out.stdout + out.stderr[-2000:]
+    with Image.open(tmp_path / "export" / "generator_check.png") as img:
+        assert img.mode == MODES[channels]
     wrong = run_script("tools/main.py", "-c", DEMO, "-o", *tiny(), f"dataset.train.dataroot={data}",
                        f"dataset.test.dataroot={data}", "total_iters=1", cwd=tmp_path)
     assert wrong.returncode != 0 and "Traceback" not in wrong.stderr
