@@ -23,7 +23,7 @@ setup(
     install_requires=REQUIRES,
     # optional features, each an extra (`make setup` / `make test` install them all: tools/install_deps.py)
     extras_require={"test": ["pytest", "pytest-timeout", "import-linter"], "visualdl": ["visualdl"], "lmdb": ["lmdb"],
-                    "onnx": ["paddle2onnx", "onnxruntime"]},
+                    "onnx": ["paddle2onnx", "onnxruntime"], "video": ["imageio-ffmpeg"]},
     entry_points={"console_scripts": ["ppgan-stylegan = ppgan_stylegan.cli:main"]},
     license="Apache-2.0",
 )

@@ -2,6 +2,7 @@
 import json
 import os
 
+import imageio_ffmpeg
 import pytest
 from PIL import Image
 
@@ -28,5 +29,8 @@ def test_demo_script_runs_and_reports(tmp_path):
     assert strip.size == (8 * 33 + 1, 4 * 33 + 1)  # 4 walks of 8 steps
     gif = Image.open(summary["animation"])
     assert gif.format == "GIF" and gif.n_frames == 2 * 24 - 2 and gif.size == (3 * (4 * 33 + 1),) * 2
+    reader = imageio_ffmpeg.read_frames(summary["video"])  # the same walk as an mp4 (the video extra)
+    meta = next(reader)
+    assert sum(1 for _ in reader) == 2 * 24 - 2 and meta["size"] == (3 * (4 * 33 + 1) + 1,) * 2  # (sides made even)
     assert "training:" in proc.stderr and "it/s" in proc.stderr  # the progress bar (tqdm, with its rate and ETA)
     assert "SWD x1e3 before" in proc.stdout and "samples:" in proc.stdout

@@ -10,7 +10,7 @@ import paddle
 
 from ..core.device import use_device
 from ..core.errors import UserError
-from ..core.images import center_crop_resize, read_image, to_tensor_range
+from ..core.images import center_crop_resize, read_image, save_animation, to_tensor_range, to_uint8
 from ..core.ranges import parse_ranges
 from ..core.runs import writable_folder
 from ..core.state import load_state
@@ -76,6 +76,14 @@ class GeneratorPredictor:
                 img, _ = self.generator([wplus[i:i + batch]], input_is_latent=True, noise=noise_mode)
                 outs.append(img)
         return paddle.concat(outs)
+
+    def animation(self, images, name, fps=24, there_and_back=False):
+        """Images ``[N, C, H, W]`` in [-1, 1] as ``<name>.mp4`` in the output folder (a GIF without the video
+        extra); ``there_and_back``: the frames, then back again (a strip that loops smoothly). Returns the path."""
+        frames = list(to_uint8(images))
+        if there_and_back:
+            frames += frames[-2:0:-1]
+        return save_animation(frames, self.path(name), fps)
 
     def load_image(self, path, rgb=None):
         """An image file (or its uint8 ``[H, W, C]`` array) -> ``[1, C, H, W]`` in [-1, 1] with the generator's

@@ -14,11 +14,13 @@ from ppgan.utils.logger import setup_logger
 
 from ..core import quick, runtime
 from ..core.config import load_config
+from ..core.extras import have_extra
 from ..core.device import use_device
 from ..core.files import atomic_write, write_json
 from ..core.runs import new_run_folder, point_latest
 from ..core.checks import IMAGE_CHANNELS
-from ..core.images import grid, image_shape, list_images, read_image, save_gif, save_grid, to_tensor_range
+from ..core.images import (grid, image_shape, list_images, read_image, save_gif, save_grid, save_video,
+                           to_tensor_range)
 from ..data.prepare import DEMO_FACES, DEMO_SIZE, prepare_demo
 from ..engine import ResumableTrainer, seed_everything
 from ..metrics import swd
@@ -61,8 +63,9 @@ def interpolate(gen, z_from, z_to, steps):
 
 
 def save_interpolations(gen, folder, style_dim, seed=777, steps=8, cells=16, frames=24, zoom=3):
-    """interpolation.png: 4 rows, each a walk between two latents in ``steps`` images; interpolation.gif:
-    ``cells`` samples walking to other latents and back, a ``zoom``-times enlarged grid per frame."""
+    """interpolation.png: 4 rows, each a walk between two latents in ``steps`` images; interpolation.gif (and
+    interpolation.mp4 with the video extra): ``cells`` samples walking to other latents and back, a ``zoom``-times
+    enlarged grid per frame."""
     rng = np.random.RandomState(seed)
     z = rng.standard_normal([2, max(4, cells), style_dim]).astype("float32")
     strip = interpolate(gen, z[0, :4], z[1, :4], steps)  # [steps, 4, ...]
@@ -70,8 +73,11 @@ def save_interpolations(gen, folder, style_dim, seed=777, steps=8, cells=16, fra
                     os.path.join(folder, "interpolation.png"), nrow=steps)
     walk = interpolate(gen, z[0, :cells], z[1, :cells], frames)
     tiles = [grid(frame).repeat(zoom, axis=0).repeat(zoom, axis=1) for frame in walk]
-    gif = save_gif(tiles + tiles[-2:0:-1], os.path.join(folder, "interpolation.gif"))  # there and back, looped
-    return png, gif
+    tiles += tiles[-2:0:-1]  # there and back, looped
+    gif = save_gif(tiles, os.path.join(folder, "interpolation.gif"))  # (what a README page shows inline)
+    video = save_video(tiles, os.path.join(folder, "interpolation.mp4"), fps=12) if have_extra("imageio_ffmpeg") \
+        else None
+    return png, gif, video
 
 
 def plot(history, swd_points, path):
@@ -101,7 +107,8 @@ def report(summary, folder):
           f"(ratio {summary['swd_ratio']})")
     print(f"samples:    {summary['grid']}\nbefore:     {os.path.join(folder, 'samples_before.png')}")
     print(f"reals:      {os.path.join(folder, 'reals.png')}\nplot:       {summary['plot']}")
-    print(f"walks:      {summary['interpolation']}, {summary['animation']}")
+    walks = (summary["interpolation"], summary["animation"], summary["video"])
+    print(f"walks:      {', '.join(path for path in walks if path)}")
     print(f"checkpoint: {summary['checkpoint']}")
 
 
@@ -145,13 +152,13 @@ def run_demo(config, data, out, iters=None, seed=0, name=None, overwrite=False):
     points.append((trainer.total_iters, swd_after))
     plot_path = os.path.join(cfg.output_dir, "training.png")
     plot(trainer.history, points, plot_path)
-    strip, gif = save_interpolations(gen_ema, cfg.output_dir, gen_ema.style_dim)
+    strip, gif, video = save_interpolations(gen_ema, cfg.output_dir, gen_ema.style_dim)
     summary = {"iterations": trainer.total_iters, "seconds": round(seconds, 1),
                "iterations_per_second": round(trainer.total_iters / seconds, 3),
                "images_per_second": round(trainer.total_iters * cfg.dataset.train.batch_size / seconds, 2),
                "swd_before": round(swd_before, 2), "swd_after": round(swd_after, 2),
                "swd_ratio": round(swd_after / swd_before, 3), "swd_definition": "ProGAN (independent patches)",
-               "grid": final_grid, "plot": plot_path, "interpolation": strip, "animation": gif,
+               "grid": final_grid, "plot": plot_path, "interpolation": strip, "animation": gif, "video": video,
                "checkpoint": trainer.checkpoint_path(trainer.total_iters)}
     write_json(summary, os.path.join(cfg.output_dir, "summary.json"), indent=2)
     report(summary, cfg.output_dir)

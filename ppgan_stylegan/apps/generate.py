@@ -2,8 +2,10 @@
 import os
 
 import numpy as np
+import paddle
 from tqdm import tqdm
 
+from ..core.errors import UserError
 from ..core.images import save_grid, save_png, to_uint8
 from .base import GeneratorPredictor
 
@@ -45,3 +47,20 @@ class ImageGenerator(GeneratorPredictor):
         if as_grid:
             files.append(save_grid(images, self.path(f"{name}.png")))
         return images, files
+
+    def walk(self, seeds, frames=24, psi=1.0, cutoff=None, noise_mode="const", batch=16):
+        """A latent walk through the seeds' W and back to the first (``frames`` images from each seed to the next,
+        linear in W, truncated as ``generate``): images ``[len(seeds) * frames, C, H, W]``."""
+        if len(seeds) < 2 or frames < 1:
+            raise UserError(f"--video: a walk needs 2 or more seeds and --frames >= 1, got {len(seeds)} seed(s) and "
+                            f"{frames} frame(s)")
+        ws = self.w_from_seeds(seeds, psi, cutoff).numpy()
+        steps = np.arange(frames, dtype="float32") / frames
+        path = np.concatenate([ws[i] + steps[:, None, None] * (ws[(i + 1) % len(ws)] - ws[i])[None]
+                               for i in range(len(ws))])
+        return self.synthesize(paddle.to_tensor(path), noise_mode, batch).numpy()
+
+    def video(self, seeds, frames=24, fps=24, psi=1.0, cutoff=None, noise_mode="const", name="walk"):
+        """``<name>.mp4`` (or a GIF without the video extra): ``walk`` as a looping video."""
+        images = self.walk(seeds, frames, psi, cutoff, noise_mode)
+        return images, [self.animation(images, name, fps)]

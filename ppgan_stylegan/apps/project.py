@@ -14,7 +14,7 @@ from tqdm import tqdm
 
 from ..core.compat import write_
 from ..core.errors import UserError
-from ..core.images import grid, save_png, to_uint8
+from ..core.images import grid, save_animation, save_png, to_uint8
 from ..core.nets import set_trainable
 from .base import GeneratorPredictor
 
@@ -85,7 +85,7 @@ class Projector(GeneratorPredictor):
             n.stop_gradient = not optimize_noise
         opt = paddle.optimizer.Adam(learning_rate=lr, beta1=0.9, beta2=0.999, parameters=params)
         set_trainable(gen, False)
-        losses, shots = [], []
+        losses, shots, self.w_path = [], [], []
         every = max(1, steps // snapshots) if snapshots else 0
         for step in tqdm(range(steps), desc="projecting", unit="step"):
             t = step / steps
@@ -108,12 +108,24 @@ class Projector(GeneratorPredictor):
                     for n in noises:
                         write_(n, (n - n.mean()) * paddle.rsqrt((n - n.mean()).square().mean() + 1e-8))
             losses.append(float(mse))
+            self.w_path.append(w_opt.detach().numpy())  # (the optimisation's W, for ``video``)
             if every and (step % every == 0 or step == steps - 1):
                 shots.append(img.detach().numpy())
         final_w = w_opt.detach().tile([1, self.n_latent // layers, 1]) if layers == 1 else w_opt.detach()
         final_noise = [n.detach() for n in noises]
         image = self.synthesize(final_w, final_noise)
         return final_w, final_noise, image, losses, shots
+
+    def video(self, name, target, noise, fps=10, batch=16):
+        """``<name>.mp4`` (a GIF without the video extra): the target beside the image of every step's W+ with the
+        final noise maps, as stylegan2-ada-pytorch's ``proj.mp4``. Call after ``project``."""
+        frames = []
+        for i in range(0, len(self.w_path), batch):
+            ws = paddle.to_tensor(np.concatenate(self.w_path[i:i + batch]))
+            ws = ws.tile([1, self.n_latent // ws.shape[1], 1])
+            images = self.synthesize(ws, noise, batch).numpy()
+            frames += [grid(np.stack([target.numpy()[0], image]), nrow=2, pad=0) for image in images]
+        return save_animation(frames, self.path(name), fps)
 
     def save(self, name, target, wplus, noise, image, shots=()):
         """``<name>.npz`` (W+ and the noise maps: what reproduces ``<name>.png``), ``<name>.png`` and, with

@@ -62,6 +62,13 @@ def add_truncation(p):
     add_noise_mode(p)
 
 
+def add_video(p, what, fps):
+    """``--video`` (an H.264 mp4 of ``what``; a GIF without the video extra) and ``--fps``."""
+    p.add_argument("--video", action="store_true",
+                   help=f"also write {what} as an mp4 (H.264; pip install -e .[video], else a GIF)")
+    p.add_argument("--fps", type=int, default=fps, help="frames per second of --video")
+
+
 def add_noise_mode(p):
     p.add_argument("--noise-mode", choices=["random", "const", "none"], default="const",
                    help="per-layer noise (a latent file's own noise maps are used when it has them)")

@@ -7,15 +7,17 @@
     ppgan-stylegan edit --weights w.pdparams --seed 3 --layer 4 --channel 17 --strength 10   # S space
 Several --direction flags are added with their weights (SPEC=WEIGHT, default 1) into one direction d; the
 strip shows w + a * d for a in -strength..strength. Writes edit.png, edit.npy (the strip's W+ latents) and
-direction.npy (d, reusable with --direction). A project .npz latent brings its noise maps: strength 0
-reproduces the projection.
+direction.npy (d, reusable with --direction); with --video the strip there and back as edit.mp4. A project .npz
+latent brings its noise maps: strength 0 reproduces the projection.
 """
+import os
+
 import numpy as np
 
 from ..apps import parse_styles
 from ..apps.edit import LatentEditor
 from ..core.errors import UserError
-from .common import add_generator_args, add_truncation, predictor_args
+from .common import add_generator_args, add_truncation, add_video, predictor_args
 
 
 HELP = "move a latent along weighted directions, SeFa or an S-space channel (applications/edit.py)"
@@ -36,6 +38,7 @@ def add_arguments(p):
                    help="W+ layers to move (e.g. 0-3 or coarse; SeFa directions are computed from them); default all")
     p.add_argument("--strength", type=float, default=3.0, help="largest strength; the strip spans -s..s")
     p.add_argument("--steps", type=int, default=7, help="images in the strip")
+    add_video(p, "the strip, there and back (edit.mp4)", fps=8)
     add_truncation(p)
 
 
@@ -69,9 +72,12 @@ def run(args):
     strengths = [float(v) for v in np.linspace(-args.strength, args.strength, max(2, args.steps))]
     layers = parse_styles(args.layers, app.n_latent) if args.layers else None
     if args.layer is not None:
-        app.s_space_strip(wplus, args.layer, args.channel, strengths, noise)
+        images, path = app.s_space_strip(wplus, args.layer, args.channel, strengths, noise)
     else:
-        app.latent_strip(wplus, app.combine(specs, layers), strengths, layers, noise)
+        images, path = app.latent_strip(wplus, app.combine(specs, layers), strengths, layers, noise)
+    if args.video:
+        stem = os.path.splitext(os.path.basename(path))[0]
+        print(f"video: {app.animation(images, stem, args.fps, there_and_back=True)}")
     print(f"strengths {strengths[0]:g}..{strengths[-1]:g}" +
           (f" along {' + '.join(f'{w:g} * {s}' for s, w in specs)}" if specs else ""))
     print(f"output: {app.output_dir}")

@@ -3,9 +3,10 @@
     ppgan-stylegan generate --weights output/demo-latest --seeds 0-15
     ppgan-stylegan generate --weights output/demo-latest --seeds 0-7 --trunc 0.7 --trunc-cutoff 8 --per-seed
     ppgan-stylegan generate --weights output/demo-latest --latents output/project-latest/face_003_projected.npz
+    ppgan-stylegan generate --weights output/demo-latest --seeds 0-5 --video --frames 30   # walk.mp4
 """
 from ..apps import ImageGenerator, parse_seeds
-from .common import add_generator_args, add_truncation, predictor_args
+from .common import add_generator_args, add_truncation, add_video, predictor_args
 
 HELP = "images (and W+ latents) from seeds or saved latents (applications/generate.py)"
 
@@ -19,6 +20,8 @@ def add_arguments(p):
     add_truncation(p)
     p.add_argument("--per-seed", action="store_true", help="one PNG per seed (or latent file) instead of a grid")
     p.add_argument("--no-latents", action="store_true", help="do not save the seeds' W+ latents (seedNNNN.npy)")
+    add_video(p, "a walk through the seeds' W (walk.mp4)", fps=24)
+    p.add_argument("--frames", type=int, default=24, help="--video: frames from each seed to the next")
 
 
 def run(args):
@@ -29,6 +32,9 @@ def run(args):
         seeds = parse_seeds(args.seeds)
         images, _ = app.generate(seeds, args.trunc, args.trunc_cutoff, args.noise_mode, as_grid=not args.per_seed,
                                  save_latents=not args.no_latents)
+        if args.video:
+            frames, files = app.video(seeds, args.frames, args.fps, args.trunc, args.trunc_cutoff, args.noise_mode)
+            print(f"walk: {len(frames)} frames at {args.fps} fps -> {files[0]}")
     print(f"generated {len(images)} image(s) from {app.source}")
     print(f"output: {app.output_dir}")
     return 0

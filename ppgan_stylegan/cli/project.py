@@ -4,7 +4,7 @@
     ppgan-stylegan project --weights w.pdparams --target face.png --lpips-weights ~/.cache/paddle/hapi/weights
 Writes <name>_projected.npz (W+ and the fitted noise maps: edit / mix / generate --latents read it and reproduce
 <name>_projected.png exactly), <name>_projected.png and, with --progress N, <name>_projected_progress.png
-(the target, then N snapshots).
+(the target, then N snapshots); with --video, <name>_proj.mp4: the target beside every step's image.
 """
 import os
 
@@ -12,7 +12,7 @@ from ..apps.project import Projector
 from ..core import quick
 from ..core.errors import UserError
 from ..networks.perceptual import load_lpips
-from .common import add_generator_args, predictor_args
+from .common import add_generator_args, add_video, predictor_args
 
 HELP = "fit a W / W+ latent to an image (applications/project.py)"
 
@@ -30,6 +30,8 @@ def add_arguments(p):
     p.add_argument("--lpips-weights", metavar="DIR",
                    help="add ppgan's LPIPS to the loss; DIR holds vgg16_official.pdparams and lins_0.1_vgg.pdparams")
     p.add_argument("--lpips-weight", type=float, default=1.0, help="weight of the LPIPS term")
+    add_video(p, "the optimisation, the target beside each step's image (<target name>_proj.mp4, as NVlabs' "
+                 "proj.mp4)", fps=10)
 
 
 def run(args):
@@ -43,8 +45,11 @@ def run(args):
                                                      optimize_noise=not args.fixed_noise, seed=args.seed,
                                                      snapshots=args.progress, lpips=lpips,
                                                      lpips_weight=args.lpips_weight)
-    name = os.path.splitext(os.path.basename(args.target))[0] + "_projected"
+    stem = os.path.splitext(os.path.basename(args.target))[0]
+    name = stem + "_projected"
     files = app.save(name, target, wplus, noise, image, shots)
+    if args.video:
+        files.append(app.video(f"{stem}_proj", target, noise, args.fps))
     print(f"MSE {losses[0]:.4f} -> {losses[-1]:.4f} after {steps} steps -> {', '.join(files)}")
     print(f"output: {app.output_dir}")
     return 0

@@ -13,3 +13,12 @@ def require_extra(module, feature, extra):
     except ImportError as e:
         raise UserError(f"{feature} needs {module}, an optional feature, which is not installed ({e}): "
                         f"pip install -e .[{extra}] (in this repository) or pip install {module}")
+
+
+def have_extra(module):
+    """Whether an optional feature's package imports (for features with a fallback)."""
+    try:
+        importlib.import_module(module)
+        return True
+    except ImportError:
+        return False

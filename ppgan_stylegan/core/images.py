@@ -5,6 +5,7 @@ Arrays for people are uint8 ``[H, W, C]``; arrays for networks are float32 ``[C,
 """
 import math
 import os
+import sys
 
 import numpy as np
 import paddle
@@ -12,6 +13,7 @@ import paddle.nn.functional as F
 from PIL import Image
 
 from .errors import UserError
+from .extras import have_extra, require_extra
 from .files import atomic_write
 
 IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".webp", ".tif", ".tiff", ".ppm")
@@ -223,3 +225,46 @@ def save_gif(frames, path, seconds_per_frame=0.08):
     images = [pil_image(frame) for frame in frames]
     return atomic_write(path, lambda tmp: images[0].save(tmp, format="GIF", save_all=True, append_images=images[1:],
                                                          duration=int(seconds_per_frame * 1000), loop=0))
+
+
+def _video_frame(frame, even_shape):
+    """uint8 ``[H, W(, C)]`` -> RGB ``[H', W', 3]`` padded to ``even_shape`` (H.264's 4:2:0 needs even sides):
+    grayscale replicated, RGBA composited over white (as ``three_channels``)."""
+    frame = np.asarray(frame)
+    frame = frame[..., None] if frame.ndim == 2 else frame
+    if frame.shape[2] == 1:
+        frame = np.repeat(frame, 3, axis=2)
+    elif frame.shape[2] == 4:
+        alpha = frame[..., 3:].astype(np.float32) / 255.0
+        frame = (frame[..., :3] * alpha + 255.0 * (1 - alpha)).round().astype(np.uint8)
+    out = np.zeros(tuple(even_shape) + (3,), np.uint8)
+    out[:frame.shape[0], :frame.shape[1]] = frame
+    return out
+
+
+def save_video(frames, path, fps=24):
+    """Frames (uint8 ``[H, W(, C)]`` arrays) -> an H.264 mp4 (yuv420p, which every player takes) through
+    imageio-ffmpeg's own ffmpeg, written atomically. Odd sides get a black row / column."""
+    imageio_ffmpeg = require_extra("imageio_ffmpeg", "mp4 videos", "video")
+    frames = list(frames)
+    height, width = frames[0].shape[:2]
+    shape = (height + height % 2, width + width % 2)
+
+    def write(tmp):
+        writer = imageio_ffmpeg.write_frames(tmp, (shape[1], shape[0]), fps=fps, codec="libx264", quality=8,
+                                             macro_block_size=2, output_params=["-f", "mp4"])
+        writer.send(None)  # (the generator's start)
+        for frame in frames:
+            writer.send(np.ascontiguousarray(_video_frame(frame, shape)))
+        writer.close()
+    return atomic_write(path, write)
+
+
+def save_animation(frames, stem, fps=24):
+    """``<stem>.mp4`` (``save_video``), or ``<stem>.gif`` with a one-line note when the video extra is missing.
+    Returns the path written."""
+    if have_extra("imageio_ffmpeg"):
+        return save_video(frames, stem + ".mp4", fps)
+    print(f"imageio-ffmpeg is not installed: {stem}.gif instead of an mp4 (pip install -e .[video] for mp4)",
+          file=sys.stderr)
+    return save_gif(frames, stem + ".gif", 1.0 / fps)
