@@ -98,3 +98,27 @@ def test_export_onnx_without_the_extra_says_how_to_install(monkeypatch):
     monkeypatch.setattr(paddle, "__version__", "3.3.1")
     with pytest.raises(UserError, match=r"export --onnx needs paddle2onnx.*pip install -e \.\[onnx\]"):
         export_onnx("/nonexistent/generator")
+
+
+class _RecordingConfig:
+    """Stands in for ``paddle.inference.Config``: records what is asked of it (the GPU branch, proven on a CPU)."""
+
+    def __init__(self, *files):
+        self.files, self.calls = files, []
+
+    def __getattr__(self, name):
+        return lambda *args: self.calls.append((name, args))
+
+
+@pytest.mark.parametrize("device, expected", [("gpu:1", ("enable_use_gpu", (256, 1))),
+                                              ("gpu", ("enable_use_gpu", (256, 0))), ("cpu", ("disable_gpu", ()))])
+def test_inference_config_follows_the_device(monkeypatch, tmp_path, device, expected):
+    """Paddle Inference's Config runs on the CPU unless told otherwise: on a GPU device the export check and the
+    benchmark use its default GPU configuration. (On this CPU machine the GPU branch is forced; not measured.)"""
+    from ppgan_stylegan.networks import deploy
+    monkeypatch.setattr(deploy.paddle_infer, "Config", _RecordingConfig)
+    monkeypatch.setattr(deploy.paddle, "get_device", lambda: device)
+    (tmp_path / "generator.json").write_text("{}")
+    config = deploy.inference_config(str(tmp_path / "generator"))
+    gpu_calls = [c for c in config.calls if c[0] in ("enable_use_gpu", "disable_gpu")]
+    assert gpu_calls == [expected]

@@ -76,15 +76,28 @@ def model_file(prefix):
     return next(prefix + ext for ext in (".json", ".pdmodel") if os.path.isfile(prefix + ext))
 
 
-def inference_runner(prefix):
-    """``fn(z [N, D], psi [N, 1]) -> images`` (numpy) of the exported generator at ``prefix`` in Paddle Inference
-    with its default configuration (a CPU-only Paddle: the CPU one, oneDNN on)."""
+INFERENCE_GPU_POOL_MB = 256  # the GPU memory pool Paddle Inference starts with (it grows as needed)
+
+
+def inference_config(prefix):
+    """Paddle Inference's default configuration for the exported generator at ``prefix`` on the current device
+    (``paddle.get_device()``): on ``gpu:K`` the GPU one (``enable_use_gpu``: Config itself defaults to the CPU),
+    else the CPU one (oneDNN on)."""
     config = paddle_infer.Config(model_file(prefix), prefix + ".pdiparams")
-    if not paddle.is_compiled_with_cuda():
+    device = paddle.get_device()
+    if device.startswith("gpu"):
+        config.enable_use_gpu(INFERENCE_GPU_POOL_MB, int(device.split(":")[1]) if ":" in device else 0)
+    else:
         config.disable_gpu()
     if os.environ.get("GLOG_minloglevel", "0") not in ("", "0"):  # Paddle's INFO lines silenced (our command
         config.disable_glog_info()  # lines without --verbose): its pass-by-pass log too
-    predictor = paddle_infer.create_predictor(config)
+    return config
+
+
+def inference_runner(prefix):
+    """``fn(z [N, D], psi [N, 1]) -> images`` (numpy) of the exported generator at ``prefix`` in Paddle Inference
+    with its default configuration for the current device (``inference_config``)."""
+    predictor = paddle_infer.create_predictor(inference_config(prefix))
 
     def run(z, psi):
         for name, value in zip(predictor.get_input_names(), (z, psi)):
