@@ -17,9 +17,11 @@ import weight_writers as ww
 from conftest import max_diff, randomize, run_script
 from ppgan_stylegan import StyleGAN2Discriminator, StyleGAN2Generator, StyleGANDiscriminator, StyleGANGenerator
 from ppgan_stylegan.networks.loading import load_generator
+from ppgan_stylegan.apps import convert
 from ppgan_stylegan.apps.convert import convert_checkpoint
 from ppgan_stylegan.networks.families.weight_maps import paddle_to_rosinality, rosinality_to_paddle
 from ppgan_stylegan.core.errors import UserError
+from ppgan_stylegan.core.pickles import read_pickle
 
 
 def run(*args):
@@ -202,6 +204,68 @@ def test_grayscale_and_rgba_ada_pickles_convert_with_their_channels(tmp_path, ch
         assert max_diff(d(image).numpy(), d2(image).numpy()) < 1e-4
 
 
+def _nv_dense(x, t, name, lr=1.0, act=False):
+    """stylegan2-ada-pytorch's FullyConnectedLayer from its tensors (weight [out, in]), in NumPy."""
+    w, b = np.asarray(t[f"{name}.weight"], np.float64), np.asarray(t[f"{name}.bias"], np.float64)
+    y = x @ (w * (lr / np.sqrt(w.shape[1]))).T + b * lr
+    return np.where(y >= 0, y, 0.2 * y) * np.sqrt(2) if act else y
+
+
+def _nv_normalize(x):
+    return x / np.sqrt((x ** 2).mean(axis=1, keepdims=True) + 1e-8)
+
+
+def test_conditional_ada_pickles_convert_and_match_the_reference_for_every_class(tmp_path):
+    """A conditional stylegan2-ada-pytorch G / G_ema / D (label embedding; D's label mapping and projection head)
+    written by the test writer: the mapping and the projection equal NVlabs' formulas (NumPy) for every class."""
+    c_dim, kw = 3, dict(style_dim=24, n_mlp=2, channel_base=256, channel_max=32)
+    g = randomize(StyleGAN2Generator(SIZE, c_dim=c_dim, **kw), 5)
+    g.update_w_avg(paddle.full([1, 24], 0.2), beta=0.0)  # a tracked average (the file's mapping.w_avg)
+    d = randomize(StyleGAN2Discriminator(SIZE, channel_base=256, channel_max=32, c_dim=c_dim, mapping_layers=3), 6)
+    gm, dm = ww.ada_generator_module(_state(g), SIZE), ww.ada_discriminator_module(_state(d), SIZE)
+    ww.write_pickle(tmp_path / "cond.pkl", {"G": gm, "G_ema": gm, "D": dm})
+    result = convert_checkpoint(str(tmp_path / "cond.pkl"))
+    assert result.kwargs["generator"]["c_dim"] == result.kwargs["discriminator"]["c_dim"] == c_dim
+    assert "c_dim 3" in "\n".join(convert.describe(result))
+    g2, d2 = StyleGAN2Generator(**result.kwargs["generator"]), StyleGAN2Discriminator(**result.kwargs["discriminator"])
+    g2.set_state_dict(result.nets["gen_ema"])
+    d2.set_state_dict(result.nets["disc"])
+    read = read_pickle(str(tmp_path / "cond.pkl"))  # the tensors as the file holds them (torch's layouts)
+    gt, dt = read["G_ema"].named_tensors(), read["D"].named_tensors()
+    z = np.random.RandomState(0).standard_normal([2, 24])
+    images = []
+    with paddle.no_grad():
+        for k in range(c_dim):
+            c = np.eye(c_dim)[[k, k]]
+            x = np.concatenate([_nv_normalize(z), _nv_normalize(_nv_dense(c, gt, "mapping.embed"))], axis=1)
+            for i in range(2):
+                x = _nv_dense(x, gt, f"mapping.fc{i}", lr=0.01, act=True)
+            ct = g2.one_hot([k, k])
+            assert max_diff(g2.get_latent(paddle.to_tensor(z, "float32"), ct).numpy(), x) < 1e-4, k
+            for psi in (1.0, 0.5):
+                a = g([paddle.to_tensor(z, "float32")], noise="const", truncation=psi, c=ct)[0]
+                assert max_diff(a.numpy(), g2([paddle.to_tensor(z, "float32")], noise="const", truncation=psi,
+                                               c=ct)[0].numpy()) < 1e-4, (k, psi)
+            images.append(a.numpy())
+            cmap = _nv_normalize(_nv_dense(c, dt, "mapping.embed"))
+            for i in range(3):
+                cmap = _nv_dense(cmap, dt, f"mapping.fc{i}", lr=0.01, act=True)
+            d2.c_dim = 0  # (the features before the projection)
+            features = d2(a).numpy()
+            d2.c_dim = c_dim
+            expected = (features * cmap).sum(axis=1, keepdims=True) / np.sqrt(cmap.shape[1])
+            assert max_diff(d2(a, ct).numpy(), expected) < 1e-4 and max_diff(d(a, ct).numpy(), expected) < 1e-4, k
+    assert max_diff(images[0], images[1]) > 1e-2  # the class changes the image
+
+
+def test_unconditional_state_dicts_are_unchanged_by_c_dim():
+    gen = StyleGAN2Generator(SIZE, 24, 2, channel_base=256, channel_max=32)
+    ppgan_gen = StyleGANv2Generator(SIZE, 24, 2, channel_multiplier=1)
+    ours = {k: list(v.shape) for k, v in gen.state_dict().items() if not k.startswith("w_avg")}
+    assert not any("embed" in k for k in ours) and ours["style.1.weight"] == [24, 24]
+    assert set(ours) == set(ppgan_gen.state_dict())
+
+
 def test_restricted_unpickler_refuses_code_and_unsupported_kinds(tmp_path):
     marker = tmp_path / "pwned"
 
@@ -227,7 +291,7 @@ def test_restricted_unpickler_refuses_code_and_unsupported_kinds(tmp_path):
     cases["stylegan3"] = ({"G_ema": sg3}, "a StyleGAN3 network")
     cond = ww.ada_generator_module(_state(g), SIZE)
     cond.attrs["_init_kwargs"]["c_dim"] = 10
-    cases["conditional"] = ({"G_ema": cond}, "a conditional network")
+    cases["conditional"] = ({"G_ema": cond}, "G_ema says c_dim 10 but its tensors have a label embedding of width 0")
     G, D, Gs = ww.tf_networks(_state(g), _state(d), SIZE)
     Gs.static_kwargs["architecture"] = "resnet"
     cases["resnet G"] = ((G, D, Gs), "architecture G 'resnet' / D 'resnet'; supported: G 'skip', D 'resnet'")

@@ -346,10 +346,14 @@ def ada_generator_module(state, size, src="", fp16_res=0):
     """stylegan2-ada-pytorch's ``Generator`` module tree with our weights."""
     s = _np(state)
     n_mlp = len([k for k in s if k.startswith("style.") and k.endswith(".weight")])
-    w_dim = s["style.1.weight"].shape[0] if n_mlp else s["conv1.conv.modulation.weight"].shape[0]
+    w_dim = s["style.1.weight"].shape[1] if n_mlp else s["conv1.conv.modulation.weight"].shape[0]
     fcs = {f"fc{i}": Persistent("FullyConnectedLayer", {"weight": s[f"style.{i + 1}.weight"].T,
                                                          "bias": s[f"style.{i + 1}.bias"]}, module_src=src)
            for i in range(n_mlp)}
+    c_dim = s["embed.weight"].shape[0] if "embed.weight" in s else 0
+    if c_dim:  # a conditional generator: the label embedding (weight [w_dim, c_dim] in torch's layout)
+        fcs["embed"] = Persistent("FullyConnectedLayer", {"weight": s["embed.weight"].T, "bias": s["embed.bias"]},
+                                  module_src=src)
     mapping = Persistent("MappingNetwork", buffers={"w_avg": s["w_avg"]}, modules=fcs, module_src=src)
     f = np.outer([1, 3, 3, 1], [1, 3, 3, 1]).astype(np.float32) / 64
 
@@ -373,7 +377,7 @@ def ada_generator_module(state, size, src="", fp16_res=0):
             "torgb": layer(f"to_rgbs.{j}", rgb=True)}, module_src=src, use_fp16=r >= size // 2 ** (fp16_res - 1)
             if fp16_res else False)
     synthesis = Persistent("SynthesisNetwork", modules=blocks, module_src=src)
-    init = {"z_dim": w_dim, "c_dim": 0, "w_dim": w_dim, "img_resolution": size,
+    init = {"z_dim": w_dim, "c_dim": c_dim, "w_dim": w_dim, "img_resolution": size,
             "img_channels": int(np.shape(state["to_rgb1.bias"])[1]),
             "mapping_kwargs": {"num_layers": n_mlp}}
     return Persistent("Generator", modules={"mapping": mapping, "synthesis": synthesis}, module_src=src,
@@ -404,7 +408,13 @@ def ada_discriminator_module(state, size, mbstd_group=4, src=""):
         "conv": conv(d["final_conv.0.weight"], d["final_conv.1.bias"]),
         "fc": fc(d["final_linear.0.weight"], d["final_linear.0.bias"]),
         "out": fc(d["final_linear.1.weight"], d["final_linear.1.bias"])}, module_src=src)
-    init = {"c_dim": 0, "img_resolution": size, "img_channels": int(np.shape(d["convs.0.0.weight"])[1]),
+    c_dim = d["mapping.embed.weight"].shape[0] if "mapping.embed.weight" in d else 0
+    if c_dim:  # the projection head's label mapping: MappingNetwork(z_dim=0) with embed and fc0..
+        n = len([k for k in d if k.startswith("mapping.layers.") and k.endswith(".weight")])
+        fcs = {f"fc{i}": fc(d[f"mapping.layers.{i}.weight"], d[f"mapping.layers.{i}.bias"]) for i in range(n)}
+        blocks["mapping"] = Persistent("MappingNetwork", modules={
+            "embed": fc(d["mapping.embed.weight"], d["mapping.embed.bias"]), **fcs}, module_src=src)
+    init = {"c_dim": c_dim, "img_resolution": size, "img_channels": int(np.shape(d["convs.0.0.weight"])[1]),
             "architecture": "resnet",
             "epilogue_kwargs": {"mbstd_group_size": mbstd_group}}
     return Persistent("Discriminator", modules=blocks, module_src=src, _init_kwargs=init)

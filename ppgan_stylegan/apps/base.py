@@ -23,21 +23,59 @@ def parse_seeds(text, option="--seeds"):
     return parse_ranges(text, option)
 
 
+CENTRES = ("global", "class")  # what truncation moves towards: the tracked w_avg, or the chosen class's mean W
+
+
 class GeneratorPredictor:
     """Base of all applications: a generator plus device, output folder and latent helpers."""
 
-    def __init__(self, weights, config=None, device=None, output_dir="output", prefer=("gen_ema", "gen")):
+    def __init__(self, weights, config=None, device=None, output_dir="output", prefer=("gen_ema", "gen"), label=None,
+                 trunc_centre="global"):
         """``output_dir``: the folder outputs go to, or a callable that creates and returns it (called once the
-        weights have loaded, so that a bad weight file leaves no empty folder behind)."""
+        weights have loaded, so that a bad weight file leaves no empty folder behind). ``label``: the class of a
+        class-conditional generator (required by one); ``trunc_centre``: ``global`` (the tracked ``w_avg``, NVlabs)
+        or ``class`` (that class's own average W)."""
         use_device(device)
         self.weights_path, self.config = weights, config
         state = load_state(weights)  # read once; not kept (a training checkpoint also holds D and optimizers)
         self.check_state(state)
         self.generator, self.source = load_generator(weights, config, prefer, state=state)
+        self.label, self.trunc_centre, self._class_centre = self.check_label(label, trunc_centre), trunc_centre, None
         self.build_extra(state)
         if callable(output_dir):  # made only now that the weights loaded (command lines: a new run folder)
             output_dir = output_dir()
         self.output_dir = writable_folder(output_dir)
+
+    def check_label(self, label, centre):
+        """The class to generate: required by a conditional generator, refused by an unconditional one."""
+        c_dim = getattr(self.generator, "c_dim", 0)
+        if centre not in CENTRES:
+            raise UserError(f"--trunc-centre: expected one of {', '.join(CENTRES)}, got {centre!r}")
+        if c_dim and label is None:
+            raise UserError(f"{self.weights_path}: a class-conditional generator (classes 0-{c_dim - 1}): "
+                            "give --class K")
+        if not c_dim and (label is not None or centre == "class"):
+            raise UserError(f"{self.weights_path}: an unconditional generator: --class and --trunc-centre class need "
+                            "a class-conditional one")
+        if label is not None and not 0 <= label < c_dim:
+            raise UserError(f"--class {label}: this generator has classes 0-{c_dim - 1}")
+        return label
+
+    def c(self, n):
+        """Labels ``[n, c_dim]`` of the chosen class (None for an unconditional generator)."""
+        return None if self.label is None else self.generator.one_hot([self.label] * n)
+
+    def truncation_centre(self, samples=10000, seed=0):
+        """``[1, D]`` W truncation moves towards: None (the generator's tracked ``w_avg``) or, with
+        ``trunc_centre='class'``, the mean W of ``samples`` fixed-seed z of the chosen class (cached)."""
+        if self.trunc_centre != "class":
+            return None
+        if self._class_centre is None:
+            z = np.random.RandomState(seed).standard_normal([samples, self.style_dim]).astype("float32")
+            with paddle.no_grad():
+                self._class_centre = self.generator.get_latent(paddle.to_tensor(z), self.c(samples)).mean(
+                    0, keepdim=True)
+        return self._class_centre
 
     def check_state(self, state):
         """Hook: subclasses reject a weight file that lacks what they need, before anything is built."""
@@ -61,11 +99,12 @@ class GeneratorPredictor:
         return paddle.to_tensor(np.stack([z_from_seed(s, self.style_dim) for s in seeds]))
 
     def w_from_seeds(self, seeds, psi=1.0, cutoff=None):
-        """W+ ``[len(seeds), n_latent, D]`` for seeds (truncated towards the tracked ``w_avg``)."""
+        """W+ ``[len(seeds), n_latent, D]`` for seeds, of the chosen class (conditional), truncated towards the
+        tracked ``w_avg`` or the class's own average (``truncation_centre``)."""
         with paddle.no_grad():
-            w = self.generator.get_latent(self.z_from_seeds(seeds))
+            w = self.generator.get_latent(self.z_from_seeds(seeds), self.c(len(seeds)))
             wplus = w.unsqueeze(1).tile([1, self.n_latent, 1])
-            return self.generator.truncate(wplus, psi, cutoff)
+            return self.generator.truncate(wplus, psi, cutoff, self.truncation_centre() if psi < 1 else None)
 
     def synthesize(self, wplus, noise_mode="const", batch=16):
         """Images ``[N, 3, H, W]`` in [-1, 1] from W+ latents, in batches; ``noise_mode`` is a mode or a list of

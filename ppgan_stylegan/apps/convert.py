@@ -133,7 +133,7 @@ def _init_kwargs(module):
 
 
 def _ada_family(g_ema, kwargs, path):
-    """The family of a stylegan2-ada-pytorch generator (refusing StyleGAN3, conditional and z_dim != w_dim)."""
+    """The family of a stylegan2-ada-pytorch generator (refusing StyleGAN3 and z_dim != w_dim)."""
     synth = (g_ema.__dict__.get("_modules") or {}).get("synthesis")
     children = set((synth.__dict__.get("_modules") or {}) if isinstance(synth, TorchModule) else ())
     if "input" in children or any(c.startswith("L") and "_" in c for c in children):
@@ -144,9 +144,6 @@ def _ada_family(g_ema, kwargs, path):
     if family is None:
         raise UserError(f"{path}: not a stylegan2-ada-pytorch generator of a known family "
                         f"(tensors {sorted(tensors)[:4]})")
-    if kwargs.get("c_dim", 0) or family.ada.labels(tensors):
-        raise UserError(f"{path}: a conditional network (c_dim {kwargs.get('c_dim')}); only unconditional "
-                        "StyleGAN2 is supported")
     if kwargs.get("z_dim", 512) != kwargs.get("w_dim", 512):
         raise UserError(f"{path}: z_dim {kwargs.get('z_dim')} != w_dim {kwargs.get('w_dim')}; ours needs them equal")
     size = int(kwargs.get("img_resolution") or 4 * 2 ** (len([c for c in children if c.startswith("b")]) - 1))
@@ -162,6 +159,9 @@ def _from_ada(data, path):
     for src, dst in (("G_ema", "gen_ema"), ("G", "gen")):
         if isinstance(data.get(src), TorchModule):
             _add(result, dst, *_generator(family.ada.generator(data[src].named_tensors(), size), path, src))
+    said, found = _init_kwargs(g_ema).get("c_dim", 0) or 0, result.kwargs["generator"].get("c_dim", 0)
+    if said != found:
+        raise UserError(f"{path}: G_ema says c_dim {said} but its tensors have a label embedding of width {found}")
     if isinstance(data.get("D"), TorchModule):
         d = data["D"]
         dkw = _init_kwargs(d)
@@ -244,7 +244,7 @@ def describe(result):
                 f"channel_base {g['channel_base']}, channel_max {g['channel_max']}")
         channels = g.get("img_channels", g.get("num_channels", 3))
         lines.append(f"generator ({result.classes['generator']}): {g['size']}px, style_dim {g['style_dim']}, "
-                     f"mapping depth {g['n_mlp']}, {maps}, {channels} image channel(s)")
+                     f"mapping depth {g['n_mlp']}, {maps}, {channels} image channel(s), c_dim {g.get('c_dim', 0)}")
     d = result.kwargs.get("discriminator")
     if d:
         maps = (f"fmap_base {d['fmap_base']}, fmap_max {d['fmap_max']}" if "fmap_base" in d else

@@ -6,6 +6,7 @@ interpolation strip (PNG) and animation (GIF) of gen_ema, a loss / SWD plot (PNG
 """
 import os
 import time
+from typing import NamedTuple
 
 import numpy as np
 import paddle
@@ -21,7 +22,7 @@ from ..core.runs import new_run_folder, point_latest
 from ..core.checks import IMAGE_CHANNELS
 from ..core.images import (grid, image_shape, list_images, read_image, save_gif, save_grid, save_video,
                            to_tensor_range)
-from ..data.prepare import DEMO_FACES, DEMO_SIZE, prepare_demo
+from ..data.prepare import DEMO_CLASSES, DEMO_FACES, DEMO_SIZE, prepare_demo
 from ..engine import ResumableTrainer, seed_everything
 from ..metrics import swd
 from ..networks.families import family_of_class
@@ -33,31 +34,66 @@ def load_reals(folder, channels=3):
 
 
 def demo_data(data, cfg):
-    """The folder of demo faces for the config's image shape and channels: ``data`` for the 32x32 RGB demo, else
-    ``<data>-<W>x<H>-<channels>`` (prepared when missing). Returns (folder, channels)."""
+    """The folder of demo images for the config's image shape, channels and labels: ``data`` for the 32x32 RGB
+    demo, else ``<data>-<W>x<H>-<channels>`` (``-classes``: a class-conditional config's faces and other images);
+    prepared when missing. Returns (folder, channels)."""
     gen = cfg.model.generator
     family = family_of_class(gen.get("name"))
     channels = gen.get(family.generator.channels_key, 3) if family else 3
     height, width = image_shape(gen.get("size", DEMO_SIZE))
-    if (height, width, channels) != (DEMO_SIZE, DEMO_SIZE, 3):
-        data = f"{data}-{width}x{height}-{IMAGE_CHANNELS[channels].lower()}"
+    classes = bool(gen.get("c_dim", 0))
+    if (height, width, channels, classes) != (DEMO_SIZE, DEMO_SIZE, 3, False):
+        data = f"{data}-{width}x{height}-{IMAGE_CHANNELS[channels].lower()}" + ("-classes" if classes else "")
     have = len(list_images(data)) if os.path.isdir(data) else 0
-    if have < DEMO_FACES:
-        prepare_demo(data, (height, width), channels)
+    if have < DEMO_FACES * (len(DEMO_CLASSES) if classes else 1):
+        prepare_demo(data, (height, width), channels, classes)
     return data, channels
 
 
-def sample(gen, z, batch=50):
+class DemoSet(NamedTuple):
+    """Real images the samples are measured against: all of them (``name`` ''), or one class's with the labels
+    ``c`` its samples are drawn with."""
+    name: str
+    reals: np.ndarray
+    c: object
+
+
+def demo_sets(data, gen, channels):
+    """One set of the demo's reals, or (conditional) one per class folder (sorted: class 0, 1, ...)."""
+    if not getattr(gen, "c_dim", 0):
+        return [DemoSet("", load_reals(data, channels), None)]
+    folders = sorted(d for d in os.listdir(data) if os.path.isdir(os.path.join(data, d)))
+    sets = [load_reals(os.path.join(data, name), channels) for name in folders]
+    return [DemoSet(name, reals, gen.one_hot([k] * len(reals))) for k, (name, reals) in enumerate(zip(folders, sets))]
+
+
+def sample(gen, z, c=None, batch=50):
     with paddle.no_grad():
-        return np.concatenate([gen([paddle.to_tensor(z[i:i + batch])], noise="const")[0].numpy()
+        return np.concatenate([gen([paddle.to_tensor(z[i:i + batch])], noise="const",
+                                   **({} if c is None else {"c": c[i:i + batch]}))[0].numpy()
                                for i in range(0, len(z), batch)])
+
+
+def measure(gen, sets, folder, when):
+    """SWD of ``gen``'s samples (fixed z) against each set; writes ``samples_<when>[_<class>].png``. Returns
+    ({set name: SWD}, [grid paths])."""
+    values, grids = {}, []
+    for demo_set in sets:
+        z = np.random.RandomState(12345).standard_normal([len(demo_set.reals), gen.style_dim]).astype("float32")
+        samples = sample(gen, z, demo_set.c)
+        values[demo_set.name] = swd(demo_set.reals, samples)["mean"]
+        suffix = f"_{demo_set.name}" if demo_set.name else ""
+        grids.append(save_grid(samples[:64], os.path.join(folder, f"samples_{when}{suffix}.png"), nrow=8))
+    return values, grids
 
 
 def interpolate(gen, z_from, z_to, steps):
     """gen_ema walking in W from each row of ``z_from`` to the same row of ``z_to``: images
-    ``[steps, N, C, H, W]`` (constant noise, so only the latent moves)."""
+    ``[steps, N, C, H, W]`` (constant noise, so only the latent moves; conditional: the rows go round the
+    classes)."""
     with paddle.no_grad():
-        w_from, w_to = gen.get_latent(paddle.to_tensor(z_from)), gen.get_latent(paddle.to_tensor(z_to))
+        c = gen.one_hot([i % gen.c_dim for i in range(len(z_from))]) if getattr(gen, "c_dim", 0) else None
+        w_from, w_to = gen.get_latent(paddle.to_tensor(z_from), c), gen.get_latent(paddle.to_tensor(z_to), c)
         return np.stack([gen([w_from + t * (w_to - w_from)], input_is_latent=True, noise="const")[0].numpy()
                          for t in np.linspace(0.0, 1.0, steps)])
 
@@ -99,13 +135,21 @@ def plot(history, swd_points, path):
     atomic_write(path, lambda tmp: fig.savefig(tmp, format="png", dpi=100))
 
 
+def describe_swd(values):
+    """'169.3', or per class '0_faces 169.3, 1_other 150.2'."""
+    return ", ".join(f"{name} {v:.1f}" if name else f"{v:.1f}" for name, v in values.items())
+
+
 def report(summary, folder):
     """The demo's closing lines: speed, SWD, where the pictures and the checkpoint are."""
     print(f"\nDemo finished: {summary['iterations']} iterations in {summary['seconds'] / 60:.1f} min "
           f"({summary['iterations_per_second']} it/s, {summary['images_per_second']} img/s)")
     print(f"SWD x1e3 before {summary['swd_before']:.1f} -> after {summary['swd_after']:.1f} "
           f"(ratio {summary['swd_ratio']})")
-    print(f"samples:    {summary['grid']}\nbefore:     {os.path.join(folder, 'samples_before.png')}")
+    for name, row in summary.get("per_class", {}).items():
+        print(f"  class {name}: SWD {row['swd_before']:.1f} -> {row['swd_after']:.1f} (ratio {row['swd_ratio']}), "
+              f"samples {row['grid']}")
+    print(f"samples:    {summary['grid']}\nbefore:     {os.path.join(folder, 'samples_before*.png')}")
     print(f"reals:      {os.path.join(folder, 'reals.png')}\nplot:       {summary['plot']}")
     walks = (summary["interpolation"], summary["animation"], summary["video"])
     print(f"walks:      {', '.join(path for path in walks if path)}")
@@ -131,35 +175,36 @@ def run_demo(config, data, out, iters=None, seed=0, name=None, overwrite=False):
     seed_everything(seed)
     trainer = ResumableTrainer(cfg, seed=seed, progress=True)
     gen_ema = trainer.model.nets["gen_ema"]
-    reals = load_reals(data, channels)
-    z = np.random.RandomState(12345).standard_normal([len(reals), gen_ema.style_dim]).astype("float32")
-
-    before = sample(gen_ema, z)
-    swd_before = swd(reals, before)["mean"]
-    save_grid(before[:64], os.path.join(cfg.output_dir, "samples_before.png"), nrow=8)
-    save_grid(reals[:64], os.path.join(cfg.output_dir, "reals.png"), nrow=8)
-    print(f"SWD before training: {swd_before:.1f}", flush=True)
+    sets = demo_sets(data, gen_ema, channels)
+    swd_before, _ = measure(gen_ema, sets, cfg.output_dir, "before")
+    save_grid(np.concatenate([s.reals[:64 // len(sets)] for s in sets]), os.path.join(cfg.output_dir, "reals.png"),
+              nrow=8)
+    print(f"SWD before training: {describe_swd(swd_before)}", flush=True)
 
     start = time.time()
     trainer.train()
     seconds = time.time() - start
 
-    after = sample(gen_ema, z)
-    swd_after = swd(reals, after)["mean"]
-    final_grid = save_grid(after[:64], os.path.join(cfg.output_dir, "samples_after.png"), nrow=8)
-    points = [(0, swd_before)] + [(h["iter"], h["metrics"]["swd"]) for h in trainer.history
-                                  if "metrics" in h and "swd" in h["metrics"] and h["iter"] < trainer.total_iters]
-    points.append((trainer.total_iters, swd_after))
+    swd_after, grids = measure(gen_ema, sets, cfg.output_dir, "after")
+    before, after = float(np.mean(list(swd_before.values()))), float(np.mean(list(swd_after.values())))
+    points = [(0, before)] + [(h["iter"], h["metrics"]["swd"]) for h in trainer.history
+                              if "metrics" in h and "swd" in h["metrics"] and h["iter"] < trainer.total_iters]
+    points.append((trainer.total_iters, after))
     plot_path = os.path.join(cfg.output_dir, "training.png")
     plot(trainer.history, points, plot_path)
     strip, gif, video = save_interpolations(gen_ema, cfg.output_dir, gen_ema.style_dim)
     summary = {"iterations": trainer.total_iters, "seconds": round(seconds, 1),
                "iterations_per_second": round(trainer.total_iters / seconds, 3),
                "images_per_second": round(trainer.total_iters * cfg.dataset.train.batch_size / seconds, 2),
-               "swd_before": round(swd_before, 2), "swd_after": round(swd_after, 2),
-               "swd_ratio": round(swd_after / swd_before, 3), "swd_definition": "ProGAN (independent patches)",
-               "grid": final_grid, "plot": plot_path, "interpolation": strip, "animation": gif, "video": video,
+               "swd_before": round(before, 2), "swd_after": round(after, 2), "swd_ratio": round(after / before, 3),
+               "swd_definition": "ProGAN (independent patches)", "grid": grids[0], "plot": plot_path,
+               "interpolation": strip, "animation": gif, "video": video,
                "checkpoint": trainer.checkpoint_path(trainer.total_iters)}
+    if len(sets) > 1:  # conditional: each class's SWD and sample grid
+        summary["per_class"] = {s.name: {"swd_before": round(swd_before[s.name], 2),
+                                         "swd_after": round(swd_after[s.name], 2),
+                                         "swd_ratio": round(swd_after[s.name] / swd_before[s.name], 3), "grid": g}
+                                for s, g in zip(sets, grids)}
     write_json(summary, os.path.join(cfg.output_dir, "summary.json"), indent=2)
     report(summary, cfg.output_dir)
     point_latest(out, "demo", cfg.output_dir)  # <out>/demo-latest: the newest finished demo

@@ -17,8 +17,17 @@ from .base import GeneratorPredictor
 
 
 class Exporter(GeneratorPredictor):
+    def check_label(self, label, centre):
+        """A conditional generator is exported with a label input ``c``: no class is chosen here."""
+        return None if label is None and centre == "global" else super().check_label(label, centre)
+
     def export(self, prefix):
         return save_static(self.generator, prefix)
+
+    def check_labels(self, n):
+        """``c`` of the check images: classes 0, 1, ... in turn (None for an unconditional generator)."""
+        c_dim = getattr(self.generator, "c_dim", 0)
+        return self.generator.one_hot([i % c_dim for i in range(n)]) if c_dim else None
 
     def verify(self, prefix, model, seeds, psi=0.7):
         """Run the saved model (Paddle Inference, default configuration; and ``paddle.jit.load``) and the dynamic
@@ -26,16 +35,19 @@ class Exporter(GeneratorPredictor):
         ({'inference': max |difference|, 'jit.load': ...}, png path)."""
         z = self.z_from_seeds(seeds)
         psi_t = paddle.full([len(seeds), 1], psi, dtype="float32")
+        c = self.check_labels(len(seeds))
+        inputs = [z, psi_t] + ([] if c is None else [c])
         loaded = paddle.jit.load(prefix)
         loaded.eval()
         with paddle.no_grad():
-            dynamic, reloaded = model(z, psi_t).numpy(), loaded(z, psi_t).numpy()
-        deployed = run_inference(prefix, z.numpy(), psi_t.numpy())
+            dynamic, reloaded = model(*inputs).numpy(), loaded(*inputs).numpy()
+        arrays = [t.numpy() for t in inputs]
+        deployed = run_inference(prefix, *arrays)
         path = save_png(grid(np.concatenate([dynamic, deployed]), nrow=len(seeds)), f"{prefix}_check.png")
         diffs = {"inference": float(np.abs(dynamic - deployed).max()),
                  "jit.load": float(np.abs(dynamic - reloaded).max())}
         if os.path.isfile(prefix + ".onnx"):
-            diffs["onnx"] = float(np.abs(dynamic - run_onnx(prefix + ".onnx", z.numpy(), psi_t.numpy())).max())
+            diffs["onnx"] = float(np.abs(dynamic - run_onnx(prefix + ".onnx", *arrays)).max())
         return diffs, path
 
 

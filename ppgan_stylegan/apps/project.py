@@ -53,8 +53,8 @@ class Projector(GeneratorPredictor):
         """(w_avg ``[1, D]``, scalar spread of W around it) from ``n`` mapped samples."""
         z = paddle.to_tensor(np.random.RandomState(seed).standard_normal([n, self.style_dim]).astype("float32"))
         with paddle.no_grad():
-            w = self.generator.get_latent(z)
-            avg = self.generator.truncation_mean()
+            w = self.generator.get_latent(z, self.c(n))
+            avg = self.generator.truncation_mean() if self.label is None else w.mean(0, keepdim=True)  # (the class's)
             std = float(paddle.sqrt(((w - avg) ** 2).sum() / n))
         return avg, std
 

@@ -2,6 +2,7 @@
 import argparse
 import os
 
+from ..apps.base import CENTRES
 from ..core.runs import new_run_folder, point_latest, resolve_weights
 
 OUTPUT_ROOT = "output"
@@ -60,6 +61,14 @@ def add_truncation(p):
     p.add_argument("--trunc", type=float, default=1.0, help="truncation psi (1 = none), towards the tracked w_avg")
     p.add_argument("--trunc-cutoff", type=int, default=None, help="truncate only W+ layers < k (default: all)")
     add_noise_mode(p)
+    add_class(p)
+    p.add_argument("--trunc-centre", choices=CENTRES, default="global",
+                   help="truncate towards the global w_avg (NVlabs) or the class's own average W")
+
+
+def add_class(p):
+    p.add_argument("--class", dest="label", type=int, default=None, metavar="K",
+                   help="the class to generate (class-conditional generators: required)")
 
 
 def add_video(p, what, fps):
@@ -78,4 +87,5 @@ def predictor_args(args):
     """Keyword arguments of a GeneratorPredictor from the shared flags (the run folder is created once the
     weights have loaded)."""
     return dict(weights=resolve_weights(args.weights), config=args.config, device=args.device,
-                output_dir=lambda: run_folder(args))
+                output_dir=lambda: run_folder(args), label=getattr(args, "label", None),
+                trunc_centre=getattr(args, "trunc_centre", "global"))

@@ -12,13 +12,14 @@ from ..apps.project import Projector
 from ..core import quick
 from ..core.errors import UserError
 from ..networks.perceptual import load_lpips
-from .common import add_generator_args, add_video, predictor_args
+from .common import add_class, add_generator_args, add_video, predictor_args
 
 HELP = "fit a W / W+ latent to an image (applications/project.py)"
 
 
 def add_arguments(p):
     add_generator_args(p)
+    add_class(p)
     p.add_argument("--target", required=True, help="image to project (any size; center-cropped and resized)")
     p.add_argument("--steps", type=int, default=500, help="optimisation steps")
     p.add_argument("--space", choices=["w", "w+"], default="w+", help="fit one W for all layers, or W+")

@@ -149,20 +149,28 @@ def _write_zip(images, dst, by_path):
     return count[0]
 
 
-def demo_faces():
-    """The face images of scikit-image's bundled LFW subset (first 100 of 200), uint8 [100, 25, 25]."""
+DEMO_CLASSES = ("0_faces", "1_other")  # the conditional demo's class folders (labels: folders -> 0, 1)
+
+
+def demo_images(classes=False):
+    """scikit-image's bundled LFW subset as uint8 ``[N, 25, 25]``: its first 100 images (faces), or with
+    ``classes`` all 200 (faces, then 100 background patches)."""
     from skimage.data import lfw_subset  # scikit-image is only needed for the demo set
-    faces = lfw_subset()[:DEMO_FACES]
-    return (np.clip(faces, 0, 1) * 255).round().astype(np.uint8)
+    images = lfw_subset()[:None if classes else DEMO_FACES]
+    return (np.clip(images, 0, 1) * 255).round().astype(np.uint8)
 
 
-def prepare_demo(dst, size=DEMO_SIZE, channels=3):
-    """Write the demo faces to ``dst/face_NNN.png``: ``size`` (an int, or ``(H, W)``: the face padded to that
-    aspect) with ``channels`` (the grayscale faces replicated to RGB, or opaque RGBA). Returns the count."""
+def prepare_demo(dst, size=DEMO_SIZE, channels=3, classes=False):
+    """Write the demo faces to ``dst/face_NNN.png`` (with ``classes``: all 200 images, ``dst/0_faces/`` and
+    ``dst/1_other/``, for ``labels: folders``): ``size`` (an int, or ``(H, W)``: each image padded to that aspect)
+    with ``channels`` (the grayscale images replicated to RGB, or opaque RGBA). Returns the count."""
     shape = check_image_shape(list(size) if isinstance(size, tuple) else size, "--size", low=4, high=1 << 16)
-    faces = demo_faces()
-    for i, face in enumerate(tqdm(faces, desc="demo faces", unit="img")):
-        arr = array_of(Image.fromarray(face), channels)
-        save_png(fit_image(arr, shape, "pad"), os.path.join(dst, f"face_{i:03d}.png"))
-    print(f"wrote {len(faces)} demo faces ({shape[1]}x{shape[0]} {IMAGE_CHANNELS[channels]}) to {dst}")
-    return len(faces)
+    images = demo_images(classes)
+    for i, image in enumerate(tqdm(images, desc="demo images", unit="img")):
+        arr = array_of(Image.fromarray(image), channels)
+        folder = os.path.join(dst, DEMO_CLASSES[i // DEMO_FACES]) if classes else dst
+        stem = "face" if i < DEMO_FACES else "other"
+        save_png(fit_image(arr, shape, "pad"), os.path.join(folder, f"{stem}_{i % DEMO_FACES:03d}.png"))
+    what = "images in 2 classes (faces, other)" if classes else "faces"
+    print(f"wrote {len(images)} demo {what} ({shape[1]}x{shape[0]} {IMAGE_CHANNELS[channels]}) to {dst}")
+    return len(images)

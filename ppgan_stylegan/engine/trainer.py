@@ -101,6 +101,9 @@ class ResumableTrainer(Trainer):
         self._signal = None
         self.history = []  # [{'iter': i, 'losses': {...}} | {'iter': i, 'metrics': {...}}]
         super().__init__(cfg)
+        loader = getattr(self, "train_dataloader", None)
+        if loader is not None and hasattr(self.model, "set_label_pool"):  # a conditional model draws from them
+            self.model.set_label_pool(getattr(loader.dataset, "labels", None))
         if self.enable_visualdl and self.local_rank != 0:  # one VisualDL writer, rank 0's (ppgan opens one per rank)
             self.vdl_logger.close()
             self.enable_visualdl = False

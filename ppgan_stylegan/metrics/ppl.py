@@ -21,7 +21,8 @@ def perceptual_path_length(gen, num=1000, epsilon=1e-4, sampling="end", distance
         for i in range(0, num, batch):
             n = min(batch, num - i)
             z = paddle.to_tensor(rng.standard_normal([2 * n, gen.style_dim]).astype("float32"))
-            w = gen.get_latent(z)
+            c = gen.random_labels(n) if getattr(gen, "c_dim", 0) else None  # (conditional: one class per path)
+            w = gen.get_latent(z) if c is None else gen.get_latent(z, paddle.concat([c, c]))
             w0, w1 = w[:n], w[n:]
             t = paddle.to_tensor((np.zeros([n, 1]) if sampling == "end" else rng.uniform(0, 1, [n, 1])).astype("float32"))
             wa, wb = w0 + (w1 - w0) * t, w0 + (w1 - w0) * (t + epsilon)

@@ -41,6 +41,7 @@ from ..data.augment import AdaptiveAugment
 from ..losses import D_LOSSES, G_LOSSES, gradient_penalty, path_length_penalty, path_lengths, r1_penalty, r2_penalty
 from ..ops import double_backward, mixed_precision
 from .guard import NonFiniteGuard
+from .labels import TrainingLabels
 from .loss_scale import LossScaler
 from .progressive import ProgressiveSchedule, ScheduledLR, new_layer_entered, process_reals, reset_optimizer_state
 
@@ -74,6 +75,24 @@ def check_arguments(args):
                        ("augment", "policy, p, target, interval, kimg")):
         if args[name] is not None and not isinstance(args[name], dict):
             raise ConfigError(f"model.{name}: expected a mapping ({what}), got {args[name]!r}")
+
+
+class Draw(NamedTuple):
+    """The randoms of one generator batch: z (one or two), the noise maps, the mixing crossover, the labels c."""
+    zs: list
+    noise: list
+    inject_index: object
+    c: object
+
+
+def with_c(c):
+    """The ``c`` keyword of a generator call: none for an unconditional run (ppgan's generators take none)."""
+    return {} if c is None else {"c": c}
+
+
+def part_of(c, part):
+    """Labels of micro-batch ``part`` (None for an unconditional run)."""
+    return None if c is None else c[part]
 
 
 class Phase(NamedTuple):
@@ -126,6 +145,7 @@ class StyleGANModel(NonFiniteGuard, BaseModel):
         self.augment = AdaptiveAugment(**check_kwargs("model.augment", augment, AdaptiveAugment)) if augment else None
 
         self._build_nets(generator, discriminator, w_avg_beta, freeze_d)
+        self.labels, self.real_c = TrainingLabels(getattr(self.nets["gen"], "c_dim", 0)), None
         if self.amp:
             self._configure_precision(amp_resolutions, 256 if conv_clamp is None else conv_clamp)
 
@@ -139,6 +159,7 @@ class StyleGANModel(NonFiniteGuard, BaseModel):
         self.hparams = {}
         rng = np.random.RandomState(visual_seed)
         self.visual_z = paddle.to_tensor(rng.standard_normal([visual_num, self.style_dim]).astype("float32"))
+        self.visual_c = self.labels.cycle(visual_num)  # (conditional: the grid's samples go round the classes)
 
     def _build_nets(self, generator, discriminator, w_avg_beta, freeze_d):
         """G, D (when configured) and G_ema from ppgan's registries, checked for what training needs."""
@@ -164,12 +185,14 @@ class StyleGANModel(NonFiniteGuard, BaseModel):
 
     @staticmethod
     def _check_same_images(gen, disc):
-        """D judges G's images: the same channels and shape (each network's config key named when they differ)."""
+        """D judges G's images: the same channels, shape and labels (the config keys named when they differ)."""
         g, d = getattr(gen, "img_channels", 3), getattr(disc, "img_channels", 3)
         require(g == d, f"model.generator.{getattr(gen, 'channels_key', 'img_channels')} is {g} but "
                 f"model.discriminator.{getattr(disc, 'channels_key', 'img_channels')} is {d}: they must be equal")
         g, d = getattr(gen, "image_shape", None), getattr(disc, "image_shape", None)
         require(g == d, f"model.generator.size makes {g} images (H, W) but model.discriminator.size takes {d}")
+        g, d = getattr(gen, "c_dim", 0), getattr(disc, "c_dim", 0)
+        require(g == d, f"model.generator.c_dim is {g} but model.discriminator.c_dim is {d}: they must be equal")
 
     def _configure_precision(self, amp_resolutions, conv_clamp):
         """NVlabs' mixed precision: float16 in the ``amp_resolutions`` highest resolutions, every conv output clamped
@@ -254,6 +277,7 @@ class StyleGANModel(NonFiniteGuard, BaseModel):
     # ------------------------------------------------------------------ inputs
     def setup_input(self, input):
         self.real_img = reals_on_device(input["A"])
+        self.real_c = self.labels.of_batch(input.get("label"))
         if "A_path" in input:
             self.image_paths = input["A_path"]
 
@@ -267,18 +291,22 @@ class StyleGANModel(NonFiniteGuard, BaseModel):
         n = 2 if self.mixing_prob > 0 and random.random() < self.mixing_prob else 1
         return [randn_local([batch, self.style_dim], batch) for _ in range(n)]
 
+    def set_label_pool(self, labels, where="dataset.train"):
+        """The training set's labels (the trainer hands them over): what generated labels are drawn from."""
+        self.labels.set_pool(labels, where)
+
     def _draw(self, batch):
-        """The randoms of one generator batch: z (one or two), the noise maps, the mixing crossover."""
+        """The randoms of one generator batch (``Draw``)."""
         gen = self.nets["gen"]
         zs = self._latents(batch)
         noise = [randn_local(shape, batch) for shape in gen.noise_shapes(batch)]
-        return zs, noise, gen.draw_inject_index() if len(zs) == 2 else None
+        return Draw(zs, noise, gen.draw_inject_index() if len(zs) == 2 else None, self.labels.draw(batch))
 
     def _generate(self, draw, part=ALL, return_latents=False, w_sums=None):
         """Images of ``part`` of a drawn batch (``_draw``); ``w_sums`` collects the sum of its first w (w_avg)."""
         gen = self.nets["gen"]
-        zs, noise, inject_index = draw
-        ws = [gen.get_latent(z[part]) for z in zs]
+        zs, noise, inject_index, c = draw
+        ws = [gen.get_latent(z[part], part_of(c, part)) for z in zs]
         if w_sums is not None:
             w_sums.append(ws[0].detach().sum(0, keepdim=True))
         return gen(ws, input_is_latent=True, return_latents=return_latents, noise=[n[part] for n in noise],
@@ -320,9 +348,12 @@ class StyleGANModel(NonFiniteGuard, BaseModel):
         set_trainable(self.nets["disc"], True)
         self.end_iteration(batch)
 
-    def _d(self, images):
-        """D on (augmented, when ``model.augment`` is set) images."""
-        return self.nets["disc"](self.augment(images) if self.augment is not None else images)
+    def _d(self, images, c=None):
+        """D on (augmented, when ``model.augment`` is set) images, with their labels ``c`` when conditional."""
+        return self._d_plain(self.augment(images) if self.augment is not None else images, c)
+
+    def _d_plain(self, images, c=None):
+        return self.nets["disc"](images) if c is None else self.nets["disc"](images, c)
 
     def d_main(self, opt, batch):
         """GAN loss of D on reals and fakes (plus the WGAN-GP penalty for the ``*_gp`` losses), by micro-batch."""
@@ -348,12 +379,12 @@ class StyleGANModel(NonFiniteGuard, BaseModel):
         real = self.real_img[part]
         with paddle.no_grad(), self.autocast():
             fake, _ = self._generate(draw, part)
-        self.d_fakes[str(part)] = fake  # (R2 of the lazy D step)
+        self.d_fakes[str(part)] = fake, part_of(draw.c, part)  # (R2 of the lazy D step)
         if shared:
             real = real.detach()
             real.stop_gradient = False
         with self.autocast():
-            real_pred, fake_pred = self._d(real), self._d(fake)
+            real_pred, fake_pred = self._d(real, part_of(self.real_c, part)), self._d(fake, part_of(draw.c, part))
         return real, real_pred.astype("float32"), fake, fake_pred.astype("float32")
 
     def _ada_statistic(self, real_pred):
@@ -367,11 +398,14 @@ class StyleGANModel(NonFiniteGuard, BaseModel):
         """D's loss of one micro-batch: the GAN loss, WGAN-GP for the ``*_gp`` losses, and (not lazy) R1 / R2."""
         loss = self.d_loss.fn(real_pred, fake_pred, **self.d_loss_kwargs)
         if self.d_loss.gradient_penalty:
-            l_gp = gradient_penalty(self.nets["disc"], real, fake.astype("float32"), self.gp_target, self.gp_weight)
+            real_c = part_of(self.real_c, part)  # (the interpolates are judged with the reals' labels)
+            l_gp = gradient_penalty(lambda x: self._d_plain(x, real_c), real, fake.astype("float32"), self.gp_target,
+                                    self.gp_weight)
             self._add_loss("l_d_gp", l_gp, share)
             loss = loss + l_gp
         if not self.lazy_regularization and self.d_regularized:
-            loss = loss + self._d_penalties(1, part, share, fake, real=(real, real_pred) if shared else None)
+            loss = loss + self._d_penalties(1, part, share, self.d_fakes[str(part)],
+                                            real=(real, real_pred) if shared else None)
         return loss
 
     def _bind(self, fn, batch):
@@ -387,21 +421,22 @@ class StyleGANModel(NonFiniteGuard, BaseModel):
         """Lazy R1 (reals) / R2 (this iteration's fakes), scaled by gamma / 2 and the interval."""
         fakes = getattr(self, "d_fakes", {})
         self._step_parts(opt, self._bind(lambda part, share: self._d_penalties(
-            self.r1_interval, part, share, fakes.get(str(part))) * share, batch), "l_d_reg")
+            self.r1_interval, part, share, fakes.get(str(part), (None, None))) * share, batch), "l_d_reg")
 
-    def _d_penalties(self, interval, part=ALL, share=1.0, fake=None, real=None):
+    def _d_penalties(self, interval, part=ALL, share=1.0, fake=(None, None), real=None):
         """R1 / R2 times gamma / 2 and ``interval``, each on its own D pass, or R1 on ``real = (reals, scores)``
-        of the main pass (non-lazy: NVlabs' ``D_logistic_simplegp``); for micro-batch ``part``."""
+        of the main pass (non-lazy: NVlabs' ``D_logistic_simplegp``); for micro-batch ``part``; ``fake``: the main
+        pass's (fakes, their labels)."""
         loss = 0.0
         for gamma, images, penalty_fn, key in [(self.r1_gamma, self.real_img, r1_penalty, "l_d_r1"),
-                                               (self.r2_gamma, fake, r2_penalty, "l_d_r2")]:
+                                               (self.r2_gamma, fake[0], r2_penalty, "l_d_r2")]:
             if gamma > 0:
                 if key == "l_d_r1" and real is not None:
                     x, pred = real
                 else:
                     x = (images[part] if key == "l_d_r1" else images).detach()
                     x.stop_gradient = False
-                    pred = self._d(x)
+                    pred = self._d(x, part_of(self.real_c, part) if key == "l_d_r1" else fake[1])
                 value = penalty_fn(pred.astype("float32"), x)
                 self._add_loss(key, value, share)
                 loss = loss + value * (gamma / 2 * interval)
@@ -416,10 +451,10 @@ class StyleGANModel(NonFiniteGuard, BaseModel):
             real_pred = None
             if self.g_loss.needs_real:
                 with paddle.no_grad(), self.autocast():
-                    real_pred = self._d(self.real_img[part]).astype("float32")
+                    real_pred = self._d(self.real_img[part], part_of(self.real_c, part)).astype("float32")
             with self.autocast():
                 fake, _ = self._generate(draw, part, w_sums=w_sums)
-                fake_pred = self._d(fake)
+                fake_pred = self._d(fake, part_of(draw.c, part))
             return self.g_loss.fn(real_pred, fake_pred.astype("float32")) * share
 
         parts = self._bind(part_loss, batch)
@@ -582,7 +617,7 @@ class StyleGANModel(NonFiniteGuard, BaseModel):
     def compute_visuals(self):
         gen_ema = self.nets["gen_ema"]
         with paddle.no_grad():
-            samples, _ = gen_ema([self.visual_z], noise="const")
+            samples, _ = gen_ema([self.visual_z], noise="const", **with_c(self.visual_c))
         self.visual_items["samples_ema"] = grid(samples)  # uint8 HWC: ppgan's tensor2img passes it through
 
     def test_iter(self, metrics=None):
@@ -590,7 +625,7 @@ class StyleGANModel(NonFiniteGuard, BaseModel):
         with paddle.no_grad():
             batch = self.real_img.shape[0]
             noise = [randn_local(shape, batch) for shape in gen_ema.noise_shapes(batch)]
-            fake, _ = gen_ema([randn_local([batch, self.style_dim], batch)], noise=noise)
+            fake, _ = gen_ema([randn_local([batch, self.style_dim], batch)], noise=noise, **with_c(self.real_c))
             if metrics is not None:
                 for metric in metrics.values():
                     if hasattr(metric, "set_generator"):  # PPL samples the generator itself

@@ -10,7 +10,7 @@ from ..core.compat import write_
 from ..core.errors import ConfigError
 from ..ops import (BiasLeakyReLU, EqualLinear, FIRFilter, NoiseInjection, add_channel_bias, as_float32, clamp,
                    downsample_pad, float16_min_resolution, modulated_conv2d, modulated_conv2d_ref,
-                   noise_bias_leaky_relu, upsample_pad)
+                   noise_bias_leaky_relu, pixel_norm, upsample_pad)
 
 
 def base_shape(image_shape):
@@ -210,6 +210,21 @@ class ToRGB(nn.Layer):
         return self.add_skip(self.image(x, s, fused, reference), skip)
 
 
+class LabelMapping(nn.Layer):
+    """The conditional discriminator's label mapping (stylegan2-ada-pytorch: ``MappingNetwork(z_dim=0)``): c
+    ``[N, c_dim]`` -> embedded (``embed``), normalised to unit second moment, ``n_layers`` dense layers with leaky
+    ReLU at ``lr_mul`` (``layers``) -> ``cmap`` ``[N, dim]``."""
+
+    def __init__(self, c_dim, dim, n_layers=8, lr_mul=0.01):
+        super().__init__()
+        self.embed = EqualLinear(c_dim, dim)
+        self.layers = nn.Sequential(*[EqualLinear(dim, dim, lr_mul=lr_mul, activation="fused_lrelu")
+                                      for _ in range(n_layers)])
+
+    def forward(self, c):
+        return self.layers(pixel_norm(self.embed(c)))
+
+
 class ConstantInput(nn.Layer):
     """Learned constant the synthesis network starts from (key ``input``): 4x4, or ``(h, w)`` with the short side 4
     for non-square images."""
@@ -226,4 +241,4 @@ class ConstantInput(nn.Layer):
 
 
 __all__ = ["base_shape", "channel_table", "nvidia_fmaps", "v1_slope", "STRUCTURES", "SquareImages", "LevelOfDetail",
-           "MixedPrecision", "ModulatedConv2D", "StyledConv", "ToRGB", "ConstantInput"]
+           "MixedPrecision", "ModulatedConv2D", "StyledConv", "ToRGB", "LabelMapping", "ConstantInput"]

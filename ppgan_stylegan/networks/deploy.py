@@ -18,7 +18,7 @@ from ..core.extras import require_extra
 
 class TruncatedGenerator(nn.Layer):
     """``forward(z [N, D], psi [N, 1]) -> image [N, C, H, W]`` (the generator's channels and shape) with constant
-    noise."""
+    noise; a class-conditional generator takes labels ``c [N, c_dim]`` too (one-hot for classes)."""
 
     def __init__(self, generator):
         super().__init__()
@@ -26,21 +26,23 @@ class TruncatedGenerator(nn.Layer):
         with paddle.no_grad():
             self.register_buffer("w_center", generator.truncation_mean().reshape([1, generator.style_dim]).clone())
 
-    def forward(self, z, psi):
+    def forward(self, z, psi, c=None):
         gen = self.generator
-        w = gen.style(z)
+        w = gen.get_latent(z, c)
         w = self.w_center + psi * (w - self.w_center)
         wplus = w.unsqueeze(1).tile([1, gen.n_latent, 1])
         return gen.synthesis(gen.style_affine(wplus), noise="const")
 
 
 def save_static(generator, prefix):
-    """``paddle.jit.save`` of ``TruncatedGenerator(generator)`` at ``prefix`` (inputs ``z [N, D]``, ``psi [N, 1]``);
-    returns the module (in eval mode)."""
+    """``paddle.jit.save`` of ``TruncatedGenerator(generator)`` at ``prefix`` (inputs ``z [N, D]``, ``psi [N, 1]``
+    and, conditional, ``c [N, c_dim]``); returns the module (in eval mode)."""
     model = TruncatedGenerator(generator)
     model.eval()
     specs = [paddle.static.InputSpec([None, generator.style_dim], "float32", "z"),
              paddle.static.InputSpec([None, 1], "float32", "psi")]
+    if getattr(generator, "c_dim", 0):
+        specs.append(paddle.static.InputSpec([None, generator.c_dim], "float32", "c"))
     paddle.jit.save(paddle.jit.to_static(model, input_spec=specs, full_graph=True), prefix)
     return model
 
@@ -61,14 +63,19 @@ def export_onnx(prefix):
 
 
 def onnx_runner(path):
-    """``fn(z [N, D], psi [N, 1]) -> images`` (numpy) of the ONNX generator at ``path`` in ONNX Runtime (CPU)."""
+    """``fn(z [N, D], psi [N, 1], c=None) -> images`` (numpy) of the ONNX generator at ``path`` in ONNX Runtime
+    (CPU)."""
     ort = require_extra("onnxruntime", "export --onnx", "onnx")
     session = ort.InferenceSession(path, providers=["CPUExecutionProvider"])
-    return lambda z, psi: session.run(None, {"z": np.asarray(z, "float32"), "psi": np.asarray(psi, "float32")})[0]
+
+    def run(z, psi, c=None):
+        feeds = {"z": z, "psi": psi} if c is None else {"z": z, "psi": psi, "c": c}
+        return session.run(None, {k: np.asarray(v, "float32") for k, v in feeds.items()})[0]
+    return run
 
 
-def run_onnx(path, z, psi):
-    return onnx_runner(path)(z, psi)
+def run_onnx(path, z, psi, c=None):
+    return onnx_runner(path)(z, psi, c)
 
 
 def model_file(prefix):
@@ -95,12 +102,12 @@ def inference_config(prefix):
 
 
 def inference_runner(prefix):
-    """``fn(z [N, D], psi [N, 1]) -> images`` (numpy) of the exported generator at ``prefix`` in Paddle Inference
-    with its default configuration for the current device (``inference_config``)."""
+    """``fn(z [N, D], psi [N, 1], c=None) -> images`` (numpy) of the exported generator at ``prefix`` in Paddle
+    Inference with its default configuration for the current device (``inference_config``)."""
     predictor = paddle_infer.create_predictor(inference_config(prefix))
 
-    def run(z, psi):
-        for name, value in zip(predictor.get_input_names(), (z, psi)):
+    def run(z, psi, c=None):
+        for name, value in zip(predictor.get_input_names(), (z, psi) if c is None else (z, psi, c)):
             handle = predictor.get_input_handle(name)
             handle.reshape(value.shape)
             handle.copy_from_cpu(np.ascontiguousarray(value, dtype="float32"))
@@ -109,6 +116,7 @@ def inference_runner(prefix):
     return run
 
 
-def run_inference(prefix, z, psi):
-    """Images of the exported generator at ``prefix`` for ``z [N, D]``, ``psi [N, 1]`` in Paddle Inference."""
-    return inference_runner(prefix)(z, psi)
+def run_inference(prefix, z, psi, c=None):
+    """Images of the exported generator at ``prefix`` for ``z [N, D]``, ``psi [N, 1]`` (and labels ``c``) in Paddle
+    Inference."""
+    return inference_runner(prefix)(z, psi, c)

@@ -18,7 +18,7 @@ import paddle.nn as nn
 import paddle.nn.functional as F
 from ppgan.models.discriminators.builder import DISCRIMINATORS
 
-from ...core.checks import check_image_channels, check_size
+from ...core.checks import check_image_channels, check_int, check_size
 from ...core.compat import write_
 from ...ops import BiasLeakyReLU, EqualConv2D, EqualLinear, FIRFilter, minibatch_stddev
 from ..blocks import LevelOfDetail, SquareImages, nvidia_fmaps, v1_slope
@@ -74,7 +74,8 @@ class StyleGANDiscriminator(LevelOfDetail, SquareImages, nn.Layer):
         super().__init__()
         self.resolution_log2 = check_size(size)
         slope = v1_slope(structure, nonlinearity)
-        self.size, self.label_size, self.structure = size, label_size, structure
+        self.size, self.structure = size, structure
+        self.c_dim = self.label_size = check_int("label_size", label_size, minimum=0)
         self.num_channels = check_image_channels(num_channels, "num_channels")
         self.mbstd_group_size, self.mbstd_num_features = mbstd_group_size, mbstd_num_features
         gain = math.sqrt(2)

@@ -4,10 +4,10 @@ import math
 import paddle.nn as nn
 from ppgan.models.discriminators.builder import DISCRIMINATORS
 
-from ...core.checks import check_image_channels, check_image_shape, check_size
+from ...core.checks import check_image_channels, check_image_shape, check_int, check_size
 from ...ops import (BiasLeakyReLU, EqualConv2D, EqualLinear, FIRFilter, as_float32, clamp, downsample_pad,
                     float16_scope, minibatch_stddev)
-from ..blocks import MixedPrecision, base_shape, channel_table
+from ..blocks import LabelMapping, MixedPrecision, base_shape, channel_table
 
 
 class ConvLayer(nn.Sequential):
@@ -56,12 +56,15 @@ class StyleGAN2Discriminator(MixedPrecision, nn.Layer):
     forward(image ``[N, img_channels, H, W]``) -> scores ``[N, 1]``; ``img_channels`` 1, 3 or 4 (FromRGB's
     input). ``size``: an int (square) or ``[H, W]``: the last block (mbstd, final conv, linear) works on the
     aspect's shape (``[32, 64]``: 4x8); resolutions and channel table are the short side's (``self.size``).
+    ``c_dim`` > 0: class-conditional, ``forward(image, c)`` with stylegan2-ada-pytorch's projection head (``mapping``
+    of ``mapping_layers`` dense layers to ``cmap_dim``, default the 4x4 channels; the last linear layer gives
+    ``cmap_dim`` features whose dot product with the mapped label, over sqrt(cmap_dim), is the score).
     """
 
     channels_key = "img_channels"
 
     def __init__(self, size, channel_multiplier=2, blur_kernel=(1, 3, 3, 1), stddev_group=4, stddev_feat=1,
-                 channel_base=16384, channel_max=512, img_channels=3):
+                 channel_base=16384, channel_max=512, img_channels=3, c_dim=0, cmap_dim=None, mapping_layers=8):
         super().__init__()
         self.image_shape = check_image_shape(size)
         size = min(self.image_shape)
@@ -78,16 +81,20 @@ class StyleGAN2Discriminator(MixedPrecision, nn.Layer):
         self.convs = nn.Sequential(*convs)
         self.stddev_group, self.stddev_feat = stddev_group, stddev_feat
         self.final_conv = ConvLayer(in_channel + stddev_feat, channels[4], 3)
+        self.c_dim = check_int("c_dim", c_dim, minimum=0)
+        self.cmap_dim = (cmap_dim or channels[4]) if c_dim else 0
+        if c_dim:  # the projection head of stylegan2-ada-pytorch: scores . mapped label / sqrt(cmap_dim)
+            self.mapping = LabelMapping(c_dim, self.cmap_dim, mapping_layers)
         self.final_linear = nn.Sequential(
             EqualLinear(channels[4] * base_h * base_w, channels[4], activation="fused_lrelu"),
-            EqualLinear(channels[4], 1))
+            EqualLinear(channels[4], self.cmap_dim or 1))
 
     def input_blocks(self):
         """State-dict prefixes of the blocks from the image inwards (FromRGB, then one per resolution): what
         ``model.freeze_d`` freezes."""
         return [f"convs.{i}." for i in range(len(self.convs))]
 
-    def forward(self, image):
+    def forward(self, image, c=None):
         expected = [self.img_channels, *self.image_shape]
         assert image.ndim == 4 and list(image.shape[1:]) == expected, \
             f"StyleGAN2Discriminator: expected [N, {', '.join(map(str, expected))}], got {image.shape}"
@@ -98,4 +105,10 @@ class StyleGAN2Discriminator(MixedPrecision, nn.Layer):
                 out = block(out)
         out = minibatch_stddev(as_float32(out), self.stddev_group, self.stddev_feat)  # the epilogue: float32
         out = self.final_conv(out)
-        return self.final_linear(out.reshape([out.shape[0], -1]))
+        scores = self.final_linear(out.reshape([out.shape[0], -1]))
+        if not self.c_dim:
+            return scores
+        if c is None:
+            raise ValueError(f"StyleGAN2Discriminator has c_dim={self.c_dim}: labels c [N, {self.c_dim}] are needed")
+        cmap = self.mapping(c)
+        return (scores * cmap).sum(axis=1, keepdim=True) * (1 / math.sqrt(self.cmap_dim))

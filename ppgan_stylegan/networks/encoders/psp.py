@@ -25,11 +25,13 @@ COARSE_END, MIDDLE_END = 3, 7  # W+ entries [0, 3) coarse, [3, 7) middle, [7, n)
 
 
 def require_square_rgb(generator, where):
-    """pSp inverts square RGB generators (its encoder takes RGB squares): anything else is a one-line UserError."""
+    """pSp inverts unconditional square RGB generators (its encoder takes RGB squares, and no label): anything else
+    is a one-line UserError."""
     height, width = generator.image_shape
-    if generator.img_channels != 3 or height != width:
-        raise UserError(f"{where}: the pSp encoder inverts square RGB generators; this one makes {width}x{height} "
-                        f"images with {generator.img_channels} channel(s)")
+    if generator.img_channels != 3 or height != width or getattr(generator, "c_dim", 0):
+        raise UserError(f"{where}: the pSp encoder inverts unconditional square RGB generators; this one makes "
+                        f"{width}x{height} images with {generator.img_channels} channel(s)"
+                        + (f", class-conditional (c_dim {generator.c_dim})" if getattr(generator, "c_dim", 0) else ""))
 
 
 class Map2Style(nn.Layer):

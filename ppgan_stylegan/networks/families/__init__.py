@@ -17,13 +17,11 @@ from .weight_maps import fill_state
 
 class Source(NamedTuple):
     """A release of a family in another format: ``recognise(names or tensors)``, the generator and discriminator
-    maps onto our names (``weight_maps``), what it is called (``release``) and ``labels(tensors)``: its label
-    width (0: unconditional)."""
+    maps onto our names (``weight_maps``) and what it is called (``release``)."""
     recognise: Callable
     generator: Callable
     discriminator: Callable
     release: str
-    labels: Callable = lambda tensors: 0
 
 
 class Family(NamedTuple):
@@ -48,7 +46,7 @@ STYLEGAN2 = Family("StyleGAN2", StyleGAN2Generator, StyleGAN2Discriminator, styl
                    Source(stylegan2.is_tf_network, weight_maps.tf_generator, weight_maps.tf_discriminator,
                           "NVIDIA StyleGAN2 (TensorFlow)"),
                    ada=Source(stylegan2.is_ada_generator, weight_maps.ada_generator, weight_maps.ada_discriminator,
-                              "NVIDIA stylegan2-ada-pytorch", stylegan2.ada_label_dim))
+                              "NVIDIA stylegan2-ada-pytorch"))
 STYLEGAN1 = Family("StyleGAN (v1)", StyleGANGenerator, StyleGANDiscriminator, stylegan1.is_generator_state,
                    stylegan1.is_discriminator_state, stylegan1.generator_kwargs, stylegan1.discriminator_kwargs,
                    Source(stylegan1.is_tf_network, weight_maps.tf_v1_generator, weight_maps.tf_v1_discriminator,

@@ -34,7 +34,8 @@ def generator_kwargs(state, path="weights"):
     """StyleGANGenerator arguments from the tensor shapes of its state dict."""
     try:
         mlp = [k for k in state if re.match(r"style\.\d+\.dense\.weight$", k)]
-        style_dim = _shape(state["style.1.dense.weight"])[0]
+        style_dim = _shape(state["style.1.dense.weight"])[1]
+        label_size = _shape(state["embed"])[0] if "embed" in state else 0
         n_rgbs = len({k.split(".")[1] for k in state if k.startswith("to_rgbs.")})
         channels = {2 ** (i + 2): _shape(state[f"to_rgbs.{i}.weight"])[1] for i in range(n_rgbs)}
         num_channels = _shape(state["to_rgbs.0.weight"])[0]
@@ -43,7 +44,7 @@ def generator_kwargs(state, path="weights"):
     size = 2 ** (n_rgbs + 1)
     fmap_base, fmap_max = _fmap_table(channels, size, "generator", path)
     return dict(size=size, style_dim=style_dim, n_mlp=len(mlp), fmap_base=fmap_base, fmap_max=fmap_max,
-                num_channels=num_channels)
+                num_channels=num_channels, label_size=label_size)
 
 
 def discriminator_kwargs(state, stddev_group=4, path="weights"):

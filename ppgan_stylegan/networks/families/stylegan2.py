@@ -25,7 +25,8 @@ def generator_kwargs(state, path="weights"):
     """StyleGAN2Generator arguments from the tensor shapes of its state dict."""
     try:
         mlp = sorted(int(m.group(1)) for k in state for m in [re.match(r"style\.(\d+)\.weight$", k)] if m)
-        style_dim = _shape(state["style.1.weight"])[0] if mlp else _shape(state["conv1.conv.modulation.weight"])[0]
+        style_dim = _shape(state["style.1.weight"])[1] if mlp else _shape(state["conv1.conv.modulation.weight"])[0]
+        c_dim = _shape(state["embed.weight"])[0] if "embed.weight" in state else 0
         n_rgbs = len({k.split(".")[1] for k in state if k.startswith("to_rgbs.")})
         size = 2 ** (n_rgbs + 2)
         _, c4, base_h, base_w = _shape(state["input.input"])
@@ -40,7 +41,7 @@ def generator_kwargs(state, path="weights"):
     base = channels[size] * size
     shape = size if base_h == base_w else [base_h * size // 4, base_w * size // 4]  # (non-square: [H, W])
     kwargs = dict(size=shape, style_dim=style_dim, n_mlp=len(mlp), is_concat=is_concat, channel_multiplier=1,
-                  channel_base=base, channel_max=cmax, img_channels=img_channels)
+                  channel_base=base, channel_max=cmax, img_channels=img_channels, c_dim=c_dim)
     if channel_table(size, 1, base, cmax) != channels:
         raise UserError(f"{path}: channel table {channels} does not follow min(channel_max, base / res)")
     return kwargs
@@ -58,11 +59,16 @@ def discriminator_kwargs(state, stddev_group=4, path="weights"):
             channels[size // 2 ** k] = _shape(state[f"convs.{k}.conv2.1.weight"])[0]
     except KeyError as e:
         raise UserError(f"{path}: not a StyleGAN2 discriminator state dict (missing {e.args[0]!r})")
+    labels = {}
+    if "mapping.embed.weight" in state:  # conditional: the projection head's label mapping
+        c_dim, cmap_dim = _shape(state["mapping.embed.weight"])
+        layers = len({k for k in state if re.match(r"mapping\.layers\.\d+\.weight$", k)})
+        labels = dict(c_dim=c_dim, cmap_dim=cmap_dim, mapping_layers=layers)
     if base_area != 16:  # 4x8 or 8x4: the shapes do not say which
         raise UserError(f"{path}: a non-square discriminator (its last block has {base_area} positions, not 4x4): "
                         "give its config (model.discriminator.size: [H, W])")
     return dict(size=size, channel_multiplier=1, channel_base=channels[size] * size,
-                channel_max=max(channels.values()), stddev_group=stddev_group, img_channels=img_channels)
+                channel_max=max(channels.values()), stddev_group=stddev_group, img_channels=img_channels, **labels)
 
 
 def is_tf_network(names):
@@ -73,9 +79,3 @@ def is_tf_network(names):
 def is_ada_generator(tensors):
     """stylegan2-ada-pytorch's generator tensors (``synthesis.b4.const``)."""
     return "synthesis.b4.const" in tensors
-
-
-def ada_label_dim(tensors):
-    """The label embedding's width of a conditional stylegan2-ada-pytorch generator (0: unconditional)."""
-    embed = tensors.get("mapping.embed.weight")
-    return _shape(embed)[1] if embed is not None else 0

@@ -192,6 +192,7 @@ def ada_generator(t, size):
     for i in range(_count(t, r"mapping\.fc(\d+)\.weight")):
         out[f"style.{i + 1}.weight"] = _f32(np.asarray(t[f"mapping.fc{i}.weight"]).T)
         out[f"style.{i + 1}.bias"] = _f32(t[f"mapping.fc{i}.bias"])
+    out.update(_dense("embed", t, "mapping.embed"))  # (conditional: the label embedding)
     out["input.input"] = _f32(t["synthesis.b4.const"])[None]
 
     def ada_layer(dst, src, rgb=False):
@@ -224,7 +225,18 @@ def ada_discriminator(t, size):
     out.update({"final_conv.0.weight": _f32(t["b4.conv.weight"]), "final_conv.1.bias": _f32(t["b4.conv.bias"]),
                 "final_linear.0.weight": _f32(np.asarray(t["b4.fc.weight"]).T), "final_linear.0.bias": _f32(t["b4.fc.bias"]),
                 "final_linear.1.weight": _f32(np.asarray(t["b4.out.weight"]).T), "final_linear.1.bias": _f32(t["b4.out.bias"])})
+    out.update(_dense("mapping.embed", t, "mapping.embed"))  # (conditional: the projection head's label mapping)
+    for i in range(_count(t, r"mapping\.fc(\d+)\.weight")):
+        out.update(_dense(f"mapping.layers.{i}", t, f"mapping.fc{i}"))
     return out
+
+
+def _dense(dst, t, src):
+    """A stylegan2-ada-pytorch ``FullyConnectedLayer`` ``src`` (weight ``[out, in]``) as our ``EqualLinear``
+    ``dst`` (``[in, out]``); nothing when the file has no such layer."""
+    if f"{src}.weight" not in t:
+        return {}
+    return {f"{dst}.weight": _f32(np.asarray(t[f"{src}.weight"]).T), f"{dst}.bias": _f32(t[f"{src}.bias"])}
 
 
 def fill_state(net, mapped, path, what):

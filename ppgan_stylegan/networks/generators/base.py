@@ -12,6 +12,7 @@ import paddle.nn as nn
 
 from ...core.compat import write_
 from ...core.errors import ConfigError
+from ...ops import pixel_norm
 
 NOISE_MODES = ("random", "const", "none")
 
@@ -27,14 +28,50 @@ class StyleGeneratorBase(nn.Layer):
         self.register_buffer("w_avg_updates", paddle.zeros([1]))
         self._sampled_mean = None
 
-    # ------------------------------------------------------------------ latent spaces
-    def get_latent(self, z):
-        """Mapping network: z ``[N, D]`` -> w ``[N, D]``."""
-        return self.style(z)
+    # ------------------------------------------------------------------ labels (conditional networks)
+    c_dim = 0  # label width; 0: unconditional (a subclass with labels has ``embed``, NVlabs' label embedding)
 
-    def mean_latent(self, n_latent):
-        """Mean of ``n_latent`` mapped samples, ``[1, D]`` (ppgan's method)."""
-        return self.style(paddle.randn([n_latent, self.style_dim])).mean(0, keepdim=True)
+    def one_hot(self, classes):
+        """Class indices -> labels ``c`` ``[N, c_dim]`` (one-hot floats, NVlabs' form)."""
+        classes = [int(k) for k in classes]
+        bad = [k for k in classes if not 0 <= k < self.c_dim]
+        if bad:
+            raise ConfigError(f"class {bad[0]}: this generator has classes 0-{self.c_dim - 1}" if self.c_dim
+                              else f"class {bad[0]}: this generator is unconditional (no classes)")
+        return paddle.nn.functional.one_hot(paddle.to_tensor(classes, "int64"), self.c_dim).astype("float32")
+
+    def random_labels(self, n):
+        """``n`` labels of uniformly drawn classes (None for an unconditional generator)."""
+        if not self.c_dim:
+            return None
+        return paddle.nn.functional.one_hot(paddle.randint(0, self.c_dim, [n]), self.c_dim).astype("float32")
+
+    # ------------------------------------------------------------------ latent spaces
+    def get_latent(self, z, c=None):
+        """Mapping network: z ``[N, D]`` (and, when conditional, labels c ``[N, c_dim]``) -> w ``[N, D]``.
+
+        Conditional: ``conditional_mapping`` (StyleGAN2: stylegan2-ada-pytorch's ``MappingNetwork``; v1: NVIDIA's
+        ``G_mapping``)."""
+        if not self.c_dim:
+            return self.style(z)
+        if c is None:
+            raise ValueError(f"{type(self).__name__} has c_dim={self.c_dim}: labels c [N, {self.c_dim}] are needed")
+        if paddle.in_dynamic_mode():  # (static graphs: shapes of -1)
+            assert list(c.shape) == [z.shape[0], self.c_dim], f"c: expected [{z.shape[0]}, {self.c_dim}], got {c.shape}"
+        return self.conditional_mapping(z, c)
+
+    def conditional_mapping(self, z, c):
+        """stylegan2-ada-pytorch's: z and the embedded label, each normalised, concatenated, the dense layers."""
+        x = paddle.concat([pixel_norm(z), pixel_norm(self.embed(c))], axis=1)
+        for layer in list(self.style)[1:]:  # (style[0] is the pixel norm of z)
+            x = layer(x)
+        return x
+
+    def mean_latent(self, n_latent, c=None):
+        """Mean of ``n_latent`` mapped samples, ``[1, D]`` (ppgan's method; conditional: of ``c``, else over
+        uniformly drawn classes)."""
+        c = self.random_labels(n_latent) if c is None else c
+        return self.get_latent(paddle.randn([n_latent, self.style_dim]), c).mean(0, keepdim=True)
 
     def get_mean_style(self):
         """ppgan-compatible: mean over 10 x 1024 sampled w, without gradients."""
@@ -161,11 +198,13 @@ class StyleGeneratorBase(nn.Layer):
 
     # ------------------------------------------------------------------ forward
     def forward(self, styles, return_latents=False, inject_index=None, truncation=1.0, truncation_cutoff=None,
-                truncation_latent=None, input_is_latent=False, noise=None, randomize_noise=True):
+                truncation_latent=None, input_is_latent=False, noise=None, randomize_noise=True, c=None):
+        """ppgan's signature (positional arguments as there); ``c``: labels ``[N, c_dim]`` of a conditional
+        generator (NVlabs' ``G(z, c)``), mapped with every z."""
         if isinstance(styles, paddle.Tensor):
             styles = [styles]
         if not input_is_latent:
-            styles = [self.style(s) for s in styles]
+            styles = [self.get_latent(s, c) for s in styles]
         if truncation is None:
             truncation, default_cutoff = self.default_truncation()
             truncation_cutoff = default_cutoff if truncation_cutoff is None else truncation_cutoff

@@ -20,7 +20,7 @@ import paddle.nn as nn
 import paddle.nn.functional as F
 from ppgan.models.generators.builder import GENERATORS
 
-from ...core.checks import check_choice, check_image_channels, check_size
+from ...core.checks import check_choice, check_image_channels, check_int, check_size
 from ...core.compat import write_
 from ...core.errors import ConfigError
 from ...ops import (EqualConv2D, EqualLinear, FIRFilter, PixelNorm, adaptive_instance_norm, bias_leaky_relu,
@@ -109,11 +109,15 @@ class StyleGANGenerator(LevelOfDetail, SquareImages, StyleGeneratorBase):
     fades in adds nothing until it has learned: the image is the coarser level's times the blend weight. With He
     initialisation the new level's untrained output (std ~1.9 against ~0.4 for images) is mixed in at once, which
     short fades (a few kimg, as on a CPU) do not recover from.
+
+    ``label_size`` > 0: class-conditional as NVIDIA's code (G_mapping's ``weight`` embedding, here ``embed``);
+    ``forward(..., c=labels)``.
     """
 
     def __init__(self, size=1024, style_dim=512, n_mlp=8, lr_mlp=0.01, num_channels=3, fmap_base=8192,
                  fmap_decay=1.0, fmap_max=512, nonlinearity="lrelu", blur_filter=(1, 2, 1), fused_scale="auto",
-                 structure="linear", truncation_psi=0.7, truncation_cutoff=8, w_avg_beta=0.995, torgb_init="he"):
+                 structure="linear", truncation_psi=0.7, truncation_cutoff=8, w_avg_beta=0.995, torgb_init="he",
+                 label_size=0):
         super().__init__()
         self.log_size = check_size(size)
         slope = v1_slope(structure, nonlinearity)
@@ -127,8 +131,12 @@ class StyleGANGenerator(LevelOfDetail, SquareImages, StyleGeneratorBase):
         r = self.log_size
         nf = nvidia_fmaps(fmap_base, fmap_decay, fmap_max)
         self.channels = {2 ** res: nf(res - 1) for res in range(2, r + 1)}
-        self.style = nn.Sequential(PixelNorm(), *[MappingLayer(style_dim, style_dim, lr_mlp, slope)
-                                                  for _ in range(n_mlp)])
+        self.c_dim = self.label_size = check_int("label_size", label_size, minimum=0)
+        if label_size:  # NVIDIA's G_mapping: labels @ weight [label_size, latent] joins z before the pixel norm
+            self.embed = self.create_parameter((label_size, style_dim), default_initializer=nn.initializer.Normal())
+        widths = [style_dim * (2 if label_size else 1)] + [style_dim] * n_mlp
+        self.style = nn.Sequential(PixelNorm(), *[MappingLayer(widths[i], style_dim, lr_mlp, slope)
+                                                  for i in range(n_mlp)])
         self.num_layers = 2 * r - 2
         self._init_latent_space(style_dim, self.num_layers, w_avg_beta)
 
@@ -156,6 +164,10 @@ class StyleGANGenerator(LevelOfDetail, SquareImages, StyleGeneratorBase):
             res = 2 ** (i // 2 + 2)
             self.noises.register_buffer(f"noise_{i}", paddle.randn([1, 1, res, res]))
         self._init_lod(r - 2)
+
+    def conditional_mapping(self, z, c):
+        """NVIDIA's G_mapping with labels: ``pixel_norm(concat(z, c @ embed))`` through the dense layers."""
+        return self.style(paddle.concat([z, paddle.matmul(c, self.embed)], axis=1))
 
     # ------------------------------------------------------------------ level of detail
     def current_level(self):

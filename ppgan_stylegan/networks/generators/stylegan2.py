@@ -7,7 +7,7 @@ import paddle
 import paddle.nn as nn
 from ppgan.models.generators.builder import GENERATORS
 
-from ...core.checks import check_image_channels, check_image_shape, check_size
+from ...core.checks import check_image_channels, check_image_shape, check_int, check_size
 from ...core.errors import ConfigError
 from ...ops import EqualLinear, PixelNorm, float16_scope
 from ..blocks import ConstantInput, MixedPrecision, StyledConv, ToRGB, base_shape, channel_table
@@ -21,7 +21,9 @@ class StyleGAN2Generator(MixedPrecision, StyleGeneratorBase):
     Extra options: ``channel_base``/``channel_max`` (feature-map table), ``fused_modconv``
     (True: grouped per-sample weights; False, the default: shared-weight conv with activation scaling,
     measured faster on CPU), ``w_avg_beta`` (tracked mean of W used for truncation), ``img_channels`` (1 grey,
-    3 RGB, 4 RGBA: the ToRGB layers' outputs, as NVlabs' ``img_channels``).
+    3 RGB, 4 RGBA: the ToRGB layers' outputs, as NVlabs' ``img_channels``), ``c_dim`` (label width of a
+    class-conditional generator, NVlabs' design: ``embed`` and a first mapping layer of twice the width; 0, the
+    default, leaves ppgan's state dict as it is).
 
     ``size``: an int (square) or ``[H, W]`` (aspect 1:4 to 4:1): the constant input takes the aspect's shape
     (``[32, 64]``: 4x8) and everything after it follows; resolutions, channel table and W+ length are those of
@@ -32,7 +34,7 @@ class StyleGAN2Generator(MixedPrecision, StyleGeneratorBase):
 
     def __init__(self, size, style_dim=512, n_mlp=8, channel_multiplier=2, blur_kernel=(1, 3, 3, 1), lr_mlp=0.01,
                  is_concat=False, channel_base=16384, channel_max=512, fused_modconv=False, w_avg_beta=0.995,
-                 img_channels=3):
+                 img_channels=3, c_dim=0):
         super().__init__()
         self.image_shape = check_image_shape(size)
         size = min(self.image_shape)
@@ -45,8 +47,14 @@ class StyleGAN2Generator(MixedPrecision, StyleGeneratorBase):
         self.fused_modconv = bool(fused_modconv)
         blur_kernel = list(blur_kernel)
 
+        self.c_dim = check_int("c_dim", c_dim, minimum=0)
+        if c_dim:  # the label embedding, and the first dense layer takes [z, embedded c] (stylegan2-ada-pytorch)
+            self.embed = EqualLinear(c_dim, style_dim)
+            if n_mlp < 1:
+                raise ConfigError(f"c_dim={c_dim} needs n_mlp >= 1 (the label joins z in the mapping network)")
+        widths = [style_dim * (2 if c_dim else 1)] + [style_dim] * n_mlp
         self.style = nn.Sequential(PixelNorm(), *[
-            EqualLinear(style_dim, style_dim, lr_mul=lr_mlp, activation="fused_lrelu") for _ in range(n_mlp)])
+            EqualLinear(widths[i], style_dim, lr_mul=lr_mlp, activation="fused_lrelu") for i in range(n_mlp)])
 
         self.channels = channel_table(size, channel_multiplier, channel_base, channel_max)
         cat = 2 if is_concat else 1
