@@ -46,17 +46,21 @@ class GeneratorPredictor:
             output_dir = output_dir()
         self.output_dir = writable_folder(output_dir)
 
+    needs_class = True  # a conditional generator needs --class (an application that chooses classes itself: False)
+
     def check_label(self, label, centre):
         """The class to generate: required by a conditional generator, refused by an unconditional one."""
         c_dim = getattr(self.generator, "c_dim", 0)
         if centre not in CENTRES:
             raise UserError(f"--trunc-centre: expected one of {', '.join(CENTRES)}, got {centre!r}")
-        if c_dim and label is None:
+        if c_dim and label is None and self.needs_class:
             raise UserError(f"{self.weights_path}: a class-conditional generator (classes 0-{c_dim - 1}): "
                             "give --class K")
         if not c_dim and (label is not None or centre == "class"):
             raise UserError(f"{self.weights_path}: an unconditional generator: --class and --trunc-centre class need "
                             "a class-conditional one")
+        if centre == "class" and label is None:
+            raise UserError("--trunc-centre class: give the class (--class K)")
         if label is not None and not 0 <= label < c_dim:
             raise UserError(f"--class {label}: this generator has classes 0-{c_dim - 1}")
         return label
@@ -98,11 +102,12 @@ class GeneratorPredictor:
         """z ``[len(seeds), D]`` by NVlabs' seed convention."""
         return paddle.to_tensor(np.stack([z_from_seed(s, self.style_dim) for s in seeds]))
 
-    def w_from_seeds(self, seeds, psi=1.0, cutoff=None):
-        """W+ ``[len(seeds), n_latent, D]`` for seeds, of the chosen class (conditional), truncated towards the
-        tracked ``w_avg`` or the class's own average (``truncation_centre``)."""
+    def w_from_seeds(self, seeds, psi=1.0, cutoff=None, classes=None):
+        """W+ ``[len(seeds), n_latent, D]`` for seeds, of the chosen class (conditional; or each seed's of
+        ``classes``), truncated towards the tracked ``w_avg`` or the class's own average (``truncation_centre``)."""
+        c = self.c(len(seeds)) if classes is None else self.generator.one_hot(classes)
         with paddle.no_grad():
-            w = self.generator.get_latent(self.z_from_seeds(seeds), self.c(len(seeds)))
+            w = self.generator.get_latent(self.z_from_seeds(seeds), c)
             wplus = w.unsqueeze(1).tile([1, self.n_latent, 1])
             return self.generator.truncate(wplus, psi, cutoff, self.truncation_centre() if psi < 1 else None)
 

@@ -17,9 +17,7 @@ from .base import GeneratorPredictor
 
 
 class Exporter(GeneratorPredictor):
-    def check_label(self, label, centre):
-        """A conditional generator is exported with a label input ``c``: no class is chosen here."""
-        return None if label is None and centre == "global" else super().check_label(label, centre)
+    needs_class = False  # a conditional generator is exported with a label input ``c``
 
     def export(self, prefix):
         return save_static(self.generator, prefix)

@@ -7,11 +7,15 @@
 By default it computes what needs no downloaded weights: SWD (with --real) and PPL (with the pixel-MSE stand-in
 unless --lpips-weights is given), plus FID and KID when --inception-weights is given, and says what it skipped.
 FID / KID use ppgan's InceptionV3 with --inception-weights (nothing is downloaded); --cache keeps the real
-set's features. PPL with the pixel MSE is not comparable to published PPL.
+set's features. PPL with the pixel MSE is not comparable to published PPL. A class-conditional generator: --class K
+for one class, else classes drawn from --real's labels, and --per-class for each class against its own reals.
+
+    ppgan-stylegan metrics --weights output/demo-latest --real data/demo-32x32-rgb-classes --real-labels folders \
+        --per-class --num 100
 """
 from ..apps.metrics import KNOWN, MetricsRunner, default_metrics
 from ..core import quick
-from .common import add_generator_args, predictor_args
+from .common import add_class, add_generator_args, predictor_args
 
 HELP = "FID, KID, PPL, SWD of a generator (tools/metrics.py)"
 
@@ -29,6 +33,11 @@ def add_arguments(p):
     p.add_argument("--cache", help=".npz for the real set's Inception features")
     p.add_argument("--lpips-weights", help="LPIPS folder for PPL (else pixel MSE)")
     p.add_argument("--ppl-num", type=int, default=1000, help="latent pairs for PPL")
+    add_class(p)
+    p.add_argument("--per-class", action="store_true",
+                   help="class-conditional: also each class against its own reals (<metric>_class<K>)")
+    p.add_argument("--real-labels", choices=["auto", "folders"], default="auto",
+                   help="where --real's classes come from: its dataset.json (auto) or its sub-folders")
 
 
 def run(args):
@@ -41,7 +50,8 @@ def run(args):
     app = MetricsRunner(**predictor_args(args))
     results = app.run(wanted, real=args.real, num=quick.cap(args.num, "images"), psi=args.trunc,
                       inception_weights=args.inception_weights, dims=args.dims, input_size=args.input_size,
-                      cache=args.cache, lpips_weights=args.lpips_weights, ppl_num=quick.cap(args.ppl_num, "images"))
+                      cache=args.cache, lpips_weights=args.lpips_weights, ppl_num=quick.cap(args.ppl_num, "images"),
+                      per_class=args.per_class, real_labels=args.real_labels)
     for name, value in results.items():
         print(f"{name}: {value:.4f}")
     print(f"output: {app.output_dir}")
