@@ -145,6 +145,19 @@ def pattern_images(folder, n=12, size=8, seed=0):
     return str(folder)
 
 
+def class_images(root, n=8, size=16, seed=0):
+    """Two classes as sub-folders (``labels: folders``: a_dark -> 0, b_bright -> 1): dark and bright patterns."""
+    rng = np.random.RandomState(seed)
+    yy, xx = np.mgrid[0:size, 0:size]
+    for k, name in enumerate(("a_dark", "b_bright")):
+        os.makedirs(os.path.join(root, name), exist_ok=True)
+        for i in range(n):
+            base = np.sin(xx * (0.3 + 0.1 * i)) * 40 + yy * 3 + rng.randint(0, 20, (size, size)) + 60 + 120 * k
+            img = np.clip(np.stack([base, base[::-1], base.T], -1), 0, 255).astype("uint8")
+            Image.fromarray(img).save(os.path.join(root, name, f"{i:02d}.png"))
+    return str(root)
+
+
 AUTO_CAST = importlib.import_module("paddle.amp.auto_cast")
 
 

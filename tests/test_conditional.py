@@ -8,9 +8,8 @@ import sys
 import numpy as np
 import paddle
 import pytest
-from PIL import Image
 
-from conftest import DEMO, into, resume_matches, run_folders, run_script, tiny
+from conftest import DEMO, class_images, into, resume_matches, run_folders, run_script, tiny
 from ppgan_stylegan.core.errors import ConfigError, UserError
 from ppgan_stylegan.core.state import load_state
 from ppgan_stylegan.models.labels import TrainingLabels, as_c
@@ -52,19 +51,6 @@ def test_training_labels_are_checked_and_drawn_from_the_data():
         as_c(np.zeros([3, 5], "float32"), 2, "dataset")
 
 
-def class_folders(root, n=8, size=16, seed=0):
-    """Two classes as sub-folders: dark and bright smooth patterns."""
-    rng = np.random.RandomState(seed)
-    yy, xx = np.mgrid[0:size, 0:size]
-    for k, name in enumerate(("a_dark", "b_bright")):
-        os.makedirs(os.path.join(root, name), exist_ok=True)
-        for i in range(n):
-            base = np.sin(xx * (0.3 + 0.1 * i)) * 40 + yy * 3 + rng.randint(0, 20, (size, size)) + 60 + 120 * k
-            img = np.clip(np.stack([base, base[::-1], base.T], -1), 0, 255).astype("uint8")
-            Image.fromarray(img).save(os.path.join(root, name, f"{i:02d}.png"))
-    return str(root)
-
-
 def cond_args(data, extra=()):
     sizes = {"model.generator.size": 16, "model.discriminator.size": 16}
     return ["-c", DEMO, "-o", *tiny(sizes), f"dataset.train.dataroot={data}", f"dataset.test.dataroot={data}",
@@ -75,7 +61,7 @@ def cond_args(data, extra=()):
 
 @pytest.mark.slow
 def test_conditional_training_resumes_exactly_learns_labels_and_generates_each_class(tmp_path):
-    data = class_folders(tmp_path / "data")
+    data = class_images(tmp_path / "data")
     straight, _ = resume_matches(cond_args(data), tmp_path, total=20, split_at=10)
     early = load_state(os.path.join(straight, "iter_2_weight.pdparams"))
     late = load_state(os.path.join(straight, "iter_20_weight.pdparams"))
@@ -96,15 +82,15 @@ def test_conditional_training_resumes_exactly_learns_labels_and_generates_each_c
 
 @pytest.mark.slow
 def test_conditional_training_on_two_ranks_keeps_replicas_identical(tmp_path):
-    data = class_folders(tmp_path / "data")
+    data = class_images(tmp_path / "data")
     args = [a for a in cond_args(data) if a not in ("--seed", "4")]
     out = subprocess.run([sys.executable, "-m", "paddle.distributed.launch", "--nproc_per_node", "2", "--log_dir",
                           str(tmp_path / "launch"), os.path.join(os.path.dirname(DEMO), "..", "tools", "main.py"),
-                          *args, "dataset.train.batch_size=2", "total_iters=4", f"output_dir={tmp_path / 'two'}",
+                          *args, "dataset.train.batch_size=2", "total_iters=20", f"output_dir={tmp_path / 'two'}",
                           "--check-replicas", "1"], capture_output=True, text=True, timeout=600, cwd=tmp_path)
     log = open(tmp_path / "launch" / "workerlog.0").read()
     assert out.returncode == 0, out.stdout[-2000:] + log[-3000:]
-    for it in range(1, 5):
+    for it in range(1, 21):  # (R1 and path length every 2nd iteration, style mixing 0.9)
         assert f"iteration {it}: 2 replica(s) identical" in log
     assert len(run_folders(tmp_path / "two")) == 1
 
@@ -141,7 +127,7 @@ def test_stylegan1_networks_take_labels_as_nvidia_builds_them():
 def test_metrics_per_class_and_over_all(tmp_path):
     from ppgan_stylegan.apps.metrics import MetricsRunner
     paddle.seed(1)
-    data = class_folders(tmp_path / "real", n=6)
+    data = class_images(tmp_path / "real", n=6)
     gen = StyleGAN2Generator(16, c_dim=2, **SMALL)
     path = str(tmp_path / "g.pdparams")
     paddle.save(gen.state_dict(), path)

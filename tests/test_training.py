@@ -9,7 +9,7 @@ import numpy as np
 import paddle
 import pytest
 
-from conftest import (DEMO, MAIN, ROOT, losses_by_iteration, only_run, pattern_images, resume_matches,
+from conftest import (DEMO, MAIN, ROOT, class_images, losses_by_iteration, only_run, pattern_images, resume_matches,
                       run_script, tiny, train_cli)
 from ppgan_stylegan.core.config import load_config, validate_config
 from ppgan_stylegan.core.errors import ConfigError
@@ -386,22 +386,29 @@ def test_divergence_stops_after_the_last_rollback(tiny_data, tmp_path):
     assert "last: iteration 5" in last and last.endswith("(after 2 rollback(s))"), last
 
 
+CONDITIONAL = ["model.generator.c_dim=2", "model.discriminator.c_dim=2", "model.discriminator.mapping_layers=2",
+               "dataset.train.labels=folders", "dataset.test.labels=folders"]
+
+
 @pytest.mark.parametrize("extra", [
     [],  # lazy R1 and path length (every 2nd iteration here)
     ["model.lazy_regularization=false", "model.r2_gamma=0.5"],  # penalties inside the main steps, R2 too
-], ids=["lazy", "non-lazy"])  # (augmentation draws its random transforms per micro-batch: equal in law only)
+    CONDITIONAL + ["model.r2_gamma=0.5"],  # labels through every phase and micro-batch (R1, R2, path length)
+], ids=["lazy", "non-lazy", "conditional"])
 def test_batch_gpu_accumulation_equals_the_full_batch(tiny_data, tmp_path, extra):
     """model.batch_gpu: 2 splits the batch of 8 into 4 micro-batches (path length: 4 -> 2) whose gradients are
     summed before each step; D's minibatch-stddev groups (2) are the full batch's. Weights, EMA, w_avg, the
     path-length mean and the logged losses equal training on the full batch. (SGD here: Adam turns rounding-level
-    differences of near-zero gradients into whole steps of +-lr, since with beta1 = 0 it moves by g / |g|.)"""
+    differences of near-zero gradients into whole steps of +-lr, since with beta1 = 0 it moves by g / |g|.
+    Augmentation draws its random transforms per micro-batch: equal in law only, so it is not compared.)"""
     results = []
     sgd = "optimizer={optimG: {name: SGD, net_names: [gen]}, optimD: {name: SGD, net_names: [disc]}}"
     for batch_gpu in (None, 2):
         opts = ["dataset.train.batch_size=8", "model.discriminator.stddev_group=2", "total_iters=4", sgd,
                 "lr_scheduler.learning_rate=0.05", *extra] + ([f"model.batch_gpu={batch_gpu}"] if batch_gpu else [])
         seed_everything(0)
-        trainer = ResumableTrainer(tiny_cfg(tiny_data, tmp_path / str(batch_gpu), opts))
+        data = class_images(tmp_path / "classes", size=8) if "model.generator.c_dim=2" in extra else tiny_data
+        trainer = ResumableTrainer(tiny_cfg(data, tmp_path / str(batch_gpu), opts))
         trainer.train()
         results.append(trainer)
     full, parts = results
