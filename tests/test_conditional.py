@@ -9,7 +9,7 @@ import numpy as np
 import paddle
 import pytest
 
-from conftest import DEMO, class_images, into, resume_matches, run_folders, run_script, tiny
+from conftest import DEMO, class_images, into, losses_by_iteration, resume_matches, run_folders, run_script, tiny
 from ppgan_stylegan.core.errors import ConfigError, UserError
 from ppgan_stylegan.core.state import load_state
 from ppgan_stylegan.models.labels import TrainingLabels, as_c
@@ -142,3 +142,31 @@ def test_metrics_per_class_and_over_all(tmp_path):
     paddle.save(StyleGAN2Generator(16, **SMALL).state_dict(), plain)
     with pytest.raises(UserError, match="--per-class needs a class-conditional generator"):
         MetricsRunner(plain, output_dir=str(tmp_path / "p")).run(["swd"], real=data, num=8, per_class=True)
+
+
+@pytest.mark.slow
+def losses_by_iteration_list(run):
+    return [{"losses": v} for v in losses_by_iteration(run).values()]
+
+
+def test_stylegan1_conditional_grows_and_generates_each_class(tmp_path):
+    """StyleGAN (v1) with NVIDIA's label_size through progressive growing (the minibatch's reals keep their labels)."""
+    data = class_images(tmp_path / "data", size=16)
+    v1 = os.path.join(os.path.dirname(DEMO), "stylegan_v1_demo.yaml")
+    args = ["-c", v1, "-o", f"dataset.train.dataroot={data}", f"dataset.test.dataroot={data}",
+            "dataset.train.labels=folders", "dataset.test.labels=folders", "model.generator.size=16",
+            "model.discriminator.size=16", "model.generator.style_dim=16", "model.generator.n_mlp=2",
+            "model.generator.label_size=2", "model.discriminator.label_size=2", "dataset.train.batch_size=4",
+            "model.progressive.minibatch_base=4", "model.progressive.lod_training_kimg=0.008",
+            "model.progressive.lod_transition_kimg=0.008", "total_iters=8", "snapshot_config.interval=4",
+            "log_config.interval=1", "validate.interval=-1", f"output_dir={tmp_path / 'run'}"]
+    out = run_script("tools/main.py", *args, cwd=tmp_path)
+    assert out.returncode == 0, out.stderr[-3000:]
+    (run,) = run_folders(tmp_path / "run")
+    assert "2 classes" in open(os.path.join(run, "log.txt")).read()
+    lods = {h["losses"]["lod"] for h in losses_by_iteration_list(run)}
+    assert min(lods) == 0.0 and max(lods) == 1.0, lods  # it grew from 8 px (lod 1) to 16 px (lod 0)
+    for k in (0, 1):
+        gen = run_script("applications/generate.py", "--weights", run, "--seeds", "0-1", "--class", k,
+                         *into(tmp_path / f"g{k}"))
+        assert gen.returncode == 0, gen.stderr[-2000:]

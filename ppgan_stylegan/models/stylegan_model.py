@@ -536,6 +536,7 @@ class StyleGANModel(NonFiniteGuard, BaseModel):
                 f"{self.sched['resolution']} px needs {local} images per rank, the loader gives "
                 f"{self.real_img.shape[0]} (dataset.train.batch_size)")
         self.real_img = process_reals(self.real_img[:local], self.sched["lod"])
+        self.real_c = part_of(self.real_c, slice(0, local))  # (conditional: those reals' labels)
         for key in ("kimg", "lod", "minibatch"):  # (Python numbers: no host -> device copy per iteration)
             self.losses[key] = float(self.sched[key])
         self._tick()
