@@ -7,7 +7,9 @@ import sys
 
 import pytest
 
-from conftest import ROOT, run_script
+from conftest import DEMO, ROOT, pattern_images, run_script, tiny
+from ppgan_stylegan.bench.demo_speed import compare
+from ppgan_stylegan.bench.phases import profile_phases
 
 pytestmark = pytest.mark.slow  # subprocess runs / training (make test-fast skips them)
 
@@ -92,3 +94,17 @@ def test_deployment_benchmark_runs_each_runtime_on_the_same_images(tmp_path):
     expected = ["eager Paddle", "Paddle Inference"] + (["ONNX Runtime"] if int(paddle.__version__[0]) >= 3 else [])
     assert [r["runtime"] for r in rows] == expected
     assert all(r["images_per_s"] > 0 and r["max_abs_diff_vs_eager"] < 1e-4 for r in rows)
+
+
+def test_cpu_demo_benchmark_times_two_trees_in_turn_and_profiles_phases(tmp_path):
+    """The ``cpu-demo`` comparison on the tiny demo config: a base commit checked out in a worktree (removed
+    afterwards) and this tree, both timed round by round; and this tree's phases with their operators."""
+    data = pattern_images(tmp_path / "data")
+    row = compare(DEMO, "HEAD", data, rounds=2, iters=2, warmup=1, overrides=tiny())
+    assert row["base_ms_per_iter"] > 0 and row["head_ms_per_iter"] > 0 and len(row["runs_ms"]["base"]) == 2
+    assert row["head_over_base"] == pytest.approx(row["head_ms_per_iter"] / row["base_ms_per_iter"], rel=1e-2)
+    worktrees = subprocess.run(["git", "-C", ROOT, "worktree", "list"], capture_output=True, text=True).stdout
+    assert "demo-speed-" not in worktrees
+    phases = profile_phases(DEMO, data, iters=2, warmup=1, overrides=tiny())["phases"]
+    assert {"D main", "G main", "D reg", "G reg", "EMA", "iteration"} <= set(phases)
+    assert all(phases[p]["operators_per_call"] > 0 for p in ("D main", "G main", "D reg", "G reg", "EMA"))

@@ -3,17 +3,20 @@
     ppgan-stylegan benchmark --out output/benchmark.json                 # CPU cases (or tools/benchmark.py)
     ppgan-stylegan benchmark --cases cpu32 --repeat 5 --out bench.json
     ppgan-stylegan benchmark --cases gpu256,gpu1024,gpu1024amp --out bench_gpu.json   # needs a GPU
+    ppgan-stylegan benchmark --cases cpu-demo --base 24b1dcb --repeat 5 --out demo_speed.json  # two commits' demo
 """
 import argparse
 import sys
 
-from ..bench import CASES, run_benchmark, run_worker
+from ..bench import CASES, demo_speed, run_benchmark, run_worker
 
 HELP = "ppgan vs ours, side by side (tools/benchmark.py)"
 
 
 def add_arguments(p):
-    p.add_argument("--cases", default="cpu32,cpu64", help=f"comma list of {','.join(CASES)}")
+    p.add_argument("--cases", default="cpu32,cpu64", help=f"comma list of {','.join(CASES)}, or cpu-demo (alone: "
+                   "one demo iteration of --base's code against this tree's, bench/demo_speed.py)")
+    p.add_argument("--base", default="24b1dcb", help="cpu-demo: the commit compared with")
     p.add_argument("--repeat", type=int, default=3, help="timed runs per measurement (the median is reported)")
     p.add_argument("--warmup", type=int, default=1, help="untimed runs before them")
     p.add_argument("--out", required=True, help="JSON file to write")
@@ -22,6 +25,8 @@ def add_arguments(p):
 
 
 def run(args):
+    if args.cases == "cpu-demo":
+        return demo_speed.main(["--base", args.base, "--rounds", str(args.repeat), "--out", args.out])
     if args.worker:
         run_worker(args.cases.split(","), args.warmup, args.repeat, args.worker)
         return 0
