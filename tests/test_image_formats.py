@@ -129,8 +129,8 @@ def test_networks_take_channels_and_shape_and_are_read_back_from_their_weights(s
 
 def test_psp_refuses_non_square_or_non_rgb_generators_in_one_line():
     require_square_rgb(StyleGAN2Generator(size=16, **SMALL), "weights")
-    for kwargs in (dict(size=[16, 32]), dict(size=16, img_channels=1)):
-        with pytest.raises(UserError, match="inverts square RGB generators"):
+    for kwargs in (dict(size=[16, 32]), dict(size=16, img_channels=1), dict(size=16, c_dim=2)):
+        with pytest.raises(UserError, match="inverts unconditional square RGB generators"):
             require_square_rgb(StyleGAN2Generator(**kwargs, **SMALL), "weights")
 
 
