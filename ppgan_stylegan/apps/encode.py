@@ -19,8 +19,8 @@ class ImageEncoder(GeneratorPredictor):
     """pSp inference: a PSPModel checkpoint / weight file (encoder + the generator it inverts) or a
     PaddleGAN ``Pixel2Style2Pixel`` file (``encoder.*``, ``decoder.*``, ``latent_avg``)."""
 
-    def __init__(self, weights, config=None, device=None, output_dir="output"):
-        super().__init__(weights, config, device, output_dir, prefer=("gen",))
+    def __init__(self, weights, config=None, device=None, output_dir="output", **kwargs):
+        super().__init__(weights, config, device, output_dir, prefer=("gen",), **kwargs)
 
     def build_extra(self, state):
         require_square_rgb(self.generator, self.weights_path)
