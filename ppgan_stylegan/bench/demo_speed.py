@@ -5,7 +5,7 @@ iteration's time goes (per phase: milliseconds and Paddle operators).
     python -m ppgan_stylegan.bench.demo_speed --profile --out demo_profile.json       # phases of this tree
 
 Each side runs in its own process (the base commit from a ``git worktree``, this tree as it is), on the same
-config file, demo images and math threads (one, as the demo runs). Both processes stay alive and take turns: each
+config file and demo images, with the CPU runtime the demo uses (one math thread, set as ``demo`` sets it). Both processes stay alive and take turns: each
 round times ``--iters`` iterations (16: one lazy R1 step and four path-length steps at the demo's intervals) of
 one side, then of the other, so the machine's drift hits both alike; the medians of the rounds and their ratio
 are reported. An iteration is what the trainer does per step without data loading: ``setup_input`` of a fixed
@@ -34,9 +34,11 @@ DEMO_CONFIGS = ("configs/stylegan_v2_demo.yaml", "configs/stylegan_v1_demo.yaml"
 CHILD = r"""
 import sys, time
 import ppgan_stylegan  # (the compat shim and CPU runtime before Paddle)
+from ppgan_stylegan.core import runtime
 from ppgan_stylegan.core.config import load_config
 from ppgan_stylegan.engine import ResumableTrainer, seed_everything
 config, data, out, warmup, overrides = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4]), sys.argv[5:]
+runtime.use_math_threads(1, "as the demo runs")  # (what `ppgan-stylegan demo` does on a CPU)
 cfg = load_config(config, overrides + [f"dataset.train.dataroot={data}", f"dataset.test.dataroot={data}"])
 cfg.is_train, cfg.profiler_options, cfg.output_dir = True, None, out
 seed_everything(0)
@@ -78,7 +80,7 @@ class Side:
     """One tree's timing process (``CHILD``)."""
 
     def __init__(self, tree, config, data, out, warmup, overrides=()):
-        env = dict(os.environ, PYTHONPATH=tree, OMP_NUM_THREADS="1")  # (the demo's one math thread)
+        env = dict(os.environ, PYTHONPATH=tree)
         self.proc = subprocess.Popen([sys.executable, "-c", CHILD, config, data, out, str(warmup), *overrides],
                                      cwd=tree, env=env,
                                      stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
