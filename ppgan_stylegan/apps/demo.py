@@ -92,7 +92,7 @@ def interpolate(gen, z_from, z_to, steps):
     ``[steps, N, C, H, W]`` (constant noise, so only the latent moves; conditional: the rows go round the
     classes)."""
     with paddle.no_grad():
-        c = gen.one_hot([i % gen.c_dim for i in range(len(z_from))]) if getattr(gen, "c_dim", 0) else None
+        c = gen.cycled_labels(len(z_from))
         w_from, w_to = gen.get_latent(paddle.to_tensor(z_from), c), gen.get_latent(paddle.to_tensor(z_to), c)
         return np.stack([gen([w_from + t * (w_to - w_from)], input_is_latent=True, noise="const")[0].numpy()
                          for t in np.linspace(0.0, 1.0, steps)])

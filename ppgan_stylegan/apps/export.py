@@ -22,10 +22,6 @@ class Exporter(GeneratorPredictor):
     def export(self, prefix):
         return save_static(self.generator, prefix)
 
-    def check_labels(self, n):
-        """``c`` of the check images: classes 0, 1, ... in turn (None for an unconditional generator)."""
-        c_dim = getattr(self.generator, "c_dim", 0)
-        return self.generator.one_hot([i % c_dim for i in range(n)]) if c_dim else None
 
     def verify(self, prefix, model, seeds, psi=0.7):
         """Run the saved model (Paddle Inference, default configuration; and ``paddle.jit.load``) and the dynamic
@@ -33,7 +29,7 @@ class Exporter(GeneratorPredictor):
         ({'inference': max |difference|, 'jit.load': ...}, png path)."""
         z = self.z_from_seeds(seeds)
         psi_t = paddle.full([len(seeds), 1], psi, dtype="float32")
-        c = self.check_labels(len(seeds))
+        c = self.generator.cycled_labels(len(seeds))  # (conditional: classes 0, 1, ... in turn)
         inputs = [z, psi_t] + ([] if c is None else [c])
         loaded = paddle.jit.load(prefix)
         loaded.eval()

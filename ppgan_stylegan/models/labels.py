@@ -57,10 +57,3 @@ class TrainingLabels:
             raise ConfigError("conditional training: the training set's labels were not given (set_label_pool)")
         index = paddle.floor(rand_local([batch]) * self.pool.shape[0]).astype("int64")
         return paddle.gather(self.pool, paddle.clip(index, 0, self.pool.shape[0] - 1))
-
-    def cycle(self, n):
-        """``c`` of ``n`` samples whose classes go round 0, 1, ..., c_dim - 1 (sample grids), or None."""
-        if not self.c_dim:
-            return None
-        return paddle.nn.functional.one_hot(paddle.to_tensor(np.arange(n) % self.c_dim, "int64"),
-                                            self.c_dim).astype("float32")

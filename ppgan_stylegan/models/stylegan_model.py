@@ -159,7 +159,7 @@ class StyleGANModel(NonFiniteGuard, BaseModel):
         self.hparams = {}
         rng = np.random.RandomState(visual_seed)
         self.visual_z = paddle.to_tensor(rng.standard_normal([visual_num, self.style_dim]).astype("float32"))
-        self.visual_c = self.labels.cycle(visual_num)  # (conditional: the grid's samples go round the classes)
+        self.visual_c = self.nets["gen_ema"].cycled_labels(visual_num)  # (conditional: the grid goes round the classes)
 
     def _build_nets(self, generator, discriminator, w_avg_beta, freeze_d):
         """G, D (when configured) and G_ema from ppgan's registries, checked for what training needs."""

@@ -40,6 +40,11 @@ class StyleGeneratorBase(nn.Layer):
                               else f"class {bad[0]}: this generator is unconditional (no classes)")
         return paddle.nn.functional.one_hot(paddle.to_tensor(classes, "int64"), self.c_dim).astype("float32")
 
+    def cycled_labels(self, n):
+        """Labels of ``n`` samples whose classes go round 0, 1, ..., c_dim - 1 (grids, walks, checks); None for an
+        unconditional generator."""
+        return self.one_hot([i % self.c_dim for i in range(n)]) if self.c_dim else None
+
     def random_labels(self, n):
         """``n`` labels of uniformly drawn classes (None for an unconditional generator)."""
         if not self.c_dim:
