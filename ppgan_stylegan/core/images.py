@@ -228,15 +228,12 @@ def save_gif(frames, path, seconds_per_frame=0.08):
 
 
 def _video_frame(frame, even_shape):
-    """uint8 ``[H, W(, C)]`` -> RGB ``[H', W', 3]`` padded to ``even_shape`` (H.264's 4:2:0 needs even sides):
-    grayscale replicated, RGBA composited over white (as ``three_channels``)."""
+    """uint8 ``[H, W(, C)]`` -> RGB ``[H', W', 3]`` padded to ``even_shape`` (H.264's 4:2:0 needs even sides),
+    made RGB by ``three_channels`` (grayscale replicated, RGBA over white)."""
     frame = np.asarray(frame)
     frame = frame[..., None] if frame.ndim == 2 else frame
-    if frame.shape[2] == 1:
-        frame = np.repeat(frame, 3, axis=2)
-    elif frame.shape[2] == 4:
-        alpha = frame[..., 3:].astype(np.float32) / 255.0
-        frame = (frame[..., :3] * alpha + 255.0 * (1 - alpha)).round().astype(np.uint8)
+    if frame.shape[2] != 3:
+        frame = to_uint8(three_channels(to_tensor_range(frame)[None]))[0]
     out = np.zeros(tuple(even_shape) + (3,), np.uint8)
     out[:frame.shape[0], :frame.shape[1]] = frame
     return out
