@@ -170,3 +170,22 @@ def test_stylegan1_conditional_grows_and_generates_each_class(tmp_path):
         gen = run_script("applications/generate.py", "--weights", run, "--seeds", "0-1", "--class", k,
                          *into(tmp_path / f"g{k}"))
         assert gen.returncode == 0, gen.stderr[-2000:]
+
+
+def test_truncation_moves_towards_the_global_or_the_class_average(tmp_path):
+    """psi 0 gives the centre itself: the tracked w_avg (NVlabs), or with --trunc-centre class the class's mean W."""
+    from ppgan_stylegan.apps import ImageGenerator
+    paddle.seed(2)
+    gen = StyleGAN2Generator(16, c_dim=2, **SMALL)
+    gen.update_w_avg(paddle.full([1, 16], 0.3), beta=0.0)
+    path = str(tmp_path / "g.pdparams")
+    paddle.save(gen.state_dict(), path)
+    glob_app = ImageGenerator(path, output_dir=str(tmp_path / "a"), label=1)
+    class_app = ImageGenerator(path, output_dir=str(tmp_path / "b"), label=1, trunc_centre="class")
+    at_global = glob_app.w_from_seeds([0, 1], psi=0.0).numpy()
+    at_class = class_app.w_from_seeds([0, 1], psi=0.0).numpy()
+    assert np.allclose(at_global, 0.3)
+    centre = class_app.truncation_centre().numpy()[0]
+    assert np.allclose(at_class, centre[None, None], atol=1e-6) and np.abs(centre - 0.3).max() > 1e-2
+    with pytest.raises(UserError, match="give --class K"):
+        ImageGenerator(path, output_dir=str(tmp_path / "c"), trunc_centre="class", label=None)
