@@ -101,13 +101,18 @@ class MetricsRunner(GeneratorPredictor):
             raise UserError(f"--real: a folder of real images is needed for {' / '.join(needing)}")
         return rows
 
-    def _collect(self, rows, split, num, psi, inception, lpips_weights):
-        """What the wanted rows need: the split's reals (at most ``num``, ``spread``), fakes of seeds 0..num-1, their Inception
-        features, the generator and the PPL distance. The networks load first: a bad file fails before any work."""
-        needs_inception = any(m.needs_inception for m in rows)
+    @staticmethod
+    def _networks(rows, inception, lpips_weights):
+        """(Inception or None, the PPL distance or None) the wanted rows need, loaded once, before any work (a bad
+        file fails first)."""
         model = load_inception(inception["weights"], inception["dims"], "--inception-weights") \
-            if needs_inception else None
-        distance = lpips_distance(lpips_weights) if lpips_weights else None
+            if any(m.needs_inception for m in rows) else None
+        return model, lpips_distance(lpips_weights) if lpips_weights else None
+
+    def _collect(self, rows, split, num, psi, inception, networks):
+        """What the wanted rows need: the split's reals (at most ``num``, ``spread``), fakes of seeds 0..num-1,
+        their Inception features, the generator and the PPL distance (``networks``: ``_networks``)."""
+        (model, distance), needs_inception = networks, any(m.needs_inception for m in rows)
         reals = spread(split.reals, num)
         fakes = self.fakes(num, psi, split.fake_classes) if any(m.needs_reals for m in rows) else None
         real_features = fake_features = None
@@ -130,11 +135,12 @@ class MetricsRunner(GeneratorPredictor):
         conditional = real and getattr(self.generator, "c_dim", 0)
         splits = self.splits(reals, real_classes(real, real_labels) if conditional else None, num, per_class)
         options, results = {"ppl": {"num": ppl_num}}, {}
+        networks = self._networks(rows, dict(weights=inception_weights, dims=dims), lpips_weights)
         for split in splits:  # (a class's split: the metrics that compare with reals; its own real features)
             split_rows = rows if not split.suffix else [row for row in rows if row.needs_reals]
             inception = dict(weights=inception_weights, dims=dims, input_size=input_size,
                              cache=None if split.suffix else cache)
-            collected = self._collect(split_rows, split, num, psi, inception, lpips_weights)
+            collected = self._collect(split_rows, split, num, psi, inception, networks)
             results.update({row.key(collected) + split.suffix: row.compute(collected, **options.get(row.name, {}))
                             for row in split_rows})
         write_json(results, self.path("metrics.json"), indent=1)
