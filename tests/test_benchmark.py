@@ -105,6 +105,10 @@ def test_cpu_demo_benchmark_times_two_trees_in_turn_and_profiles_phases(tmp_path
     assert row["head_over_base"] == pytest.approx(row["head_ms_per_iter"] / row["base_ms_per_iter"], rel=1e-2)
     worktrees = subprocess.run(["git", "-C", ROOT, "worktree", "list"], capture_output=True, text=True).stdout
     assert "demo-speed-" not in worktrees
-    phases = profile_phases(DEMO, data, iters=2, warmup=1, overrides=tiny())["phases"]
+    profile = profile_phases(DEMO, data, iters=2, warmup=1, overrides=tiny())
+    phases, operators = profile["phases"], profile["operators"]
     assert {"D main", "G main", "D reg", "G reg", "EMA", "iteration"} <= set(phases)
     assert all(phases[p]["operators_per_call"] > 0 for p in ("D main", "G main", "D reg", "G reg", "EMA"))
+    names = [row["operator"] for row in operators["top"]]
+    assert any("conv2d" in name for name in names) and 0 < operators["convolution_share"] < 1
+    assert operators["top"][0]["ms_per_iter"] >= operators["top"][-1]["ms_per_iter"] > 0

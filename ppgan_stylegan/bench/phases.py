@@ -7,7 +7,9 @@ from collections import defaultdict
 
 from ..core.config import load_config
 from ..engine import ResumableTrainer, seed_everything
-from .timing import count_ops
+from .timing import count_ops, operator_summary
+
+CONVOLUTIONS = ("conv2d", "Conv2d")  # forward ops and backward nodes of conv2d / conv2d_transpose
 
 
 def demo_trainer(config, data, out, overrides=()):
@@ -69,8 +71,23 @@ def profile_phases(config, data, iters=16, warmup=4, out=None, overrides=()):
             setattr(model, _phase_methods(model)[label], method)
         ops = phase_operators(model, optimizers)
         ops["iteration"] = count_ops(lambda: iterate(1))
+        by_operator = operator_times(lambda: iterate(iters), iters)
     rows = {label: {"ms_per_call": round(s / n * 1e3, 2), "calls": n, "ms_per_iter": round(s / iters * 1e3, 2),
                     "operators_per_call": ops.get(label)} for label, (s, n) in clock.items() if n}
     rows["rest of train_iter"] = {"ms_per_iter": round((total - sum(s for s, _ in clock.values())) / iters * 1e3, 2)}
     rows["iteration"] = {"ms_per_iter": round(total / iters * 1e3, 2), "operators": ops["iteration"]}
-    return {"config": config, "iters": iters, "phases": rows}
+    return {"config": config, "iters": iters, "phases": rows, "operators": by_operator}
+
+
+def operator_times(fn, iters, top=12):
+    """Where the profiled time of ``fn`` (``iters`` iterations) goes: the ``top`` operators by milliseconds per
+    iteration, and the share of all operators' time spent in convolutions (forward and backward): the part that
+    fewer operators cannot shorten."""
+    summary = operator_summary(fn)
+    total = sum(seconds for _, seconds in summary.values())
+    conv = sum(seconds for name, (_, seconds) in summary.items() if any(c in name for c in CONVOLUTIONS))
+    ranked = sorted(summary.items(), key=lambda item: -item[1][1])[:top]
+    return {"ms_per_iter": round(total / iters * 1e3, 2), "convolution_share": round(conv / total, 3),
+            "convolution_ms_per_iter": round(conv / iters * 1e3, 2),
+            "top": [{"operator": name, "calls_per_iter": round(calls / iters, 1),
+                     "ms_per_iter": round(seconds / iters * 1e3, 2)} for name, (calls, seconds) in ranked]}

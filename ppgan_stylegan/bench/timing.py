@@ -81,8 +81,9 @@ def fmt(v):
     return f"{v:.3f}s" if isinstance(v, float) else str(v)
 
 
-def count_ops(fn):
-    """Operators one call of ``fn`` launches: forward ops and backward nodes, as Paddle's profiler counts them."""
+def operator_summary(fn):
+    """{operator: (calls, CPU seconds)} of one call of ``fn``: forward ops and backward nodes, as Paddle's profiler
+    counts and times them."""
     prof = profiler.Profiler(targets=[profiler.ProfilerTarget.CPU])
     prof.start()
     try:
@@ -90,7 +91,12 @@ def count_ops(fn):
     finally:
         prof.stop()
     stats = StatisticData(prof.profiler_result.get_data(), prof.profiler_result.get_extra_info())
-    return sum(item.call for item in stats.event_summary.items.values())
+    return {name: (item.call, item.cpu_time / 1e9) for name, item in stats.event_summary.items.items()}
+
+
+def count_ops(fn):
+    """Operators one call of ``fn`` launches: forward ops and backward nodes."""
+    return sum(calls for calls, _ in operator_summary(fn).values())
 
 
 def sgemm_gflops(m=4608, k=4096, n=512, repeat=3):
