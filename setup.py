@@ -22,8 +22,9 @@ setup(
     python_requires=">=3.8",
     install_requires=REQUIRES,
     # optional features, each an extra (`make setup` / `make test` install them all: tools/install_deps.py)
-    extras_require={"test": ["pytest", "pytest-timeout", "import-linter"], "visualdl": ["visualdl"], "lmdb": ["lmdb"],
-                    "onnx": ["paddle2onnx", "onnxruntime"], "video": ["imageio-ffmpeg"]},
+    extras_require={"test": ["pytest", "pytest-timeout", "import-linter", "selenium"], "visualdl": ["visualdl"], "lmdb": ["lmdb"],
+                    "onnx": ["paddle2onnx", "onnxruntime"], "video": ["imageio-ffmpeg"],
+                    "app": ["gradio"]},
     entry_points={"console_scripts": ["ppgan-stylegan = ppgan_stylegan.cli:main"]},
     license="Apache-2.0",
 )

@@ -32,7 +32,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 CONSTRAINTS = os.path.join(ROOT, "constraints.txt")
 PADDLE_DISTS = ("paddlepaddle", "paddlepaddle-gpu")
 NOT_PINNED = {"pip", "setuptools", "wheel", "ppgan-stylegan", *PADDLE_DISTS}
-EXTRAS = ("test", "visualdl", "lmdb", "onnx", "video")  # setup.py's extras: the test requirements and every optional feature
+EXTRAS = ("test", "visualdl", "lmdb", "onnx", "video", "app")  # setup.py's extras: the test requirements and every optional feature
 
 
 def canonical(name):

@@ -23,6 +23,12 @@ def parse_seeds(text, option="--seeds"):
     return parse_ranges(text, option)
 
 
+def weights_facts(state):
+    """What a weight file says of its training (our trainer's ``meta``): iteration, images seen, when saved."""
+    meta = state.get("meta") if isinstance(state.get("meta"), dict) else {}
+    return {key: meta[key] for key in ("iteration", "images_seen", "saved_at") if key in meta}
+
+
 CENTRES = ("global", "class")  # what truncation moves towards: the tracked w_avg, or the chosen class's mean W
 
 
@@ -40,11 +46,20 @@ class GeneratorPredictor:
         state = load_state(weights)  # read once; not kept (a training checkpoint also holds D and optimizers)
         self.check_state(state)
         self.generator, self.source = load_generator(weights, config, prefer, state=state)
+        self.facts = weights_facts(state)
         self.label, self.trunc_centre, self._class_centre = self.check_label(label, trunc_centre), trunc_centre, None
         self.build_extra(state)
         if callable(output_dir):  # made only now that the weights loaded (command lines: a new run folder)
             output_dir = output_dir()
         self.output_dir = writable_folder(output_dir)
+
+    @classmethod
+    def sharing(cls, other):
+        """A predictor of this class on ``other``'s loaded generator, output folder and class (nothing read again:
+        the web app's tabs share one generator)."""
+        predictor = cls.__new__(cls)
+        predictor.__dict__.update(other.__dict__)
+        return predictor
 
     needs_class = True  # a conditional generator needs --class (an application that chooses classes itself: False)
 

@@ -88,21 +88,30 @@ class LatentEditor(GeneratorPredictor):
 
     def s_space_strip(self, wplus, layer, channel, strengths, noise_mode="const", name="edit_s"):
         """Images with S-space channel ``channel`` of modulated layer ``layer`` shifted by each strength."""
+        images = self.edited(wplus, None, strengths, (layer, channel, 1.0), noise_mode)
+        return images, save_grid(images, self.path(f"{name}.png"), nrow=len(strengths))
+
+    def edited(self, wplus, direction, strengths, s_edit=None, noise_mode="const"):
+        """Images ``[len(strengths), C, H, W]``: for each strength a, W+ ``wplus + a * direction`` (``[n_latent, D]``
+        or None) and, with ``s_edit = (layer, channel, amount)``, S-space channel ``channel`` of modulated layer
+        ``layer`` moved by ``a * amount`` on top (several edits at once: the web app); a = 0 is the start image."""
+        step = None if direction is None else paddle.to_tensor(np.asarray(direction, "float32"))
+        latents = paddle.concat([wplus if step is None else wplus + a * step for a in strengths])
+        if s_edit is None:
+            return self.synthesize(latents, noise_mode).numpy()
+        layer, channel, amount = s_edit
         with paddle.no_grad():
-            styles = self.generator.style_affine(wplus)
+            styles = self.generator.style_affine(latents)
+            self._check_s_channel(styles, layer, channel)
+            shift = np.zeros([len(strengths), styles[layer].shape[1]], "float32")
+            shift[:, channel] = np.asarray(strengths, "float32") * amount
+            styles[layer] = styles[layer] + paddle.to_tensor(shift)
+            return self.generator.synthesis(styles, noise=noise_mode).numpy()
+
+    @staticmethod
+    def _check_s_channel(styles, layer, channel):
         if not 0 <= layer < len(styles):
             raise UserError(f"--layer {layer}: this generator has S layers 0-{len(styles) - 1}")
         width = styles[layer].shape[1]
         if not 0 <= channel < width:
             raise UserError(f"--channel {channel}: S layer {layer} has channels 0-{width - 1}")
-        onehot = np.zeros([1, width], "float32")
-        onehot[0, channel] = 1.0
-        onehot = paddle.to_tensor(onehot)
-        images = []
-        with paddle.no_grad():
-            for a in strengths:
-                edited = list(styles)
-                edited[layer] = styles[layer] + a * onehot
-                images.append(self.generator.synthesis(edited, noise=noise_mode).numpy())
-        images = np.concatenate(images)
-        return images, save_grid(images, self.path(f"{name}.png"), nrow=len(strengths))

@@ -66,6 +66,18 @@ class Projector(GeneratorPredictor):
         ``lpips``: a perceptual distance (``ppgan_stylegan.perceptual.load_lpips``) added to the MSE with
         ``lpips_weight``; images larger than 256 px are area-downsampled to 256 first (NVlabs).
         """
+        run = self.projection(target, steps, space, lr, noise_reg, initial_noise_factor, noise_ramp,
+                              optimize_noise, seed, snapshots, lpips, lpips_weight)
+        while True:
+            try:
+                next(run)
+            except StopIteration as done:
+                return done.value
+
+    def projection(self, target, steps=300, space="w+", lr=0.1, noise_reg=1e5, initial_noise_factor=0.05,
+                   noise_ramp=0.75, optimize_noise=True, seed=0, snapshots=0, lpips=None, lpips_weight=1.0):
+        """``project`` step by step: yields ``(step, that step's image [1, C, H, W])`` after every optimisation
+        step (the web app shows them and may stop early by closing it); returns what ``project`` returns."""
         if space not in ("w", "w+"):
             raise UserError(f"--space must be w or w+, got {space!r}")
         gen = self.generator
@@ -111,6 +123,7 @@ class Projector(GeneratorPredictor):
             self.w_path.append(w_opt.detach().numpy())  # (the optimisation's W, for ``video``)
             if every and (step % every == 0 or step == steps - 1):
                 shots.append(img.detach().numpy())
+            yield step, img.detach()
         final_w = w_opt.detach().tile([1, self.n_latent // layers, 1]) if layers == 1 else w_opt.detach()
         final_noise = [n.detach() for n in noises]
         image = self.synthesize(final_w, final_noise)

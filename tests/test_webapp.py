@@ -1,0 +1,228 @@
+"""The web app (``ppgan-stylegan app``): its actions against the command lines, and the page driven in a real
+browser (Debian's Chromium through Selenium) as a person would: typing, ticking, uploading, clicking."""
+import io
+import os
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+
+import numpy as np
+import paddle
+import pytest
+from PIL import Image
+
+from conftest import ROOT, into, randomize, run_script
+from ppgan_stylegan import StyleGAN2Generator
+
+KW = dict(style_dim=16, n_mlp=2, channel_base=256, channel_max=32)
+SCREENSHOTS = os.environ.get("PPGAN_STYLEGAN_SCREENSHOTS")  # a folder: keep the tabs' screenshots there too
+
+
+@pytest.fixture(scope="module")
+def weights(tmp_path_factory):
+    """A trainer-style weight file {'gen', 'gen_ema', 'disc', 'meta'} of a tiny 16 px generator."""
+    paddle.seed(11)
+    g = randomize(StyleGAN2Generator(16, **KW), 4)
+    g.update_w_avg(g.get_latent(paddle.randn([256, 16])), beta=0.0)
+    path = str(tmp_path_factory.mktemp("w") / "iter_10_weight.pdparams")
+    paddle.save({"gen": g.state_dict(), "gen_ema": g.state_dict(), "disc": {},
+                 "meta": {"iteration": 10, "images_seen": 160}}, path)
+    return path
+
+
+def pixels(source):
+    """An image file / PNG bytes -> int array."""
+    return np.asarray(Image.open(io.BytesIO(source) if isinstance(source, bytes) else source)).astype(int)
+
+
+def cli(command, *args):
+    out = run_script(f"applications/{command}.py", *args)
+    assert out.returncode == 0, out.stderr[-2000:]
+    return out
+
+
+# ---------------------------------------------------------------------- the actions, without a browser
+def test_studio_actions_equal_the_command_lines(weights, tmp_path):
+    """generate / mix from the app's Studio are the commands' own PNGs; an edit at strength 0 is the start image;
+    the model card names what the weight file says."""
+    from ppgan_stylegan.apps.webapp import Studio
+    studio = Studio(weights, output_dir=str(tmp_path / "app"))
+    png, files = studio.generate("3", 0.7, 0, "const", 0, single=True)
+    cli("generate", "--weights", weights, "--seeds", "3", "--trunc", "0.7", "--per-seed", *into(str(tmp_path / "g")))
+    expected = str(tmp_path / "g" / "seed0003.png")
+    assert np.array_equal(pixels(png), pixels(expected)) and files[1].endswith("seed0003.npy")
+    mixed = studio.mix("0-1", "5-6", "coarse", 1.0, "const", 0)
+    cli("style_mixing", "--weights", weights, "--rows", "0-1", "--cols", "5-6", "--styles", "coarse",
+        *into(str(tmp_path / "m")))
+    assert np.array_equal(pixels(mixed), pixels(str(tmp_path / "m" / "style_mixing.png")))
+    start, _ = studio.edit(3, None, [0.0] * 5, psi=0.7)
+    assert np.array_equal(pixels(start), pixels(expected))
+    moved, latents = studio.edit(3, None, [4.0, 0, 0, 0, 0], s_edit=(1, 2, 5.0), psi=0.7)
+    assert not np.array_equal(pixels(moved), pixels(expected)) and np.load(latents).shape == (1, 6, 16)
+    strip, _ = studio.edit(3, None, [0.0] * 5, s_edit=(1, 2, 5.0), strip=True, steps=3, psi=0.7)
+    assert pixels(strip).shape[1] > 2 * pixels(expected).shape[1]  # three images side by side
+    card = studio.card()
+    assert "16 x 16, 3 channel(s)" in card and "| training images seen | 160 |" in card and "gen_ema" in card
+
+
+def test_projection_steps_and_its_latent_reproduce_the_image(weights, tmp_path):
+    """The Project tab's run: one live image per step, then a PNG and an .npz that ``generate --latents``
+    renders to the same pixels; a file that is not an image is one user error."""
+    from ppgan_stylegan.apps.webapp import Studio
+    from ppgan_stylegan.core.errors import UserError
+    studio = Studio(weights, output_dir=str(tmp_path / "app"))
+    target, _ = studio.generate("5", 1.0, 0, "const", 0, single=True)
+    run = studio.projection(target, 4)
+    live = []
+    while True:
+        try:
+            live.append(next(run))
+        except StopIteration as done:
+            png, npz = done.value
+            break
+    assert [step for step, _, _ in live] == [1, 2, 3, 4] and live[0][2].shape == (16, 16, 3)
+    cli("generate", "--weights", weights, "--latents", npz, "--per-seed", *into(str(tmp_path / "g")))
+    rendered = str(tmp_path / "g" / (os.path.basename(npz)[:-4] + ".png"))
+    assert np.abs(pixels(rendered) - pixels(png)).max() <= 1
+    bad = tmp_path / "notes.png"
+    bad.write_text("not an image")
+    with pytest.raises(UserError, match="notes.png"):
+        next(studio.projection(str(bad), 4))
+
+
+def test_app_without_gradio_says_how_to_install_it(weights, tmp_path):
+    code = ("import sys; sys.modules['gradio'] = None; from ppgan_stylegan.cli import main; "
+            f"sys.exit(main(['app', '--weights', {weights!r}, '--outdir', {str(tmp_path)!r}]))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=300)
+    assert out.returncode == 2 and "pip install -e .[app]" in out.stderr and "Traceback" not in out.stderr
+
+
+def test_app_help_documents_every_flag_with_its_default():
+    out = run_script("applications/app.py", "--help")
+    for flag, default in [("--host", "127.0.0.1"), ("--port", "7860"), ("--max-upload-mb", "10"),
+                          ("--outdir", "output")]:
+        assert re.search(re.escape(flag) + r"[^\n]*\n?(?:[^\n]*\n){0,3}?[^\n]*\(default: " + re.escape(default),
+                         out.stdout), flag
+    assert "--share" in out.stdout and "--psp" in out.stdout and "--landmarks-model" in out.stdout
+
+
+# ---------------------------------------------------------------------- the page in a browser
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def server(weights, tmp_path_factory):
+    """``applications/app.py`` on a free localhost port, as a user starts it: (URL, its run folder)."""
+    out = tmp_path_factory.mktemp("app")
+    port = free_port()
+    proc = subprocess.Popen([sys.executable, "applications/app.py", "--weights", weights, "--port", str(port),
+                             "--outdir", str(out), "--name", "run"], cwd=ROOT, stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, text=True, env=dict(os.environ, PYTHONPATH=ROOT))
+    line, start = "", time.time()
+    while "ppgan-stylegan app:" not in line:
+        line = proc.stdout.readline()
+        assert line or proc.poll() is None, "the app exited before it listened"
+        assert time.time() - start < 240, "the app did not start within 4 minutes"
+    url = re.search(r"(http://\S+?)/? ", line).group(1)
+    yield url, str(out / "run")
+    proc.terminate()
+    proc.wait(timeout=30)
+
+
+def chromium():
+    """(browser, driver) paths, or a skip (locally) / failure (CI) naming what is missing."""
+    browser = shutil.which("chromium") or shutil.which("chromium-browser")
+    driver = shutil.which("chromedriver")
+    if browser and driver:
+        return browser, driver
+    message = "no Chromium / chromedriver found (apt-get install chromium chromium-driver)"
+    if os.environ.get("CI") == "true":
+        pytest.fail(message)
+    pytest.skip(message)
+
+
+@pytest.fixture(scope="module")
+def browser():
+    path, driver_path = chromium()
+    from selenium import webdriver
+    from selenium.webdriver.chrome.options import Options
+    from selenium.webdriver.chrome.service import Service
+    options = Options()
+    options.binary_location = path
+    for arg in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--window-size=1280,1800"):
+        options.add_argument(arg)
+    driver = webdriver.Chrome(service=Service(driver_path), options=options)
+    yield driver
+    driver.quit()
+
+
+class Page:
+    """A person at the page: types, ticks, uploads, clicks, waits for what comes back."""
+
+    def __init__(self, driver, url, shots):
+        from selenium.webdriver.common.keys import Keys
+        from selenium.webdriver.support.ui import WebDriverWait
+        self.driver, self.url, self.shots, self.keys = driver, url, shots, Keys
+        self.wait = WebDriverWait(driver, 180, poll_frequency=0.2)
+        driver.get(url)
+        self.wait.until(lambda d: d.find_elements("css selector", "#gen-run"))
+
+    def find(self, css):
+        return self.driver.find_element("css selector", css)
+
+    def type(self, elem_id, text):
+        field = self.find(f"#{elem_id} textarea, #{elem_id} input[type=number], #{elem_id} input[type=text]")
+        field.send_keys(self.keys.CONTROL, "a")
+        field.send_keys(str(text), self.keys.TAB)
+
+    def click(self, elem_id):
+        self.find(f"#{elem_id}").click()
+
+    def tick(self, elem_id):
+        self.find(f"#{elem_id} input[type=checkbox]").click()
+
+    def tab(self, name):
+        self.driver.find_element("xpath", f"//button[@role='tab' and normalize-space(.)='{name}']").click()
+
+    def upload(self, elem_id, path):
+        self.find(f"#{elem_id} input[type=file]").send_keys(os.path.abspath(path))
+
+    def image(self, elem_id, old=None):
+        """The URL of the image shown in ``elem_id`` once it is there (and differs from ``old``)."""
+        def src(driver):
+            found = driver.find_elements("css selector", f"#{elem_id} img")
+            value = found[0].get_attribute("src") if found else None
+            return value if value and value != old else False
+        return self.wait.until(src)
+
+    def links(self, elem_id):
+        self.wait.until(lambda d: d.find_elements("css selector", f"#{elem_id} a[href]"))
+        return [a.get_attribute("href") for a in self.driver.find_elements("css selector", f"#{elem_id} a[href]")]
+
+    def shot(self, name):
+        self.driver.save_screenshot(os.path.join(self.shots, f"app_{name}.png"))
+        if SCREENSHOTS:
+            os.makedirs(SCREENSHOTS, exist_ok=True)
+            self.driver.save_screenshot(os.path.join(SCREENSHOTS, f"app_{name}.png"))
+
+
+def fetch(url):
+    with urllib.request.urlopen(url, timeout=30) as response:
+        return response.read()
+
+
+def status(url):
+    try:
+        with urllib.request.urlopen(url, timeout=30) as response:
+            return response.status
+    except urllib.error.HTTPError as e:
+        return e.code
