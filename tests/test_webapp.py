@@ -194,7 +194,11 @@ class Page:
         self.driver.find_element("xpath", f"//button[@role='tab' and normalize-space(.)='{name}']").click()
 
     def upload(self, elem_id, path):
+        for clear in self.driver.find_elements("css selector", f"#{elem_id} button[aria-label=Clear]"):
+            clear.click()  # (a file is there already: the person removes it first)
+        self.wait.until(lambda d: d.find_elements("css selector", f"#{elem_id} input[type=file]"))
         self.find(f"#{elem_id} input[type=file]").send_keys(os.path.abspath(path))
+        self.wait.until(lambda d: d.find_elements("css selector", f"#{elem_id} button[aria-label=Clear]"))
 
     def image(self, elem_id, old=None):
         """The URL of the image shown in ``elem_id`` once it is there (and differs from ``old``)."""
@@ -226,3 +230,99 @@ def status(url):
             return response.status
     except urllib.error.HTTPError as e:
         return e.code
+
+
+@pytest.mark.slow
+def test_every_tab_in_a_real_browser(server, browser, weights, tmp_path):
+    """Each tab driven by clicks and typing; what the page shows is what the commands write."""
+    url, run = server
+    page = Page(browser, url, str(tmp_path))
+    # Generate: seed 3 at psi 0.7, one image = the generate command's PNG; its latent can be downloaded
+    page.type("gen-seeds", "3")
+    page.tick("gen-single")
+    page.type("gen-psi", "0.7")
+    page.click("gen-run")
+    shown = fetch(page.image("gen-image"))
+    cli("generate", "--weights", weights, "--seeds", "3", "--trunc", "0.7", "--per-seed", *into(str(tmp_path / "g")))
+    start = pixels(str(tmp_path / "g" / "seed0003.png"))
+    assert np.array_equal(pixels(shown), start)
+    latent = [link for link in page.links("gen-files") if link.endswith("seed0003.npy")]
+    assert latent and np.array_equal(np.load(io.BytesIO(fetch(latent[0]))), np.load(tmp_path / "g" / "seed0003.npy"))
+    page.shot("generate")
+    # Style mixing: the mix command's grid
+    page.tab("Style mixing")
+    page.type("mix-rows", "0-1")
+    page.type("mix-cols", "5-6")
+    page.click("mix-run")
+    grid = fetch(page.image("mix-image"))
+    cli("style_mixing", "--weights", weights, "--rows", "0-1", "--cols", "5-6", "--styles", "coarse",
+        *into(str(tmp_path / "m")))
+    assert np.array_equal(pixels(grid), pixels(str(tmp_path / "m" / "style_mixing.png")))
+    page.shot("mix")
+    # Edit: strength 0 everywhere is the start image; a SeFa slider moves it
+    page.tab("Edit")
+    page.type("edit-seed", "3")
+    page.type("edit-psi", "0.7")
+    page.click("edit-run")
+    first = page.image("edit-image")
+    assert np.array_equal(pixels(fetch(first)), start)
+    page.type("edit-sefa-0", "6")
+    page.click("edit-run")
+    assert not np.array_equal(pixels(fetch(page.image("edit-image", old=first))), start)
+    page.shot("edit")
+    _project_in_browser(page, tmp_path, weights, run)
+    page.tab("Model card")
+    page.wait.until(lambda d: "training images seen" in d.find_element("css selector", "#card").text)
+    assert "16 x 16, 3 channel(s)" in page.find("#card").text
+    page.shot("card")
+
+
+def _project_in_browser(page, tmp_path, weights, run):
+    """Project: a bad upload is one message; a projection shows its result and an .npz that generate --latents
+    reproduces, which 'Edit this latent' hands to Edit; Stop cancels a long one (its .npz is never written)."""
+    page.tab("Project")
+    bad = tmp_path / "notes.png"
+    bad.write_text("these are notes, not an image")
+    page.upload("proj-image", str(bad))
+    page.click("proj-run")
+    page.wait.until(lambda d: "notes.png" in d.find_element("tag name", "body").text)
+    assert "Traceback" not in page.find("body").text
+    target = tmp_path / "g" / "seed0003.png"
+    page.upload("proj-image", str(target))
+    page.type("proj-steps", "8")
+    page.click("proj-run")
+    result = fetch(page.image("proj-result"))
+    npz = [link for link in page.links("proj-latent") if link.endswith(".npz")]
+    assert npz
+    saved = tmp_path / "projected.npz"
+    saved.write_bytes(fetch(npz[0]))
+    cli("generate", "--weights", weights, "--latents", str(saved), "--per-seed", *into(str(tmp_path / "p")))
+    assert np.abs(pixels(str(tmp_path / "p" / "projected.png")) - pixels(result)).max() <= 1
+    page.shot("project")
+    page.click("proj-to-edit")
+    page.wait.until(lambda d: d.find_elements("css selector", "#edit-latent a[href]"))
+    page.click("edit-run")  # (the projected latent, with its noise maps, at strength 0 + SeFa 0 = 6)
+    page.image("edit-image")
+    page.tab("Project")
+    os.remove(os.path.join(run, "seed0003_projected.npz"))
+    page.type("proj-steps", "1000")
+    page.click("proj-run")
+    page.wait.until(lambda d: d.find_elements("css selector", "#proj-live img"))
+    page.click("proj-stop")
+    page.tab("Generate")
+    page.type("gen-seeds", "4")
+    old = page.image("gen-image")
+    page.click("gen-run")
+    page.image("gen-image", old=old)  # (one model slot: answered only once the projection stopped)
+    assert not os.path.exists(os.path.join(run, "seed0003_projected.npz"))
+
+
+@pytest.mark.slow
+def test_the_server_listens_on_localhost_and_serves_only_its_outputs(server, weights):
+    url, run = server
+    host = urllib.parse.urlparse(url).hostname
+    assert host == "127.0.0.1"
+    own = [name for name in os.listdir(run) if name.endswith(".png")]
+    assert own and status(f"{url}/gradio_api/file={os.path.join(run, own[0])}") == 200
+    for path in (weights, "/etc/passwd", os.path.join(ROOT, "setup.py"), os.path.join(run, "..", "..", "..")):
+        assert status(f"{url}/gradio_api/file={path}") in (403, 404), path
