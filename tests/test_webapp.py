@@ -21,7 +21,10 @@ from conftest import ROOT, into, randomize, run_script
 from ppgan_stylegan import StyleGAN2Generator
 
 KW = dict(style_dim=16, n_mlp=2, channel_base=256, channel_max=32)
-SCREENSHOTS = os.environ.get("PPGAN_STYLEGAN_SCREENSHOTS")  # a folder: keep the tabs' screenshots there too
+# README pictures: PPGAN_STYLEGAN_SCREENSHOTS=docs/images PPGAN_STYLEGAN_APP_WEIGHTS=output/demo-latest/<weights>
+# runs the browser test on the demo's generator and keeps the tabs' screenshots there too
+SCREENSHOTS = os.environ.get("PPGAN_STYLEGAN_SCREENSHOTS")
+APP_WEIGHTS = os.environ.get("PPGAN_STYLEGAN_APP_WEIGHTS")
 
 
 @pytest.fixture(scope="module")
@@ -120,11 +123,17 @@ def free_port():
 
 
 @pytest.fixture(scope="module")
-def server(weights, tmp_path_factory):
+def page_weights(weights):
+    """The generator the browser test drives: the tiny one, or PPGAN_STYLEGAN_APP_WEIGHTS."""
+    return APP_WEIGHTS or weights
+
+
+@pytest.fixture(scope="module")
+def server(page_weights, tmp_path_factory):
     """``applications/app.py`` on a free localhost port, as a user starts it: (URL, its run folder)."""
     out = tmp_path_factory.mktemp("app")
     port = free_port()
-    proc = subprocess.Popen([sys.executable, "applications/app.py", "--weights", weights, "--port", str(port),
+    proc = subprocess.Popen([sys.executable, "applications/app.py", "--weights", page_weights, "--port", str(port),
                              "--outdir", str(out), "--name", "run"], cwd=ROOT, stdout=subprocess.PIPE,
                             stderr=subprocess.STDOUT, text=True, env=dict(os.environ, PYTHONPATH=ROOT))
     line, start = "", time.time()
@@ -233,9 +242,10 @@ def status(url):
 
 
 @pytest.mark.slow
-def test_every_tab_in_a_real_browser(server, browser, weights, tmp_path):
+def test_every_tab_in_a_real_browser(server, browser, page_weights, tmp_path):
     """Each tab driven by clicks and typing; what the page shows is what the commands write."""
     url, run = server
+    weights = page_weights
     page = Page(browser, url, str(tmp_path))
     # Generate: seed 3 at psi 0.7, one image = the generate command's PNG; its latent can be downloaded
     page.type("gen-seeds", "3")
@@ -273,7 +283,8 @@ def test_every_tab_in_a_real_browser(server, browser, weights, tmp_path):
     _project_in_browser(page, tmp_path, weights, run)
     page.tab("Model card")
     page.wait.until(lambda d: "training images seen" in d.find_element("css selector", "#card").text)
-    assert "16 x 16, 3 channel(s)" in page.find("#card").text
+    height, width = pixels(str(tmp_path / "g" / "seed0003.png")).shape[:2]
+    assert f"{width} x {height}, 3 channel(s)" in page.find("#card").text
     page.shot("card")
 
 
@@ -318,8 +329,9 @@ def _project_in_browser(page, tmp_path, weights, run):
 
 
 @pytest.mark.slow
-def test_the_server_listens_on_localhost_and_serves_only_its_outputs(server, weights):
+def test_the_server_listens_on_localhost_and_serves_only_its_outputs(server, page_weights):
     url, run = server
+    weights = page_weights
     host = urllib.parse.urlparse(url).hostname
     assert host == "127.0.0.1"
     own = [name for name in os.listdir(run) if name.endswith(".png")]
