@@ -46,6 +46,18 @@ def randomize(net, seed=0, scale=0.1):
     return net
 
 
+def tiny_generator_file(folder, **extra):
+    """A trainer-style weight file ``iter_10_weight.pdparams`` {'gen', 'gen_ema', 'disc', **extra} of a random
+    16 px StyleGAN2 generator (styles 16-d, 32 channels) with a tracked w_avg: what the applications' tests load."""
+    from ppgan_stylegan import StyleGAN2Generator
+    paddle.seed(11)
+    g = randomize(StyleGAN2Generator(16, style_dim=16, n_mlp=2, channel_base=256, channel_max=32), 4)
+    g.update_w_avg(g.get_latent(paddle.randn([256, 16])), beta=0.0)
+    path = os.path.join(str(folder), "iter_10_weight.pdparams")
+    paddle.save({"gen": g.state_dict(), "gen_ema": g.state_dict(), "disc": {}, **extra}, path)
+    return path
+
+
 def max_diff(a, b):
     return float(np.abs(np.asarray(a) - np.asarray(b)).max())
 

@@ -9,24 +9,16 @@ import pytest
 from PIL import Image
 from ppgan.models.generators.generator_styleganv2 import StyleGANv2Generator
 
-from conftest import into, max_diff, randomize, run_folders, run_script
-from ppgan_stylegan import StyleGAN2Generator
+from conftest import into, max_diff, randomize, run_folders, run_script, tiny_generator_file
 from ppgan_stylegan.apps import StyleMixer, parse_seeds, parse_styles
 from ppgan_stylegan.core.errors import UserError
 from ppgan_stylegan.networks.loading import load_generator
-
-KW = dict(style_dim=16, n_mlp=2, channel_base=256, channel_max=32)
 
 
 @pytest.fixture(scope="module")
 def weights(tmp_path_factory):
     """A trainer-style weight file {'gen', 'gen_ema', 'disc'} with a tracked w_avg."""
-    paddle.seed(11)
-    g = randomize(StyleGAN2Generator(16, **KW), 4)
-    g.update_w_avg(g.get_latent(paddle.randn([256, 16])), beta=0.0)
-    path = str(tmp_path_factory.mktemp("w") / "iter_10_weight.pdparams")
-    paddle.save({"gen": g.state_dict(), "gen_ema": g.state_dict(), "disc": {}}, path)
-    return path
+    return tiny_generator_file(tmp_path_factory.mktemp("w"))
 
 
 def app(name, *args):

@@ -13,14 +13,11 @@ import urllib.parse
 import urllib.request
 
 import numpy as np
-import paddle
 import pytest
 from PIL import Image
 
-from conftest import ROOT, into, randomize, run_script
-from ppgan_stylegan import StyleGAN2Generator
+from conftest import ROOT, into, run_script, tiny_generator_file
 
-KW = dict(style_dim=16, n_mlp=2, channel_base=256, channel_max=32)
 # README pictures: PPGAN_STYLEGAN_SCREENSHOTS=docs/images PPGAN_STYLEGAN_APP_WEIGHTS=output/demo-latest/<weights>
 # runs the browser test on the demo's generator and keeps the tabs' screenshots there too
 SCREENSHOTS = os.environ.get("PPGAN_STYLEGAN_SCREENSHOTS")
@@ -29,14 +26,8 @@ APP_WEIGHTS = os.environ.get("PPGAN_STYLEGAN_APP_WEIGHTS")
 
 @pytest.fixture(scope="module")
 def weights(tmp_path_factory):
-    """A trainer-style weight file {'gen', 'gen_ema', 'disc', 'meta'} of a tiny 16 px generator."""
-    paddle.seed(11)
-    g = randomize(StyleGAN2Generator(16, **KW), 4)
-    g.update_w_avg(g.get_latent(paddle.randn([256, 16])), beta=0.0)
-    path = str(tmp_path_factory.mktemp("w") / "iter_10_weight.pdparams")
-    paddle.save({"gen": g.state_dict(), "gen_ema": g.state_dict(), "disc": {},
-                 "meta": {"iteration": 10, "images_seen": 160}}, path)
-    return path
+    """A tiny 16 px generator's weight file, with what our trainer records of the training."""
+    return tiny_generator_file(tmp_path_factory.mktemp("w"), meta={"iteration": 10, "images_seen": 160})
 
 
 def pixels(source):
@@ -334,7 +325,8 @@ def test_the_server_listens_on_localhost_and_serves_only_its_outputs(server, pag
     weights = page_weights
     host = urllib.parse.urlparse(url).hostname
     assert host == "127.0.0.1"
-    own = [name for name in os.listdir(run) if name.endswith(".png")]
-    assert own and status(f"{url}/gradio_api/file={os.path.join(run, own[0])}") == 200
+    output = os.path.join(run, "an_output.png")  # (a file in its run folder, where its actions write)
+    Image.new("RGB", (4, 4)).save(output)
+    assert status(f"{url}/gradio_api/file={output}") == 200
     for path in (weights, "/etc/passwd", os.path.join(ROOT, "setup.py"), os.path.join(run, "..", "..", "..")):
         assert status(f"{url}/gradio_api/file={path}") in (403, 404), path
