@@ -158,7 +158,7 @@ def browser():
     from selenium.webdriver.chrome.service import Service
     options = Options()
     options.binary_location = path
-    for arg in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--window-size=1280,1800"):
+    for arg in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--window-size=1280,1250"):
         options.add_argument(arg)
     driver = webdriver.Chrome(service=Service(driver_path), options=options)
     yield driver
@@ -212,7 +212,13 @@ class Page:
         self.wait.until(lambda d: d.find_elements("css selector", f"#{elem_id} a[href]"))
         return [a.get_attribute("href") for a in self.driver.find_elements("css selector", f"#{elem_id} a[href]")]
 
+    def close_messages(self):
+        for close in self.driver.find_elements("css selector", "[data-testid=toast-close]"):
+            close.click()
+
     def shot(self, name):
+        self.close_messages()
+        self.driver.execute_script("window.scrollTo(0, 0)")
         self.driver.save_screenshot(os.path.join(self.shots, f"app_{name}.png"))
         if SCREENSHOTS:
             os.makedirs(SCREENSHOTS, exist_ok=True)
@@ -287,8 +293,10 @@ def _project_in_browser(page, tmp_path, weights, run):
     bad.write_text("these are notes, not an image")
     page.upload("proj-image", str(bad))
     page.click("proj-run")
-    page.wait.until(lambda d: "notes.png" in d.find_element("tag name", "body").text)
-    assert "Traceback" not in page.find("body").text
+    page.wait.until(lambda d: d.find_elements("css selector", "[data-testid=toast-body]"))
+    said = page.find("[data-testid=toast-body]").text
+    assert "notes.png: not a readable image" in said and "/gradio/" not in said and "Traceback" not in said
+    page.close_messages()
     target = tmp_path / "g" / "seed0003.png"
     page.upload("proj-image", str(target))
     page.type("proj-steps", "8")

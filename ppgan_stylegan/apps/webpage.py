@@ -7,11 +7,24 @@ errors (a bad upload, a seed list that does not parse) show as one message in th
 import functools
 import inspect
 import os
+import re
 
 from ..core.errors import UserError
 from .webapp import (IMAGE_FILES, LATENT_FILES, LIVE_FRAMES, NOISE_MODES, SEFA_SLIDERS, gradio, style_choices)
 
 MODEL = dict(concurrency_id="generator", concurrency_limit=1)  # one action at a time on the one generator
+UPLOAD_HEIGHT = 140  # pixels of an upload box
+IMAGE_HEIGHT = 320  # pixels on the page: small generators' images are shown enlarged, pixels kept sharp
+CSS = ".enlarged img {width: 100% !important; height: 100% !important; object-fit: contain; " \
+      "image-rendering: pixelated;}"
+
+
+UPLOADED = re.compile(r"\S*/gradio/[0-9a-f]{16,}/")  # Gradio's upload cache folder in front of a file's name
+
+
+def message(error):
+    """A user error as the page shows it: uploads named by their file names, not by the server's copies."""
+    return UPLOADED.sub("", str(error))
 
 
 def shown(gr, fn):
@@ -22,7 +35,7 @@ def shown(gr, fn):
             try:
                 yield from fn(*args)
             except UserError as e:
-                raise gr.Error(str(e))
+                raise gr.Error(message(e))
         return steps
 
     @functools.wraps(fn)
@@ -30,7 +43,7 @@ def shown(gr, fn):
         try:
             return fn(*args)
         except UserError as e:
-            raise gr.Error(str(e))
+            raise gr.Error(message(e))
     return run
 
 
@@ -50,7 +63,7 @@ def generate_tab(gr, studio, label):
             psi, noise = sampling(gr, "gen")
             cutoff = gr.Number(0, precision=0, label="truncation cutoff (0: all layers)", elem_id="gen-cutoff")
         run = gr.Button("Generate", variant="primary", elem_id="gen-run")
-        image = gr.Image(type="filepath", label="images", interactive=False, elem_id="gen-image")
+        image = gr.Image(type="filepath", label="images", interactive=False, height=IMAGE_HEIGHT, elem_classes=["enlarged"], elem_id="gen-image")
         files = gr.File(label="PNG and W+ latents", file_count="multiple", interactive=False, elem_id="gen-files")
         run.click(shown(gr, lambda *a: studio.generate(*a)), [seeds, psi, cutoff, noise, label, single],
                   [image, files], **MODEL)
@@ -66,7 +79,7 @@ def mixing_tab(gr, studio, label):
             custom = gr.Textbox("0-1", label="custom layers (with 'custom')", elem_id="mix-custom")
             psi, noise = sampling(gr, "mix")
         run = gr.Button("Mix", variant="primary", elem_id="mix-run")
-        image = gr.Image(type="filepath", label="style mixing", interactive=False, elem_id="mix-image")
+        image = gr.Image(type="filepath", label="style mixing", interactive=False, height=IMAGE_HEIGHT, elem_classes=["enlarged"], elem_id="mix-image")
 
         def mix(rows, cols, preset, custom, psi, noise, label):
             return studio.mix(rows, cols, custom if preset == "custom" else preset, psi, noise, label)
@@ -75,26 +88,32 @@ def mixing_tab(gr, studio, label):
 
 def edit_tab(gr, studio, label):
     """The Edit tab; returns its latent upload (the Project tab sends its result there)."""
-    with gr.Tab("Edit", id="edit"):
-        with gr.Row():
-            seed = gr.Number(0, precision=0, label="start seed", elem_id="edit-seed")
-            latent = gr.File(label="or a latent (.npy / .npz)", file_types=LATENT_FILES, elem_id="edit-latent")
-        sefa = [gr.Slider(-10, 10, value=0, step=0.5, label=f"SeFa {k}", elem_id=f"edit-sefa-{k}")
-                for k in range(SEFA_SLIDERS)]
-        with gr.Row():
-            direction = gr.File(label="direction (.npy)", file_types=[".npy"], elem_id="edit-direction")
-            weight = gr.Slider(-10, 10, value=0, step=0.5, label="its weight", elem_id="edit-weight")
-        with gr.Row():
-            layer = gr.Number(0, precision=0, label="S layer", elem_id="edit-s-layer")
-            channel = gr.Number(0, precision=0, label="S channel", elem_id="edit-s-channel")
-            amount = gr.Slider(-20, 20, value=0, step=0.5, label="S shift", elem_id="edit-s-amount")
-        with gr.Row():
-            strip = gr.Checkbox(False, label="strip (strengths -1 .. 1)", elem_id="edit-strip")
-            steps = gr.Slider(2, 11, value=7, step=1, label="images in the strip", elem_id="edit-steps")
-            psi, noise = sampling(gr, "edit")
-        run = gr.Button("Edit", variant="primary", elem_id="edit-run")
-        image = gr.Image(type="filepath", label="edited", interactive=False, elem_id="edit-image")
-        files = gr.File(label="W+ latents", interactive=False, elem_id="edit-files")
+    with gr.Tab("Edit", id="edit"), gr.Row():
+        with gr.Column(scale=3):
+            with gr.Row():
+                seed = gr.Number(0, precision=0, label="start seed", elem_id="edit-seed")
+                latent = gr.File(label="or a latent (.npy / .npz)", file_types=LATENT_FILES, height=UPLOAD_HEIGHT,
+                                 elem_id="edit-latent")
+            sefa = [gr.Slider(-10, 10, value=0, step=0.5, label=f"SeFa {k}", elem_id=f"edit-sefa-{k}")
+                    for k in range(SEFA_SLIDERS)]
+            with gr.Row():
+                direction = gr.File(label="direction (.npy)", file_types=[".npy"], height=UPLOAD_HEIGHT,
+                                    elem_id="edit-direction")
+                weight = gr.Slider(-10, 10, value=0, step=0.5, label="its weight", elem_id="edit-weight")
+            with gr.Row():
+                layer = gr.Number(0, precision=0, label="S layer", elem_id="edit-s-layer")
+                channel = gr.Number(0, precision=0, label="S channel", elem_id="edit-s-channel")
+                amount = gr.Slider(-20, 20, value=0, step=0.5, label="S shift", elem_id="edit-s-amount")
+            with gr.Row():
+                strip = gr.Checkbox(False, label="strip (strengths -1 .. 1)", elem_id="edit-strip")
+                steps = gr.Slider(2, 11, value=7, step=1, label="images in the strip", elem_id="edit-steps")
+            with gr.Row():
+                psi, noise = sampling(gr, "edit")
+        with gr.Column(scale=2):
+            run = gr.Button("Edit", variant="primary", elem_id="edit-run")
+            image = gr.Image(type="filepath", label="edited", interactive=False, height=IMAGE_HEIGHT,
+                             elem_classes=["enlarged"], elem_id="edit-image")
+            files = gr.File(label="W+ latents", interactive=False, elem_id="edit-files")
 
         def edit(seed, latent, direction, weight, layer, channel, amount, strip, steps, psi, noise, label, *sefa):
             return studio.edit(seed, latent, sefa, direction, weight, (layer, channel, amount), strip, steps, psi,
@@ -107,14 +126,15 @@ def edit_tab(gr, studio, label):
 def project_tab(gr, studio, label, tabs, edit_latent):
     with gr.Tab("Project", id="project"):
         with gr.Row():
-            upload = gr.File(label="image to project", file_types=IMAGE_FILES, elem_id="proj-image")
+            upload = gr.File(label="image to project", file_types=IMAGE_FILES, height=UPLOAD_HEIGHT,
+                             elem_id="proj-image")
             steps = gr.Slider(1, 1000, value=100, step=1, label="steps", elem_id="proj-steps")
         with gr.Row():
             run = gr.Button("Project", variant="primary", elem_id="proj-run")
             stop = gr.Button("Stop", elem_id="proj-stop")
         with gr.Row():
-            live = gr.Image(type="numpy", label="optimising", interactive=False, elem_id="proj-live")
-            result = gr.Image(type="filepath", label="projected", interactive=False, elem_id="proj-result")
+            live = gr.Image(type="numpy", label="optimising", interactive=False, height=IMAGE_HEIGHT, elem_classes=["enlarged"], elem_id="proj-live")
+            result = gr.Image(type="filepath", label="projected", interactive=False, height=IMAGE_HEIGHT, elem_classes=["enlarged"], elem_id="proj-result")
         latent = gr.File(label="latent (.npz: W+ and noise maps)", interactive=False, elem_id="proj-latent")
         to_edit = gr.Button("Edit this latent", elem_id="proj-to-edit")
 
@@ -140,7 +160,7 @@ def encode_tab(gr, studio):
     with gr.Tab("Encode (pSp)", id="encode"):
         upload = gr.File(label="image to invert", file_types=IMAGE_FILES, elem_id="enc-image")
         run = gr.Button("Encode", variant="primary", elem_id="enc-run")
-        image = gr.Image(type="filepath", label="reconstruction", interactive=False, elem_id="enc-result")
+        image = gr.Image(type="filepath", label="reconstruction", interactive=False, height=IMAGE_HEIGHT, elem_classes=["enlarged"], elem_id="enc-result")
         latent = gr.File(label="W+ latent (.npy)", interactive=False, elem_id="enc-latent")
         run.click(shown(gr, studio.encode), [upload], [image, latent], **MODEL)
 
@@ -173,7 +193,7 @@ def serve(studio, host="127.0.0.1", port=7860, share=False, max_upload_mb=10, bl
     page.queue(default_concurrency_limit=1)
     _, url, _ = page.launch(server_name=host, server_port=port, share=share, prevent_thread_lock=True,
                             allowed_paths=[os.path.abspath(studio.output_dir)], max_file_size=f"{max_upload_mb}mb",
-                            ssr_mode=False, quiet=True, footer_links=[])
+                            ssr_mode=False, quiet=True, footer_links=[], css=CSS)
     print(f"ppgan-stylegan app: {url} (outputs in {studio.output_dir}; Ctrl+C stops it)", flush=True)
     if block:
         page.block_thread()
