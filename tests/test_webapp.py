@@ -13,10 +13,11 @@ import urllib.parse
 import urllib.request
 
 import numpy as np
+import paddle
 import pytest
 from PIL import Image
 
-from conftest import ROOT, into, run_script, tiny_generator_file
+from conftest import ROOT, into, randomize, run_script, tiny_generator_file
 
 # README pictures: PPGAN_STYLEGAN_SCREENSHOTS=docs/images PPGAN_STYLEGAN_APP_WEIGHTS=output/demo-latest/<weights>
 # runs the browser test on the demo's generator and keeps the tabs' screenshots there too
@@ -28,6 +29,22 @@ APP_WEIGHTS = os.environ.get("PPGAN_STYLEGAN_APP_WEIGHTS")
 def weights(tmp_path_factory):
     """A tiny 16 px generator's weight file, with what our trainer records of the training."""
     return tiny_generator_file(tmp_path_factory.mktemp("w"), meta={"iteration": 10, "images_seen": 160})
+
+
+@pytest.fixture(scope="module")
+def psp(weights, tmp_path_factory):
+    """A PaddleGAN-layout pSp file (encoder.*, decoder.*, latent_avg) of a tiny encoder over the tiny generator."""
+    from ppgan_stylegan import PSPEncoder
+    paddle.seed(5)
+    decoder = paddle.load(weights)["gen_ema"]
+    encoder = randomize(PSPEncoder(n_styles=6, style_dim=16, input_size=16, units=[1, 1, 1, 1],
+                                   widths=[8, 16, 24, 32]), 3)
+    state = {f"encoder.{k}": v for k, v in encoder.state_dict().items() if k != "latent_avg"}
+    state.update({f"decoder.{k}": v for k, v in decoder.items() if not k.startswith("w_avg")})
+    state["latent_avg"] = paddle.to_tensor(np.random.RandomState(0).standard_normal([1, 6, 16]).astype("float32"))
+    path = str(tmp_path_factory.mktemp("psp") / "psp.pdparams")
+    paddle.save(state, path)
+    return path
 
 
 def pixels(source):
@@ -90,6 +107,23 @@ def test_projection_steps_and_its_latent_reproduce_the_image(weights, tmp_path):
         next(studio.projection(str(bad), 4))
 
 
+def test_encode_equals_the_encode_command(weights, psp, tmp_path):
+    """The Encode tab's action on an image is the encode command's W+ and reconstruction; without --psp it says
+    how to get the tab."""
+    from ppgan_stylegan.apps.webapp import Studio
+    from ppgan_stylegan.core.errors import UserError
+    studio = Studio(weights, output_dir=str(tmp_path / "app"), psp=psp)
+    face, _ = studio.generate("2", 1.0, 0, "const", 0, single=True)
+    (tmp_path / "faces").mkdir()
+    shutil.copy(face, tmp_path / "faces" / "face.png")
+    recon, latent = studio.encode(str(tmp_path / "faces" / "face.png"))
+    cli("encode", "--weights", psp, "--images", str(tmp_path / "faces"), "--no-align", *into(str(tmp_path / "e")))
+    assert np.array_equal(pixels(recon), pixels(str(tmp_path / "e" / "face_recon.png")))
+    assert np.allclose(np.load(latent), np.load(tmp_path / "e" / "face.npy"), atol=1e-6)
+    with pytest.raises(UserError, match="--psp"):
+        Studio(weights, output_dir=str(tmp_path / "plain")).encode(face)
+
+
 def test_app_without_gradio_says_how_to_install_it(weights, tmp_path):
     code = ("import sys; sys.modules['gradio'] = None; from ppgan_stylegan.cli import main; "
             f"sys.exit(main(['app', '--weights', {weights!r}, '--outdir', {str(tmp_path)!r}]))")
@@ -120,12 +154,12 @@ def page_weights(weights):
 
 
 @pytest.fixture(scope="module")
-def server(page_weights, tmp_path_factory):
+def server(page_weights, psp, tmp_path_factory):
     """``applications/app.py`` on a free localhost port, as a user starts it: (URL, its run folder)."""
     out = tmp_path_factory.mktemp("app")
     port = free_port()
     proc = subprocess.Popen([sys.executable, "applications/app.py", "--weights", page_weights, "--port", str(port),
-                             "--outdir", str(out), "--name", "run"], cwd=ROOT, stdout=subprocess.PIPE,
+                             "--psp", psp, "--outdir", str(out), "--name", "run"], cwd=ROOT, stdout=subprocess.PIPE,
                             stderr=subprocess.STDOUT, text=True, env=dict(os.environ, PYTHONPATH=ROOT))
     line, start = "", time.time()
     while "ppgan-stylegan app:" not in line:
@@ -239,7 +273,7 @@ def status(url):
 
 
 @pytest.mark.slow
-def test_every_tab_in_a_real_browser(server, browser, page_weights, tmp_path):
+def test_every_tab_in_a_real_browser(server, browser, page_weights, psp, tmp_path):
     """Each tab driven by clicks and typing; what the page shows is what the commands write."""
     url, run = server
     weights = page_weights
@@ -278,6 +312,14 @@ def test_every_tab_in_a_real_browser(server, browser, page_weights, tmp_path):
     assert not np.array_equal(pixels(fetch(page.image("edit-image", old=first))), start)
     page.shot("edit")
     _project_in_browser(page, tmp_path, weights, run)
+    # Encode: the encode command's reconstruction
+    page.tab("Encode (pSp)")
+    page.upload("enc-image", str(tmp_path / "g" / "seed0003.png"))
+    page.click("enc-run")
+    recon = fetch(page.image("enc-result"))
+    cli("encode", "--weights", psp, "--images", str(tmp_path / "g"), "--no-align", *into(str(tmp_path / "e")))
+    assert np.array_equal(pixels(recon), pixels(str(tmp_path / "e" / "seed0003_recon.png")))
+    page.shot("encode")
     page.tab("Model card")
     page.wait.until(lambda d: "training images seen" in d.find_element("css selector", "#card").text)
     height, width = pixels(str(tmp_path / "g" / "seed0003.png")).shape[:2]

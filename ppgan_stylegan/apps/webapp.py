@@ -40,7 +40,6 @@ class Studio:
         self.base = AppGenerator(weights, config, device, output_dir)
         self.encoder = ImageEncoder(psp, device=device, output_dir=self.base.output_dir) if psp else None
         self.landmarks = LandmarkSource(landmarks_model=landmarks_model) if landmarks_model else None
-        self.last_projection = None
 
     @property
     def output_dir(self):
@@ -125,7 +124,6 @@ class Studio:
             yield step + 1, int(steps), to_uint8(image.numpy())[0]
         stem = os.path.splitext(os.path.basename(image_file))[0] + "_projected"
         npz, png = app.save(stem, target, wplus, noise, image)
-        self.last_projection = npz
         return png, npz
 
     def encode(self, image_file):

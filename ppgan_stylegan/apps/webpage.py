@@ -158,7 +158,7 @@ def project_tab(gr, studio, label, tabs, edit_latent):
 
 def encode_tab(gr, studio):
     with gr.Tab("Encode (pSp)", id="encode"):
-        upload = gr.File(label="image to invert", file_types=IMAGE_FILES, elem_id="enc-image")
+        upload = gr.File(label="image to invert", file_types=IMAGE_FILES, height=UPLOAD_HEIGHT, elem_id="enc-image")
         run = gr.Button("Encode", variant="primary", elem_id="enc-run")
         image = gr.Image(type="filepath", label="reconstruction", interactive=False, height=IMAGE_HEIGHT, elem_classes=["enlarged"], elem_id="enc-result")
         latent = gr.File(label="W+ latent (.npy)", interactive=False, elem_id="enc-latent")
