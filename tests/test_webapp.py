@@ -124,6 +124,23 @@ def test_encode_equals_the_encode_command(weights, psp, tmp_path):
         Studio(weights, output_dir=str(tmp_path / "plain")).encode(face)
 
 
+def test_a_conditional_generator_takes_the_class_from_the_page(tmp_path):
+    """With a class-conditional generator every action draws from the class the page gives (the --class K of
+    the commands)."""
+    from ppgan_stylegan import StyleGAN2Generator
+    from ppgan_stylegan.apps.webapp import Studio
+    paddle.seed(2)
+    g = randomize(StyleGAN2Generator(16, style_dim=16, n_mlp=2, channel_base=256, channel_max=32, c_dim=2), 4)
+    weights = str(tmp_path / "cond.pdparams")
+    paddle.save({"gen_ema": g.state_dict()}, weights)
+    studio = Studio(weights, output_dir=str(tmp_path / "app"))
+    one = pixels(studio.generate("3", 1.0, 0, "const", 1, single=True)[0])
+    zero = pixels(studio.generate("3", 1.0, 0, "const", 0, single=True)[0])  # (the same file name: read first)
+    cli("generate", "--weights", weights, "--seeds", "3", "--class", "1", "--per-seed", *into(str(tmp_path / "g")))
+    assert np.array_equal(pixels(str(tmp_path / "g" / "seed0003.png")), one)
+    assert not np.array_equal(one, zero) and "| classes | 2 |" in studio.card()
+
+
 def test_app_without_gradio_says_how_to_install_it(weights, tmp_path):
     code = ("import sys; sys.modules['gradio'] = None; from ppgan_stylegan.cli import main; "
             f"sys.exit(main(['app', '--weights', {weights!r}, '--outdir', {str(tmp_path)!r}]))")
@@ -380,3 +397,9 @@ def test_the_server_listens_on_localhost_and_serves_only_its_outputs(server, pag
     assert status(f"{url}/gradio_api/file={output}") == 200
     for path in (weights, "/etc/passwd", os.path.join(ROOT, "setup.py"), os.path.join(run, "..", "..", "..")):
         assert status(f"{url}/gradio_api/file={path}") in (403, 404), path
+    import httpx  # (Gradio's own HTTP client)
+    too_big = httpx.post(f"{url}/gradio_api/upload", files={"files": ("big.png", b"0" * (11 << 20), "image/png")},
+                         timeout=60)
+    small = httpx.post(f"{url}/gradio_api/upload", files={"files": ("small.png", b"0" * 1000, "image/png")},
+                       timeout=60)
+    assert too_big.status_code == 413 and small.status_code == 200  # (--max-upload-mb 10)

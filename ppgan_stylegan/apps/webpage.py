@@ -47,6 +47,12 @@ def shown(gr, fn):
     return run
 
 
+def output_image(gr, label, elem_id, kind="filepath"):
+    """An image the page shows (a PNG path, or a uint8 array with ``kind='numpy'``), enlarged with sharp pixels."""
+    return gr.Image(type=kind, label=label, interactive=False, height=IMAGE_HEIGHT, elem_classes=["enlarged"],
+                    elem_id=elem_id)
+
+
 def sampling(gr, prefix):
     """Truncation psi and noise mode widgets."""
     psi = gr.Slider(0, 1.5, value=1.0, step=0.05, label="truncation psi", elem_id=f"{prefix}-psi")
@@ -63,7 +69,7 @@ def generate_tab(gr, studio, label):
             psi, noise = sampling(gr, "gen")
             cutoff = gr.Number(0, precision=0, label="truncation cutoff (0: all layers)", elem_id="gen-cutoff")
         run = gr.Button("Generate", variant="primary", elem_id="gen-run")
-        image = gr.Image(type="filepath", label="images", interactive=False, height=IMAGE_HEIGHT, elem_classes=["enlarged"], elem_id="gen-image")
+        image = output_image(gr, "images", "gen-image")
         files = gr.File(label="PNG and W+ latents", file_count="multiple", interactive=False, elem_id="gen-files")
         run.click(shown(gr, lambda *a: studio.generate(*a)), [seeds, psi, cutoff, noise, label, single],
                   [image, files], **MODEL)
@@ -79,7 +85,7 @@ def mixing_tab(gr, studio, label):
             custom = gr.Textbox("0-1", label="custom layers (with 'custom')", elem_id="mix-custom")
             psi, noise = sampling(gr, "mix")
         run = gr.Button("Mix", variant="primary", elem_id="mix-run")
-        image = gr.Image(type="filepath", label="style mixing", interactive=False, height=IMAGE_HEIGHT, elem_classes=["enlarged"], elem_id="mix-image")
+        image = output_image(gr, "style mixing", "mix-image")
 
         def mix(rows, cols, preset, custom, psi, noise, label):
             return studio.mix(rows, cols, custom if preset == "custom" else preset, psi, noise, label)
@@ -111,8 +117,7 @@ def edit_tab(gr, studio, label):
                 psi, noise = sampling(gr, "edit")
         with gr.Column(scale=2):
             run = gr.Button("Edit", variant="primary", elem_id="edit-run")
-            image = gr.Image(type="filepath", label="edited", interactive=False, height=IMAGE_HEIGHT,
-                             elem_classes=["enlarged"], elem_id="edit-image")
+            image = output_image(gr, "edited", "edit-image")
             files = gr.File(label="W+ latents", interactive=False, elem_id="edit-files")
 
         def edit(seed, latent, direction, weight, layer, channel, amount, strip, steps, psi, noise, label, *sefa):
@@ -133,8 +138,8 @@ def project_tab(gr, studio, label, tabs, edit_latent):
             run = gr.Button("Project", variant="primary", elem_id="proj-run")
             stop = gr.Button("Stop", elem_id="proj-stop")
         with gr.Row():
-            live = gr.Image(type="numpy", label="optimising", interactive=False, height=IMAGE_HEIGHT, elem_classes=["enlarged"], elem_id="proj-live")
-            result = gr.Image(type="filepath", label="projected", interactive=False, height=IMAGE_HEIGHT, elem_classes=["enlarged"], elem_id="proj-result")
+            live = output_image(gr, "optimising", "proj-live", kind="numpy")
+            result = output_image(gr, "projected", "proj-result")
         latent = gr.File(label="latent (.npz: W+ and noise maps)", interactive=False, elem_id="proj-latent")
         to_edit = gr.Button("Edit this latent", elem_id="proj-to-edit")
 
@@ -160,7 +165,7 @@ def encode_tab(gr, studio):
     with gr.Tab("Encode (pSp)", id="encode"):
         upload = gr.File(label="image to invert", file_types=IMAGE_FILES, height=UPLOAD_HEIGHT, elem_id="enc-image")
         run = gr.Button("Encode", variant="primary", elem_id="enc-run")
-        image = gr.Image(type="filepath", label="reconstruction", interactive=False, height=IMAGE_HEIGHT, elem_classes=["enlarged"], elem_id="enc-result")
+        image = output_image(gr, "reconstruction", "enc-result")
         latent = gr.File(label="W+ latent (.npy)", interactive=False, elem_id="enc-latent")
         run.click(shown(gr, studio.encode), [upload], [image, latent], **MODEL)
 
