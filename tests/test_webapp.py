@@ -1,6 +1,7 @@
 """The web app (``ppgan-stylegan app``): its actions against the command lines, and the page driven in a real
 browser (Debian's Chromium through Selenium) as a person would: typing, ticking, uploading, clicking."""
 import io
+import json
 import os
 import re
 import shutil
@@ -18,6 +19,7 @@ import pytest
 from PIL import Image
 
 from conftest import ROOT, into, randomize, run_script, tiny_generator_file
+from ppgan_stylegan.apps.project import Projector
 
 # README pictures: PPGAN_STYLEGAN_SCREENSHOTS=docs/images PPGAN_STYLEGAN_APP_WEIGHTS=output/demo-latest/<weights>
 # runs the browser test on the demo's generator and keeps the tabs' screenshots there too
@@ -141,6 +143,30 @@ def test_a_conditional_generator_takes_the_class_from_the_page(tmp_path):
     assert not np.array_equal(one, zero) and "| classes | 2 |" in studio.card()
 
 
+def test_projection_aligns_uploads_with_landmarks(weights, tmp_path):
+    """With --landmarks the Project tab's target is the upload aligned FFHQ-style (as encode aligns); an upload
+    the file does not name is one user error."""
+    from ppgan_stylegan.apps.align import align_face
+    from ppgan_stylegan.apps.webapp import Studio
+    from ppgan_stylegan.core.errors import UserError
+    from ppgan_stylegan.core.images import read_image
+    face = tmp_path / "face.png"
+    Image.fromarray(np.random.RandomState(0).randint(0, 255, [40, 40, 3], dtype=np.uint8)).save(face)
+    points = np.zeros([68, 2])
+    points[36:42], points[42:48], points[48], points[54] = [16, 18], [24, 18], [17, 28], [23, 28]
+    table = tmp_path / "landmarks.json"
+    table.write_text(json.dumps({"face.png": points.tolist()}))
+    studio = Studio(weights, output_dir=str(tmp_path / "app"), landmarks=str(table))
+    app = studio.predictor(Projector)
+    aligned = app.load_image(str(face), align_face(read_image(str(face)), points, 40)).numpy()
+    assert np.array_equal(studio.target(app, str(face)).numpy(), aligned)
+    assert not np.array_equal(aligned, app.load_target(str(face)).numpy())
+    other = tmp_path / "other.png"
+    shutil.copy(face, other)
+    with pytest.raises(UserError, match="other.png"):
+        next(studio.projection(str(other), 2))
+
+
 def test_app_without_gradio_says_how_to_install_it(weights, tmp_path):
     code = ("import sys; sys.modules['gradio'] = None; from ppgan_stylegan.cli import main; "
             f"sys.exit(main(['app', '--weights', {weights!r}, '--outdir', {str(tmp_path)!r}]))")
@@ -154,7 +180,7 @@ def test_app_help_documents_every_flag_with_its_default():
                           ("--outdir", "output")]:
         assert re.search(re.escape(flag) + r"[^\n]*\n?(?:[^\n]*\n){0,3}?[^\n]*\(default: " + re.escape(default),
                          out.stdout), flag
-    assert "--share" in out.stdout and "--psp" in out.stdout and "--landmarks-model" in out.stdout
+    assert all(flag in out.stdout for flag in ("--share", "--psp", "--landmarks", "--landmarks-model"))
 
 
 # ---------------------------------------------------------------------- the page in a browser

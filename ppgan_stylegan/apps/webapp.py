@@ -36,10 +36,13 @@ class AppGenerator(ImageGenerator):
 class Studio:
     """One generator (and, optionally, a pSp encoder) and the page's actions on it."""
 
-    def __init__(self, weights, config=None, device=None, output_dir="output", psp=None, landmarks_model=None):
+    def __init__(self, weights, config=None, device=None, output_dir="output", psp=None, landmarks=None,
+                 landmarks_model=None):
+        """``landmarks`` (a JSON file, ``{image name: 68 points}``) or ``landmarks_model`` (dlib's predictor):
+        uploads to Project are aligned FFHQ-style first, as ``encode`` aligns."""
         self.base = AppGenerator(weights, config, device, output_dir)
         self.encoder = ImageEncoder(psp, device=device, output_dir=self.base.output_dir) if psp else None
-        self.landmarks = LandmarkSource(landmarks_model=landmarks_model) if landmarks_model else None
+        self.landmarks = LandmarkSource(landmarks, landmarks_model) if landmarks or landmarks_model else None
 
     @property
     def output_dir(self):

@@ -20,8 +20,11 @@ HELP = "a web app (Gradio) to generate, mix, edit, project and encode in the bro
 def add_arguments(p):
     add_generator_args(p)
     p.add_argument("--psp", help="a pSp checkpoint / weight file or run folder: adds the Encode tab")
-    p.add_argument("--landmarks-model", metavar="FILE",
-                   help="dlib's shape_predictor_68_face_landmarks.dat: Project aligns uploaded faces first")
+    align = p.add_mutually_exclusive_group()
+    align.add_argument("--landmarks", metavar="FILE.json",
+                       help="{image name: 68 [x, y] points}: Project aligns uploads of those names first")
+    align.add_argument("--landmarks-model", metavar="FILE",
+                       help="dlib's shape_predictor_68_face_landmarks.dat: Project aligns uploaded faces first")
     p.add_argument("--host", default="127.0.0.1", help="address to listen on (0.0.0.0: every network interface)")
     p.add_argument("--port", type=int, default=7860, help="port to listen on")
     p.add_argument("--share", action="store_true", help="also make a public gradio.live link (off by default)")
@@ -32,6 +35,7 @@ def run(args):
     if args.max_upload_mb <= 0 or not 0 < args.port < 65536:
         raise UserError(f"--max-upload-mb must be > 0 and --port in 1-65535, got {args.max_upload_mb} and {args.port}")
     studio = Studio(resolve_weights(args.weights), args.config, args.device, lambda: run_folder(args),
-                    psp=resolve_weights(args.psp) if args.psp else None, landmarks_model=args.landmarks_model)
+                    psp=resolve_weights(args.psp) if args.psp else None, landmarks=args.landmarks,
+                    landmarks_model=args.landmarks_model)
     serve(studio, args.host, args.port, args.share, args.max_upload_mb)
     return 0
