@@ -105,6 +105,7 @@ def test_resume_is_exact(tiny_data, tmp_path):
     a = load(os.path.join(split_dir, "iter_6_checkpoint.pdparams"))
     assert a["model_state"]["current_iter"] == 6
     assert a["meta"]["versions"]["paddle"] == paddle.__version__
+    assert a["meta"]["images_seen"] == a["model_state"]["cur_nimg"] == 6 * 4  # (the web app's model card)
 
 
 @pytest.mark.parametrize("name", ["stylegan_v2_demo.yaml", "stylegan_v2_256.yaml", "stylegan_v2_ffhq.yaml",

@@ -55,8 +55,8 @@ def training_state(model, iteration, seed, cfg, full=True, meta=None):
         for opt_name, opt in model.optimizers.items():
             state[opt_name] = opt.state_dict()
         state["model_state"] = model.get_extra_state() if hasattr(model, "get_extra_state") else {}
-    state["meta"] = {"iteration": iteration, "images_seen": int(getattr(model, "cur_nimg", 0)), "seed": seed,
-                     "versions": versions(), "config": plain(cfg),
+    seen = {"images_seen": int(model.cur_nimg)} if hasattr(model, "cur_nimg") else {}  # (GAN training: global)
+    state["meta"] = {"iteration": iteration, **seen, "seed": seed, "versions": versions(), "config": plain(cfg),
                      "saved_at": datetime.datetime.now().isoformat(), **(meta or {})}
     return state
 
