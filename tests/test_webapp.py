@@ -84,6 +84,23 @@ def test_studio_actions_equal_the_command_lines(weights, tmp_path):
     assert "16 x 16, 3 channel(s)" in card and "| training images seen | 160 |" in card and "gen_ema" in card
 
 
+@pytest.mark.parametrize("action, args, says", [
+    ("generate", ("0-x",), "seeds"),
+    ("generate", ("3", 1.0, None), "truncation cutoff: expected an integer >= 0, got None"),
+    ("mix", ("0-1", "2-3", "0-99"), "styles"),
+    ("edit", (None,), "start seed: expected an integer >= 0, got None"),
+    ("edit", (3, None, [0] * 5, None, 0.0, (99, 0, 1.0)), "S layers"),
+])
+def test_what_a_person_may_type_is_one_user_error(weights, tmp_path, action, args, says):
+    """Emptied number fields, seed lists and layer specs that do not parse: a UserError (one message in the page)
+    naming the field, not a traceback."""
+    from ppgan_stylegan.apps.webapp import Studio
+    from ppgan_stylegan.core.errors import UserError
+    studio = Studio(weights, output_dir=str(tmp_path / "app"))
+    with pytest.raises(UserError, match=re.escape(says)):
+        getattr(studio, action)(*args)
+
+
 def test_projection_steps_and_its_latent_reproduce_the_image(weights, tmp_path):
     """The Project tab's run: one live image per step, then a PNG and an .npz that ``generate --latents``
     renders to the same pixels; a file that is not an image is one user error."""

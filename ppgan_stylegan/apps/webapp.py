@@ -11,6 +11,7 @@ import os
 
 import numpy as np
 
+from ..core.checks import check_int
 from ..core.errors import UserError
 from ..core.extras import require_extra
 from ..core.images import read_image, save_grid, save_png, to_uint8
@@ -56,7 +57,7 @@ class Studio:
         """A ``cls`` predictor on the loaded generator, with the class ``label`` (conditional generators)."""
         predictor = cls.sharing(self.base)
         predictor.needs_class = True
-        predictor.label = predictor.check_label(int(label) if self.c_dim else None, "global")
+        predictor.label = predictor.check_label(check_int("class", label, 0) if self.c_dim else None, "global")
         return predictor
 
     # ------------------------------------------------------------------ actions
@@ -65,7 +66,8 @@ class Studio:
         PNG, each seed's W+ latent ``seedNNNN.npy``])."""
         app = self.predictor(ImageGenerator, label)
         seeds = parse_seeds(seeds, "seeds")[:1] if single else parse_seeds(seeds, "seeds")
-        _, files = app.generate(seeds, float(psi), int(cutoff) or None, noise_mode, as_grid=not single)
+        cutoff = check_int("truncation cutoff", cutoff, 0) or None
+        _, files = app.generate(seeds, float(psi), cutoff, noise_mode, as_grid=not single)
         return files[0], [files[0]] + [app.path(f"seed{s:04d}.npy") for s in seeds]
 
     def mix(self, rows, cols, styles="coarse", psi=1.0, noise_mode="const", label=0):
@@ -79,7 +81,7 @@ class Studio:
         """(W+ ``[1, n_latent, D]``, noise maps or None) of an uploaded / projected latent, else of ``seed``."""
         if latent_file:
             return app.load_latent(latent_file)
-        return app.w_from_seeds([int(seed)], float(psi)), None
+        return app.w_from_seeds([check_int("start seed", seed, 0)], float(psi)), None
 
     def edit(self, seed=0, latent_file=None, sefa=(), direction_file=None, direction_weight=0.0, s_edit=(0, 0, 0.0),
              strip=False, steps=7, psi=1.0, noise_mode="const", label=0):
@@ -94,7 +96,8 @@ class Studio:
             direction += app.combine(weighted)
         if direction_file and direction_weight:
             direction += float(direction_weight) * app.direction_from_file(direction_file)
-        layer, channel, amount = (int(s_edit[0]), int(s_edit[1]), float(s_edit[2]))
+        layer, channel, amount = (check_int("S layer", s_edit[0], 0), check_int("S channel", s_edit[1], 0),
+                                  float(s_edit[2]))
         strengths = np.linspace(-1, 1, max(2, int(steps))).tolist() if strip else [1.0]
         images = app.edited(wplus, direction, strengths, (layer, channel, amount) if amount else None,
                             noise if noise is not None else noise_mode)
