@@ -133,18 +133,15 @@ class Studio:
         return png, npz
 
     def encode(self, image_file):
-        """pSp inversion of an uploaded image in one pass: (reconstruction PNG, its W+ ``.npy``)."""
+        """pSp inversion of an uploaded image in one pass, by the ``encode`` command's own code (its files:
+        ``<name>_recon.png``, ``<name>.npy``): (reconstruction PNG, W+ ``.npy``)."""
         if self.encoder is None:
             raise UserError("no pSp checkpoint was given (ppgan-stylegan app --psp FILE)")
         if not image_file:
             raise UserError("upload an image first")
-        target = self.encoder.load_image(image_file)
-        codes = self.encoder.encode(target)
-        recon = self.encoder.synthesize(codes)
-        stem = os.path.splitext(os.path.basename(image_file))[0]  # (the encode command's file names)
-        np.save(self.encoder.path(f"{stem}.npy"), codes.numpy()[0])
-        return save_png(to_uint8(recon.numpy())[0], self.encoder.path(f"{stem}_recon.png")), self.encoder.path(
-            f"{stem}.npy")
+        self.encoder.encode_folder(image_file)
+        stem = os.path.splitext(os.path.basename(image_file))[0]
+        return self.encoder.path(f"{stem}_recon.png"), self.encoder.path(f"{stem}.npy")
 
     def card(self):
         """The model card (Markdown): shape, spaces, classes, training, where the weights came from."""
