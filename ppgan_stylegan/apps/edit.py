@@ -17,8 +17,16 @@ class LatentEditor(GeneratorPredictor):
         """Closed-form factorisation (SeFa, Shen & Zhou 2021): the right singular vectors of the
         stacked affine matrices A_l (``s_l = A_l w + b_l``) of the chosen W+ layers, strongest first.
 
-        Returns (directions ``[D, D]`` as rows, singular values ``[D]``).
+        Returns (directions ``[D, D]`` as rows, singular values ``[D]``); computed once per layer choice (the
+        generator is frozen here): several ``sefa:K`` directions of one edit share one factorisation.
         """
+        key = None if layers is None else tuple(sorted(layers))
+        cache = vars(self).setdefault("_sefa", {})
+        if key not in cache:
+            cache[key] = self._factorise(layers)
+        return cache[key]
+
+    def _factorise(self, layers):
         mats = []
         for lin, idx in self.generator.affine_layers():
             if layers is None or idx in layers:
