@@ -97,14 +97,15 @@ class _Pickler(pickle.Pickler):
     """Pickles Tensor / Persistent / TFNet as the releases do; storages by ``storage_mode``:
     'persistent' (torch.save: persistent ids) or 'bytes' (plain pickle: _load_from_bytes)."""
 
-    def __init__(self, f, g, storage_mode, protocol=2, legacy=False):
+    def __init__(self, f, g, storage_mode, protocol=2, legacy=False, location="cpu"):
         super().__init__(f, protocol=protocol)
         self.g, self.storage_mode, self.storages, self.legacy = g, storage_mode, [], legacy
+        self.location = location
 
     def persistent_id(self, obj):
         if isinstance(obj, _Storage) and self.storage_mode == "persistent":
             storage_type = self.g["torch." + STORAGE_NAMES[obj.array.dtype]]
-            pid = ("storage", storage_type, obj.key, "cpu", obj.array.size)
+            pid = ("storage", storage_type, obj.key, self.location, obj.array.size)
             return pid + (None,) if self.legacy else pid  # legacy ids end with the view metadata
         return None
 
@@ -146,10 +147,10 @@ class _BytesStorage:
 
 
 
-def _dump(obj, storage_mode, protocol=2, legacy=False):
+def _dump(obj, storage_mode, protocol=2, legacy=False, location="cpu"):
     buf = io.BytesIO()
     with _stand_in_modules(*FAKES) as g:
-        p = _Pickler(buf, g, storage_mode, protocol, legacy)
+        p = _Pickler(buf, g, storage_mode, protocol, legacy, location)
         p.dump(obj)
     return buf.getvalue(), p.storages
 
@@ -175,9 +176,9 @@ def torch_legacy_bytes(obj):
     return out.getvalue()
 
 
-def write_torch_zip(path, obj):
-    """``torch.save(obj, path)`` (zip format)."""
-    data, storages = _dump(obj, "persistent")
+def write_torch_zip(path, obj, location="cpu"):
+    """``torch.save(obj, path)`` (zip format); ``location``: the device the storages are tagged with."""
+    data, storages = _dump(obj, "persistent", location=location)
     with zipfile.ZipFile(path, "w", zipfile.ZIP_STORED) as zf:
         zf.writestr("archive/data.pkl", data)
         zf.writestr("archive/byteorder", "little")

@@ -43,7 +43,7 @@ class GeneratorPredictor:
         or ``class`` (that class's own average W)."""
         use_device(device)
         self.weights_path, self.config = weights, config
-        state = load_state(weights)  # read once; not kept (a training checkpoint also holds D and optimizers)
+        state = self.read_weights(weights)  # read once; not kept (a training checkpoint also holds D, optimizers)
         self.check_state(state)
         self.generator, self.source = load_generator(weights, config, prefer, state=state)
         self.facts = weights_facts(state)
@@ -95,6 +95,10 @@ class GeneratorPredictor:
                 self._class_centre = self.generator.get_latent(paddle.to_tensor(z), self.c(samples)).mean(
                     0, keepdim=True)
         return self._class_centre
+
+    def read_weights(self, path):
+        """Hook: the weight file as a dict (``core.state.load_state``; the encoder also reads official pSp files)."""
+        return load_state(path)
 
     def check_state(self, state):
         """Hook: subclasses reject a weight file that lacks what they need, before anything is built."""

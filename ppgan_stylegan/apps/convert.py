@@ -25,47 +25,12 @@ from ..core.errors import UserError
 from ..core.files import atomic_write
 from ..core.pickles import TFNetwork, TorchModule, is_torch_legacy, read_pickle, read_torch
 from ..core.state import load_state, to_tensors
-from ..networks.families import (FAMILIES, discriminator_family, fill_state, generator_family,
-                                 require_discriminator_family, require_generator_family, tf_family)
+from ..networks.families import FAMILIES, discriminator_family, generator_family, tf_family
 from ..networks.families.weight_maps import rosinality_to_paddle
+from .converted import Converted, add_net, mapped_discriminator, mapped_generator
+from .psp_release import is_psp_release, psp_release
 
 AVERAGE_SEED, AVERAGE_SAMPLES = 0, 100_000  # PaddleGAN files: the stored average of W
-
-
-class Converted:
-    """What a source held, in our layouts: ``nets`` {'gen', 'gen_ema', 'disc'}, what was found (``family``),
-    the networks' constructor arguments and classes, and notes for the user."""
-
-    def __init__(self, family):
-        self.family, self.nets, self.kwargs, self.classes, self.notes = family, {}, {}, {}, []
-
-
-# ----------------------------------------------------------------------------- our state dicts from mapped arrays
-
-def _generator(gstate, path, what, extra=None):
-    """(our full state dict, constructor arguments, class) of a generator of any family in the table; an
-    average in the file counts as tracked."""
-    family = require_generator_family(gstate, path)
-    kwargs = dict(family.generator_kwargs(gstate, path), **(extra or {}))
-    state = fill_state(family.generator(**kwargs), gstate, path, what)
-    if "w_avg" in gstate and "w_avg_updates" not in gstate:
-        state["w_avg_updates"] = np.ones([1], np.float32)
-    return state, kwargs, family.generator
-
-
-def _discriminator(dstate, path, what, stddev_group=4):
-    family = require_discriminator_family(dstate, path)
-    kwargs = family.discriminator_kwargs(dstate, stddev_group, path)
-    return fill_state(family.discriminator(**kwargs), dstate, path, what), kwargs, family.discriminator
-
-
-def _add(result, name, state, kwargs, cls, w_avg=None):
-    if w_avg is not None:  # an average stored beside the weights (rosinality's latent_avg, PaddleGAN's computed)
-        state["w_avg"] = np.asarray(w_avg, np.float32).reshape([-1])
-        state["w_avg_updates"] = np.ones([1], np.float32)
-    result.nets[name] = state
-    role = "discriminator" if name == "disc" else "generator"
-    result.kwargs[role], result.classes[role] = kwargs, cls.__name__
 
 
 # ----------------------------------------------------------------------------- per source
@@ -83,10 +48,10 @@ def _from_rosinality(ckpt, path):
     for name, state in found.items():
         mapped = rosinality_to_paddle(state)
         if name == "disc":
-            _add(result, name, *_discriminator(mapped, path, "d"))
+            add_net(result, name, *mapped_discriminator(mapped, path, "d"))
         else:
             avg = latent_avg if name == "gen_ema" and latent_avg is not None else None
-            _add(result, name, *_generator(mapped, path, name), w_avg=avg)
+            add_net(result, name, *mapped_generator(mapped, path, name), w_avg=avg)
     if latent_avg is not None:
         result.notes.append("latent_avg -> gen_ema.w_avg")
     return result
@@ -119,10 +84,10 @@ def _from_tf(nets, path):
                  "structure": "fixed" if kw.get("structure") == "fixed" else "linear",
                  "nonlinearity": kw.get("nonlinearity", "lrelu")}
     result = Converted(family.tf.release)
-    _add(result, "gen_ema", *_generator(family.tf.generator(gs.params(), size), path, "Gs", extra))
-    _add(result, "gen", *_generator(family.tf.generator(g.params(), size), path, "G", extra))
+    add_net(result, "gen_ema", *mapped_generator(family.tf.generator(gs.params(), size), path, "Gs", extra))
+    add_net(result, "gen", *mapped_generator(family.tf.generator(g.params(), size), path, "G", extra))
     group = d_kw.get("mbstd_group_size") or 4
-    _add(result, "disc", *_discriminator(family.tf.discriminator(d.params(), size), path, "D", group))
+    add_net(result, "disc", *mapped_discriminator(family.tf.discriminator(d.params(), size), path, "D", group))
     result.notes.append("dlatent_avg -> gen*.w_avg" + ("" if family.shapes_tell_all else "; lod kept"))
     return result
 
@@ -158,7 +123,8 @@ def _from_ada(data, path):
     result = Converted(family.ada.release)
     for src, dst in (("G_ema", "gen_ema"), ("G", "gen")):
         if isinstance(data.get(src), TorchModule):
-            _add(result, dst, *_generator(family.ada.generator(data[src].named_tensors(), size), path, src))
+            gstate = family.ada.generator(data[src].named_tensors(), size)
+            add_net(result, dst, *mapped_generator(gstate, path, src))
     said, found = _init_kwargs(g_ema).get("c_dim", 0) or 0, result.kwargs["generator"].get("c_dim", 0)
     if said != found:
         raise UserError(f"{path}: G_ema says c_dim {said} but its tensors have a label embedding of width {found}")
@@ -168,7 +134,8 @@ def _from_ada(data, path):
         if dkw.get("architecture", "resnet") != "resnet":
             raise UserError(f"{path}: D architecture {dkw.get('architecture')!r}; supported: 'resnet'")
         group = (dkw.get("epilogue_kwargs") or {}).get("mbstd_group_size") or 4
-        _add(result, "disc", *_discriminator(family.ada.discriminator(d.named_tensors(), size), path, "D", group))
+        dstate = family.ada.discriminator(d.named_tensors(), size)
+        add_net(result, "disc", *mapped_discriminator(dstate, path, "D", group))
     result.notes.append("mapping.w_avg -> gen*.w_avg")
     return result
 
@@ -193,16 +160,16 @@ def _arrays(state):
 def _from_paddle(state, path):
     result = Converted("PaddleGAN / ppgan")
     if generator_family(state):  # a bare generator (a PaddleGAN generator file: no average inside)
-        mapped, kwargs, cls = _generator(_arrays(state), path, "generator")
+        mapped, kwargs, cls = mapped_generator(_arrays(state), path, "generator")
         avg = None
         if float(np.asarray(mapped.get("w_avg_updates", [0])).reshape(-1)[0]) == 0:  # untracked
             avg = _paddle_average(mapped, kwargs, cls)
             result.notes.append(f"no average in the file: w_avg = mean of W over {AVERAGE_SAMPLES} z "
                                 f"(numpy seed {AVERAGE_SEED})")
-        _add(result, "gen_ema", mapped, kwargs, cls, w_avg=avg)
+        add_net(result, "gen_ema", mapped, kwargs, cls, w_avg=avg)
         return result
     if discriminator_family(state):
-        _add(result, "disc", *_discriminator(_arrays(state), path, "disc"))
+        add_net(result, "disc", *mapped_discriminator(_arrays(state), path, "disc"))
         return result
     picked = {k: state[k] for k in ("gen", "gen_ema", "disc") if isinstance(state.get(k), dict)}
     if not picked:
@@ -210,9 +177,9 @@ def _from_paddle(state, path):
                         f"(keys: {sorted(state)[:8]})")
     for name, net_state in picked.items():
         if name == "disc":
-            _add(result, name, *_discriminator(_arrays(net_state), path, name))
+            add_net(result, name, *mapped_discriminator(_arrays(net_state), path, name))
         else:
-            _add(result, name, *_generator(_arrays(net_state), path, name))
+            add_net(result, name, *mapped_generator(_arrays(net_state), path, name))
     return result
 
 
@@ -221,7 +188,8 @@ def convert_checkpoint(path):
     if not os.path.isfile(path):
         raise UserError(f"{path}: no such file")
     if zipfile.is_zipfile(path) or is_torch_legacy(path):
-        return _from_rosinality(read_torch(path), path)
+        ckpt = read_torch(path)
+        return psp_release(ckpt, path) if is_psp_release(ckpt) else _from_rosinality(ckpt, path)
     if path.lower().endswith(".pkl"):
         data = read_pickle(path)
         if isinstance(data, tuple) and len(data) == 3 and all(isinstance(n, TFNetwork) for n in data):
@@ -255,18 +223,30 @@ def describe(result):
     return lines + result.notes
 
 
-def convert_file(src, dst):
-    """Convert ``src`` and write ``dst`` (never over the source); returns (nets written, lines to print)."""
-    if os.path.abspath(src) == os.path.abspath(dst):
-        raise UserError("--dst must differ from --src (the source is never overwritten)")
-    result = convert_checkpoint(src)
-    out = {name: {k: paddle.to_tensor(np.ascontiguousarray(v)) for k, v in state.items()}
-           for name, state in result.nets.items()}
-    model = {}
+def converted_state(result, src):
+    """What ``convert`` writes, as arrays: the networks and ``meta`` (their configs, so loading needs no YAML)."""
+    out = {name: {k: np.ascontiguousarray(v) for k, v in state.items()} for name, state in result.nets.items()}
+    model = dict(result.model_extra)
     if "generator" in result.kwargs:
         model["generator"] = dict(name=result.classes["generator"], **result.kwargs["generator"])
     if "discriminator" in result.kwargs:
         model["discriminator"] = dict(name=result.classes["discriminator"], **result.kwargs["discriminator"])
     out["meta"] = {"source": os.path.basename(src), "family": result.family, "config": {"model": model}}
+    return out
+
+
+def release_state(path):
+    """Any supported file read as the dict ``convert`` would write (nothing written): e.g. ``encode --weights``
+    of an official pSp ``.pt``."""
+    return converted_state(convert_checkpoint(path), path)
+
+
+def convert_file(src, dst):
+    """Convert ``src`` and write ``dst`` (never over the source); returns (nets written, lines to print)."""
+    if os.path.abspath(src) == os.path.abspath(dst):
+        raise UserError("--dst must differ from --src (the source is never overwritten)")
+    result = convert_checkpoint(src)
+    out = converted_state(result, src)
+    out.update({name: {k: paddle.to_tensor(v) for k, v in out[name].items()} for name in result.nets})
     atomic_write(dst, lambda tmp: paddle.save(out, tmp))
     return sorted(result.nets), describe(result)

@@ -1,75 +1,157 @@
-"""Encoding images with a trained pSp encoder: W+ latents and reconstructions."""
+"""Encoding images with a trained pSp encoder: W+ latents and reconstructions, for every pSp task.
+
+The encoder's input is made from each file once, straight at the encoder's input size, as the official
+transforms do (``data.tasks``: a photo, a sketch, a class-index label map, a low-resolution photo). Multi-modal
+synthesis (the official ``style_mixing.py``): at the W+ entries of ``latent_mask`` each output takes the style of a
+random z through the mapping (``mix_alpha``: ``a * injected + (1 - a) * code``; none: replaced).
+"""
 import json
 import os
+import zipfile
 
 import numpy as np
 import paddle
+from PIL import Image
 from tqdm import tqdm
 
 from ..core.config import load_config
 from ..core.errors import UserError
-from ..core.images import grid, list_images, read_image, resize_batch, save_png, to_uint8
+from ..core.images import fit_image, grid, list_images, read_image, save_png, to_tensor_range, to_uint8
+from ..core.pickles import is_torch_legacy
+from ..core.state import load_state
+from ..data.tasks import RESIZE_FACTORS, TaskInputs, shown_input, task_named
 from ..networks.encoders import require_square_rgb
 from ..networks.loading import encoder_from_state, encoder_state
 from .align import LandmarkSource, align_face
 from .base import GeneratorPredictor
+from .convert import release_state
+
+
+def _saved_model_config(state):
+    return ((state.get("meta") or {}).get("config") or {}).get("model") or {}
 
 
 class ImageEncoder(GeneratorPredictor):
-    """pSp inference: a PSPModel checkpoint / weight file (encoder + the generator it inverts) or a
-    PaddleGAN ``Pixel2Style2Pixel`` file (``encoder.*``, ``decoder.*``, ``latent_avg``)."""
+    """pSp inference: a PSPModel checkpoint / weight file (encoder + the generator it inverts), a PaddleGAN
+    ``Pixel2Style2Pixel`` file (``encoder.*``, ``decoder.*``, ``latent_avg``) or an official pSp ``.pt``.
 
-    def __init__(self, weights, config=None, device=None, output_dir="output", **kwargs):
+    ``task`` (default: the file's own, else ``encode``), ``resize_factors`` (superres) and ``label_nc`` (seg2face;
+    default: the file's) say what the input files are."""
+
+    def __init__(self, weights, config=None, device=None, output_dir="output", task=None, resize_factors=None,
+                 label_nc=None, **kwargs):
+        self.task_options = (task, resize_factors, label_nc)
         super().__init__(weights, config, device, output_dir, prefer=("gen",), **kwargs)
+
+    def read_weights(self, path):
+        if os.path.isfile(path) and (zipfile.is_zipfile(path) or is_torch_legacy(path)):
+            return release_state(path)  # an official pSp .pt (or another release convert reads)
+        return load_state(path)
 
     def build_extra(self, state):
         require_square_rgb(self.generator, self.weights_path)
-        enc_cfg = None
-        if self.config:
-            enc_cfg = load_config(self.config).model.get("encoder")
+        enc_cfg = load_config(self.config).model.get("encoder") if self.config else None
         self.encoder = encoder_from_state(state, self.weights_path, enc_cfg)
         if (self.encoder.n_styles, self.encoder.style_dim) != (self.n_latent, self.style_dim):
             raise UserError(f"{self.weights_path}: encoder gives {self.encoder.n_styles} x {self.encoder.style_dim} "
                             f"codes, the generator takes {self.n_latent} x {self.style_dim}")
+        self.inputs = self._task_inputs(_saved_model_config(state))
+
+    def _task_inputs(self, saved):
+        task, factors, label_nc = self.task_options
+        task = task_named(task or saved.get("task") or "encode")
+        label_nc = label_nc or saved.get("label_nc") or (self.encoder.input_nc if task.inputs == "labels" else 0)
+        inputs = TaskInputs(task, self.encoder.input_size, label_nc, factors or saved.get("resize_factors")
+                            or RESIZE_FACTORS)
+        wanted = 1 if task.inputs == "sketch" else label_nc if task.inputs == "labels" else self.generator.img_channels
+        if wanted != self.encoder.input_nc:
+            raise UserError(f"{self.weights_path}: the encoder takes {self.encoder.input_nc} input channel(s); task "
+                            f"{task.name} gives {wanted} (--task, or --label-nc for label maps)")
+        return inputs
 
     def check_state(self, state):
         encoder_state(state, self.weights_path)
 
     def encode(self, images):
-        """``[N, 3, S, S]`` in [-1, 1] -> W+ ``[N, n_latent, D]``."""
+        """``[N, C, S, S]`` encoder inputs (photos in [-1, 1] at any size are resized) -> W+ ``[N, n_latent, D]``."""
         with paddle.no_grad():
-            return self.encoder(resize_batch(images, self.encoder.input_size))
+            if images.shape[2] != self.encoder.input_size:
+                images = paddle.nn.functional.interpolate(images, size=[self.encoder.input_size] * 2,
+                                                          mode="bilinear", align_corners=False)
+            return self.encoder(images)
 
-    def encode_folder(self, folder, align=False, landmarks=None, batch=16):
-        """Encode every image under ``folder``; writes ``<name>.npy``, ``<name>_recon.png``, a grid, a summary."""
+    def read_input(self, path, align=False, landmarks=None, seed=0):
+        """(encoder input ``[1, C, S, S]``, target photo ``[1, 3, H, W]`` at the generator's size or None) of one
+        file: one resize from the file to each (the official transforms)."""
+        rng = np.random.RandomState(seed)
+        if self.inputs.task.inputs != "photo":
+            try:
+                with Image.open(path) as img:
+                    img.load()
+                    return paddle.to_tensor(self.inputs.from_source(img, path, rng)[None]), None
+            except (OSError, ValueError) as e:
+                raise UserError(f"{path}: not a readable image ({type(e).__name__})")
+        rgb = read_image(path, 3)
+        if align:
+            rgb = align_face(rgb, landmarks(path, rgb), max(rgb.shape[:2]))
+        square = fit_image(rgb, min(rgb.shape[:2]))  # the centred square, not resized
+        source = self.inputs.from_source(Image.fromarray(square), path, rng)
+        target = to_tensor_range(fit_image(square, self.generator.image_shape))[None]
+        return paddle.to_tensor(source[None]), paddle.to_tensor(target)
+
+    def mixed(self, codes, latent_mask, n_outputs, mix_alpha=None, seed=0):
+        """``n_outputs`` codes per code: the entries of ``latent_mask`` moved to the styles of z of
+        ``RandomState(seed)`` through the mapping (``[N, n_outputs, n_latent, D]``)."""
+        bad = [i for i in latent_mask if not 0 <= i < self.n_latent]
+        if bad:
+            raise UserError(f"--latent-mask {bad[0]}: W+ entries of this generator are 0-{self.n_latent - 1}")
+        z = np.random.RandomState(seed).standard_normal([n_outputs, self.style_dim]).astype("float32")
+        with paddle.no_grad():
+            injected = self.generator.get_latent(paddle.to_tensor(z))  # [n_outputs, D]
+        mask = np.zeros([1, 1, self.n_latent, 1], np.float32)
+        mask[..., latent_mask, :] = 1.0 if mix_alpha is None else float(mix_alpha)
+        mask = paddle.to_tensor(mask)
+        return codes.unsqueeze(1) * (1 - mask) + injected.unsqueeze(0).unsqueeze(2) * mask
+
+    def encode_folder(self, folder, align=False, landmarks=None, batch=16, latent_mask=None, n_outputs=5,
+                      mix_alpha=None, seed=0):
+        """Encode every image under ``folder``; writes ``<name>.npy``, ``<name>_recon.png``, with ``latent_mask``
+        ``<name>_multimodal.png`` (input, then ``n_outputs`` outputs), a grid and ``encode_summary.json`` (the task,
+        the count, MSE to the photo for photo tasks). Returns (that summary, files written)."""
         paths = list_images(folder) if os.path.isdir(folder) else [folder] if os.path.isfile(folder) else []
         if not paths:
             raise UserError(f"{folder}: no images (a folder of images or one image file)")
-        if align:
-            source = landmarks or LandmarkSource()
-        inputs, recons, summary = [], [], {}
+        source = (landmarks or LandmarkSource()) if align else None
+        shown, recons, summary = [], [], {}
         for i in tqdm(range(0, len(paths), batch), desc="encoding", unit="batch", disable=len(paths) <= batch):
             chunk = paths[i:i + batch]
-            targets = []
-            for path in chunk:
-                rgb = read_image(path)
-                if align:
-                    rgb = align_face(rgb, source(path, rgb), max(rgb.shape[:2]))
-                targets.append(self.load_image(path, rgb))
-            targets = paddle.concat(targets)
-            codes = self.encode(targets)
+            pairs = [self.read_input(path, align, source, seed) for path in chunk]
+            inputs = paddle.concat([p[0] for p in pairs])
+            codes = self.encode(inputs)
             images = self.synthesize(codes)
-            for path, code, image, target in zip(chunk, codes.numpy(), images, targets):
+            for j, (path, code, image) in enumerate(zip(chunk, codes.numpy(), images)):
                 name = os.path.splitext(os.path.basename(path))[0]
                 np.save(self.path(f"{name}.npy"), code)
                 save_png(to_uint8(image)[0], self.path(f"{name}_recon.png"))
-                summary[name] = float(((image - target) ** 2).mean())
-            inputs.append(targets.numpy())
+                if pairs[j][1] is not None:
+                    summary[name] = float(((image - pairs[j][1][0]) ** 2).mean())
+                if latent_mask:
+                    self._multimodal(name, inputs[j:j + 1], codes[j:j + 1], latent_mask, n_outputs, mix_alpha, seed)
+            shown.append(shown_input(inputs.numpy(), self.inputs.task, self.generator.image_shape))
             recons.append(images.numpy())
-        inputs, recons = np.concatenate(inputs), np.concatenate(recons)
-        n = min(len(inputs), 16)
-        files = [save_png(grid(np.concatenate([inputs[:n], recons[:n]]), nrow=n), self.path("encode_grid.png"))]
+        return self._write_overview(np.concatenate(shown), np.concatenate(recons), summary)
+
+    def _multimodal(self, name, source, code, latent_mask, n_outputs, mix_alpha, seed):
+        outputs = self.synthesize(self.mixed(code, latent_mask, n_outputs, mix_alpha, seed)[0])
+        row = np.concatenate([shown_input(source.numpy(), self.inputs.task, self.generator.image_shape), outputs.numpy()])
+        save_png(grid(row, nrow=len(row)), self.path(f"{name}_multimodal.png"))
+
+    def _write_overview(self, shown, recons, summary):
+        n = min(len(shown), 16)
+        files = [save_png(grid(np.concatenate([shown[:n], recons[:n]]), nrow=n), self.path("encode_grid.png"))]
+        report = {"task": self.inputs.task.name, "count": len(shown), "mse": summary}
+        if summary:
+            report["mean_mse"] = float(np.mean(list(summary.values())))
         with open(self.path("encode_summary.json"), "w") as f:
-            json.dump({"mse": summary, "mean_mse": float(np.mean(list(summary.values())))}, f, indent=1)
-        files.append(self.path("encode_summary.json"))
-        return summary, files
+            json.dump(report, f, indent=1)
+        return report, files + [self.path("encode_summary.json")]

@@ -3,12 +3,19 @@
     ppgan-stylegan encode --weights output/psp_demo_faces_quick-latest --images data/demo --no-align
     ppgan-stylegan encode --weights psp_ffhq.pdparams --images photos/ \
         --landmarks-model shape_predictor_68_face_landmarks.dat
+    ppgan-stylegan encode --weights psp_celebs_sketch_to_face.pt --images sketches/ --task sketch2face \
+        --latent-mask 8-17 --n-outputs 5
 
 The latents feed the other tools (edit --latent, mix --blend, generate --latents). Without --no-align, each
 image is aligned FFHQ-style from 68 landmarks (a JSON file, or dlib's shape predictor).
 """
+import os
+
 from ..apps.align import LandmarkSource
 from ..apps.encode import ImageEncoder
+from ..core.checks import check_int, check_number
+from ..core.ranges import parse_ranges
+from ..data.tasks import TASKS
 from .common import add_generator_args, predictor_args
 
 HELP = "pSp encoder inference: images -> W+ latents (applications/encode.py)"
@@ -21,13 +28,37 @@ def add_arguments(p):
     p.add_argument("--no-align", action="store_true", help="images are already aligned crops: center crop + resize")
     p.add_argument("--landmarks", help="JSON {image file name: [[x, y] x 68]} for alignment")
     p.add_argument("--landmarks-model", help="dlib's shape_predictor_68_face_landmarks.dat (needs dlib)")
+    p.add_argument("--task", choices=list(TASKS), help="what the images are: photos (encode, frontalize, toonify), "
+                                                       "superres (low-resolution photos, or full-size ones to "
+                                                       "downsample), sketch2face (line drawings), seg2face "
+                                                       "(class-index label maps); default: the file's own task")
+    p.add_argument("--label-nc", type=int, help="classes of the label maps (seg2face; default: the file's)")
+    p.add_argument("--resize-factor", help="superres: the downsampling factor(s) for full-size photos, e.g. 8 "
+                                           "(default: the file's, else 1,2,4,8,16,32)")
+    p.add_argument("--latent-mask", help="multi-modal outputs: W+ entries that take random styles, e.g. 8-17 "
+                                         "(writes <name>_multimodal.png per input)")
+    p.add_argument("--n-outputs", type=int, default=5, help="multi-modal outputs per input")
+    p.add_argument("--mix-alpha", type=float, help="multi-modal: a * injected + (1 - a) * code at the masked "
+                                                   "entries (default: replaced)")
+    p.add_argument("--seed", type=int, default=0, help="seed of the injected styles and of random input choices")
 
 
 def run(args):
-    landmarks = None if args.no_align else LandmarkSource(args.landmarks, args.landmarks_model)
-    app = ImageEncoder(**predictor_args(args))
-    summary, _ = app.encode_folder(args.images, align=not args.no_align, landmarks=landmarks)
-    mean = sum(summary.values()) / len(summary)
-    print(f"encoded {len(summary)} image(s); mean reconstruction MSE {mean:.4f}")
+    photos = args.task in (None, "encode", "frontalize", "superres", "toonify")
+    align = photos and not args.no_align
+    landmarks = LandmarkSource(args.landmarks, args.landmarks_model) if align else None
+    app = ImageEncoder(**predictor_args(args), task=args.task, label_nc=args.label_nc,
+                       resize_factors=parse_ranges(args.resize_factor, "--resize-factor") if args.resize_factor else None)
+    mask = parse_ranges(args.latent_mask, "--latent-mask") if args.latent_mask else None
+    check_int("--n-outputs", args.n_outputs)
+    if args.mix_alpha is not None:
+        check_number("--mix-alpha", args.mix_alpha, 0.0, 1.0)
+    report, _ = app.encode_folder(args.images, align=align and app.inputs.task.inputs == "photo",
+                                  landmarks=landmarks, latent_mask=mask, n_outputs=args.n_outputs,
+                                  mix_alpha=args.mix_alpha, seed=args.seed)
+    done = f"encoded {report['count']} image(s) (task {report['task']})"
+    if "mean_mse" in report:
+        done += f"; mean reconstruction MSE {report['mean_mse']:.4f}"
+    print(done)
     print(f"output: {app.output_dir}")
     return 0

@@ -10,17 +10,20 @@ NVlabs). 1, 3 or 4 convert every image to grayscale (luma), RGB or RGBA. The tra
 against the networks' ``img_channels`` (``model_channels``).
 """
 import logging
+import os
 import zlib
 from collections import Counter
 
 import numpy as np
 from paddle.io import Dataset
+from PIL import Image
 from ppgan.datasets.builder import DATASETS
 
 from ..core.checks import IMAGE_CHANNELS, check_choice
 from ..core.errors import ConfigError
 from ..core.images import array_of, channels_of, common_channels, image_shape, to_chw_uint8
 from .sources import describe_labels, open_source, read_labels
+from .tasks import RESIZE_FACTORS, TaskInputs
 
 logger = logging.getLogger(__name__)
 
@@ -166,3 +169,65 @@ class StyleGANLatentDataset(Dataset):
     def __getitem__(self, idx):
         seed = self.first_seed + idx
         return {"z": z_from_seed(seed, self.style_dim), "seed": seed}
+
+
+@DATASETS.register()
+class PSPTaskDataset(StyleGANImageFolder):
+    """Targets and encoder inputs of a pSp task (``data.tasks``): ``{'A': uint8 target [C, H, W], 'source': float32
+    input [input_nc, S, S], 'A_path'}``.
+
+    Inputs are made from the targets (``superres``, ``sketch2face`` with XDoG sketches, ``encode`` /
+    ``frontalize``) or read from ``source_root``: a folder or zip of the task's inputs (sketches, class-index label
+    maps, photos) with the targets' file names (extensions may differ). A target without its source, a source
+    of another size than its target, a sketch with colour or a label value >= ``label_nc`` is a one-line error.
+    Random choices (flips, super-resolution factors) are a function of (seed, epoch, index), as the flips.
+    """
+
+    def __init__(self, dataroot, task="encode", input_size=256, source_root=None, label_nc=0,
+                 resize_factors=RESIZE_FACTORS, sketch_sigma=None, hflip=False, **kwargs):
+        super().__init__(dataroot, hflip=hflip, **kwargs)
+        self.inputs = TaskInputs(task, input_size, label_nc, resize_factors, sketch_sigma)
+        self.sources = None
+        if source_root:
+            self.sources = self._pair(open_source(source_root), source_root)
+        elif not self.inputs.task.from_target:
+            raise ConfigError(f"dataset.source_root: task {task} needs a paired folder of its inputs "
+                              "(class-index label maps with the targets' file names)")
+
+    def _pair(self, source, root):
+        """{target index: source name} by file stem; a target without a source is an error naming both."""
+        stems = {os.path.splitext(name)[0]: name for name in source.names}
+        pairs = {}
+        for index, name in enumerate(self.source.names):
+            stem = os.path.splitext(name)[0]
+            if stem not in stems:
+                raise ConfigError(f"dataset.source_root: no input for {self.paths[index]} in {root!r} (expected "
+                                  f"{stem}.<png|jpg|...>)")
+            pairs[index] = stems[stem]
+        return source, pairs
+
+    def _rng(self, idx):
+        return np.random.RandomState(zlib.crc32(f"{self.flip_seed}:{self.epoch}:{idx}:task".encode()))
+
+    def __getitem__(self, idx):
+        path, target, index = self._read(idx)
+        rng, flip = self._rng(idx), self.flipped(idx)
+        if flip:
+            target = target[:, ::-1]
+        if self.sources is None:
+            source = self.inputs.from_target(np.ascontiguousarray(target), rng)
+        else:
+            source = self._paired_input(index, target.shape[:2], rng, flip)
+        return {"A": to_chw_uint8(target), "source": source, "A_path": path}
+
+    def _paired_input(self, index, shape, rng, flip):
+        src, pairs = self.sources
+        where = src.where(pairs[index])
+        with src.open_image(pairs[index]) as img:
+            if (img.size[1], img.size[0]) != tuple(shape):
+                raise ConfigError(f"{where}: input is {img.size[0]}x{img.size[1]}, its target "
+                                  f"{self.paths[index]} is {shape[1]}x{shape[0]}")
+            img.load()
+            if flip:
+                img = img.transpose(Image.FLIP_LEFT_RIGHT)
+            return self.inputs.from_source(img, where, rng)

@@ -11,7 +11,7 @@ import numpy as np
 from ..core.config import load_config
 from ..core.errors import UserError
 from ..core.state import load_into, load_state
-from .encoders import PSPEncoder
+from .encoders import encoder_class
 from .families import family_of_class, generator_family, require_generator_family
 
 
@@ -84,36 +84,47 @@ def encoder_state(state, path="weights"):
                     f"found {sorted(state)[:6]})")
 
 
-def infer_encoder_kwargs(estate, path="weights"):
-    """PSPEncoder arguments from the tensor shapes of its state dict (stage widths must differ)."""
+def backbone_kwargs(estate, path="weights"):
+    """The IR-SE stem's arguments from a pSp encoder state dict (our names): input channels, stage widths and
+    units (the widths of the 4 stages must differ), IR or IR-SE units."""
     try:
-        n_styles = len({k.split(".")[1] for k in estate if k.startswith("styles.")})
-        style_dim = _shape(estate["styles.0.linear.weight"])[1]
         input_nc = _shape(estate["input_layer.0.weight"])[1]
         n_units = len({k.split(".")[1] for k in estate if k.startswith("body.")})
         depths = [_shape(estate[f"body.{i}.res_layer.1.weight"])[0] for i in range(n_units)]
-        last = n_styles - 1
-        stride = 4 if last >= 7 else 8 if last >= 3 else 16
-        n_convs = len({k.split(".")[3] for k in estate if k.startswith(f"styles.{last}.convs.")})
     except KeyError as e:
         raise UserError(f"{path}: not a pSp encoder state dict (missing {e.args[0]!r})")
     widths = sorted(set(depths), key=depths.index)
     if len(widths) != 4:
         raise UserError(f"{path}: cannot tell the encoder's 4 stages from its widths {widths}; give --config")
-    return dict(n_styles=n_styles, style_dim=style_dim, input_nc=input_nc, widths=widths,
-                units=[depths.count(w) for w in widths], input_size=stride * 2 ** n_convs,
+    return dict(input_nc=input_nc, widths=widths, units=[depths.count(w) for w in widths],
                 mode="ir_se" if "body.0.res_layer.5.fc1.weight" in estate else "ir")
 
 
+def infer_encoder_kwargs(estate, path="weights"):
+    """PSPEncoder (GradualStyleEncoder) arguments from the tensor shapes of its state dict."""
+    try:
+        n_styles = len({k.split(".")[1] for k in estate if k.startswith("styles.")})
+        style_dim = _shape(estate["styles.0.linear.weight"])[1]
+        last = n_styles - 1
+        stride = 4 if last >= 7 else 8 if last >= 3 else 16
+        n_convs = len({k.split(".")[3] for k in estate if k.startswith(f"styles.{last}.convs.")})
+    except KeyError as e:
+        raise UserError(f"{path}: not a pSp encoder state dict (missing {e.args[0]!r})")
+    stem = backbone_kwargs(estate, path)
+    return dict(n_styles=n_styles, style_dim=style_dim, input_nc=stem["input_nc"], widths=stem["widths"],
+                units=stem["units"], input_size=stride * 2 ** n_convs, mode=stem["mode"])
+
+
 def encoder_from_state(state, path="weights", config=None):
-    """A PSPEncoder (eval mode) holding the encoder of ``state`` (shape from ``config`` or the weights)."""
+    """A pSp encoder (eval mode; the class the config names, PSPEncoder by default) holding the encoder of
+    ``state`` (shape from ``config``, the file's own record, or the weights)."""
     estate, saved_cfg = encoder_state(state, path)
     cfg = dict(config or saved_cfg or infer_encoder_kwargs(estate, path))
-    cfg.pop("name", None)
+    cls = encoder_class(cfg.pop("name", None) or "PSPEncoder", f"{path}: encoder name")
     cfg.setdefault("n_styles", len({k.split(".")[1] for k in estate if k.startswith("styles.")}))
     if "styles.0.linear.weight" in estate:
         cfg.setdefault("style_dim", _shape(estate["styles.0.linear.weight"])[1])
-    encoder = PSPEncoder(**cfg)
+    encoder = cls(**cfg)
     load_into(encoder, estate, path, ignore=(), what="the pSp encoder")
     encoder.eval()
     return encoder

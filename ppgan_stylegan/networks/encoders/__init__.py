@@ -1,3 +1,5 @@
-from .psp import GradualStyleEncoder, PSPEncoder, require_square_rgb
+from .psp import (ENCODER_TYPES, GradualStyleEncoder, PSPEncoder, PSPEncoderIntoW, PSPEncoderIntoWPlus,
+                  encoder_class, official_type, require_square_rgb)
 
-__all__ = ["GradualStyleEncoder", "PSPEncoder", "require_square_rgb"]
+__all__ = ["ENCODER_TYPES", "GradualStyleEncoder", "PSPEncoder", "PSPEncoderIntoW", "PSPEncoderIntoWPlus",
+           "encoder_class", "official_type", "require_square_rgb"]
