@@ -26,7 +26,7 @@ def official_encoder(kind, rng, input_nc=3, n_styles=6, style_dim=32, widths=(8,
     sd = OrderedDict()
 
     def conv(key, o, i, k, bias=False):
-        sd[f"{key}.weight"] = rng.standard_normal([o, i, k, k]).astype("float32") * np.sqrt(2.0 / (i * k * k))
+        sd[f"{key}.weight"] = (rng.standard_normal([o, i, k, k]) * np.sqrt(2.0 / (i * k * k))).astype("float32")
         if bias:
             sd[f"{key}.bias"] = 0.1 * rng.standard_normal(o).astype("float32")
 

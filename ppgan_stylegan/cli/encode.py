@@ -44,18 +44,16 @@ def add_arguments(p):
 
 
 def run(args):
-    photos = args.task in (None, "encode", "frontalize", "superres", "toonify")
-    align = photos and not args.no_align
+    factors = parse_ranges(args.resize_factor, "--resize-factor") if args.resize_factor else None
+    app = ImageEncoder(**predictor_args(args), task=args.task, label_nc=args.label_nc, resize_factors=factors)
+    align = app.inputs.task.inputs == "photo" and not args.no_align  # (sketches and label maps are not aligned)
     landmarks = LandmarkSource(args.landmarks, args.landmarks_model) if align else None
-    app = ImageEncoder(**predictor_args(args), task=args.task, label_nc=args.label_nc,
-                       resize_factors=parse_ranges(args.resize_factor, "--resize-factor") if args.resize_factor else None)
     mask = parse_ranges(args.latent_mask, "--latent-mask") if args.latent_mask else None
     check_int("--n-outputs", args.n_outputs)
     if args.mix_alpha is not None:
         check_number("--mix-alpha", args.mix_alpha, 0.0, 1.0)
-    report, _ = app.encode_folder(args.images, align=align and app.inputs.task.inputs == "photo",
-                                  landmarks=landmarks, latent_mask=mask, n_outputs=args.n_outputs,
-                                  mix_alpha=args.mix_alpha, seed=args.seed)
+    report, _ = app.encode_folder(args.images, align=align, landmarks=landmarks, latent_mask=mask,
+                                  n_outputs=args.n_outputs, mix_alpha=args.mix_alpha, seed=args.seed)
     done = f"encoded {report['count']} image(s) (task {report['task']})"
     if "mean_mse" in report:
         done += f"; mean reconstruction MSE {report['mean_mse']:.4f}"
