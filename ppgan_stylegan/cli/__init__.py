@@ -12,12 +12,13 @@ import sys
 import traceback
 
 from ..core.errors import StorageError, UserError, storage_error
-from . import app, benchmark, convert, demo, doctor, edit, encode, export, generate, metrics, mix, prepare, project, train
+from . import (app, benchmark, blend, convert, demo, doctor, edit, encode, export, generate, metrics, mix, prepare,
+               project, train)
 from .common import HelpFormatter, discard_empty_run, finish_run
 
 COMMANDS = {"train": train, "generate": generate, "mix": mix, "project": project, "edit": edit, "encode": encode,
             "convert": convert, "export": export, "metrics": metrics, "prepare": prepare, "demo": demo,
-            "benchmark": benchmark, "doctor": doctor, "app": app}
+            "benchmark": benchmark, "doctor": doctor, "app": app, "blend": blend}
 EXIT_USER_ERROR = 2
 EXIT_STORAGE = 4  # (3: training stopped on non-finite losses; 5: a rank of a multi-process run was lost)
 

@@ -77,16 +77,17 @@ def superres_input(target, size, rng, factors=RESIZE_FACTORS):
 
 
 # ----------------------------------------------------------------------------------------------- sketches
-def xdog_sketch(rgb, sigma=None, k=1.6, p=20.0, eps=0.7, phi=10.0):
-    """A line drawing of a photo: XDoG (Winnemoeller et al. 2012), ``(1 + p) G_sigma - p G_{k sigma}`` of the luma
-    in [0, 1], soft-thresholded at ``eps`` (white paper, dark lines). uint8 ``[H, W, 1]``. ``sigma`` defaults to
-    half a pixel per 64 px of the image's side (0.5 at 64 px and below)."""
+def xdog_sketch(rgb, sigma=None, k=1.6, tau=0.98, phi=200.0):
+    """A line drawing of a photo by XDoG (Winnemoeller et al., "XDoG: an eXtended difference-of-Gaussians", 2012):
+    ``D = G_sigma - tau G_{k sigma}`` of the luma in [0, 1]; white where ``D >= 0``, ``1 + tanh(phi D)`` (dark
+    lines on the dark side of edges) elsewhere. uint8 ``[H, W, 1]``. ``sigma`` defaults to one pixel per 512 px of
+    the image's side (at least 0.5)."""
     gray = cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY) if rgb.shape[2] == 3 else rgb[..., 0]
     gray = gray.astype(np.float32) / 255.0
-    sigma = sigma or max(0.5, rgb.shape[0] / 128.0)
+    sigma = sigma or max(0.5, rgb.shape[0] / 512.0)
     fine, coarse = (cv2.GaussianBlur(gray, (0, 0), s) for s in (sigma, k * sigma))
-    u = (1 + p) * fine - p * coarse
-    lines = np.where(u >= eps, 1.0, 1.0 + np.tanh(phi * (u - eps)))
+    d = fine - tau * coarse
+    lines = np.where(d >= 0, 1.0, 1.0 + np.tanh(phi * d))
     return (np.clip(lines, 0, 1) * 255.0 + 0.5).astype(np.uint8)[..., None]
 
 

@@ -28,7 +28,8 @@ class Family(NamedTuple):
     """One generator family. ``*_kwargs(state, ...)``: constructor arguments from a state dict's shapes;
     ``tf``: NVIDIA's TensorFlow release, ``ada``: stylegan2-ada-pytorch's (None: no such release);
     ``shapes_tell_all``: False when a constructor argument cannot be read from the shapes (then a file's saved
-    config supplies it)."""
+    config supplies it); ``layer_resolution(key)``: the resolution of a generator tensor (None: the mapping), for
+    network blending (None: not offered)."""
     name: str
     generator: type
     discriminator: type
@@ -39,6 +40,7 @@ class Family(NamedTuple):
     tf: Source
     ada: Optional[Source] = None
     shapes_tell_all: bool = True
+    layer_resolution: Optional[Callable] = None
 
 
 STYLEGAN2 = Family("StyleGAN2", StyleGAN2Generator, StyleGAN2Discriminator, stylegan2.is_generator_state,
@@ -46,7 +48,7 @@ STYLEGAN2 = Family("StyleGAN2", StyleGAN2Generator, StyleGAN2Discriminator, styl
                    Source(stylegan2.is_tf_network, weight_maps.tf_generator, weight_maps.tf_discriminator,
                           "NVIDIA StyleGAN2 (TensorFlow)"),
                    ada=Source(stylegan2.is_ada_generator, weight_maps.ada_generator, weight_maps.ada_discriminator,
-                              "NVIDIA stylegan2-ada-pytorch"))
+                              "NVIDIA stylegan2-ada-pytorch"), layer_resolution=stylegan2.layer_resolution)
 STYLEGAN1 = Family("StyleGAN (v1)", StyleGANGenerator, StyleGANDiscriminator, stylegan1.is_generator_state,
                    stylegan1.is_discriminator_state, stylegan1.generator_kwargs, stylegan1.discriminator_kwargs,
                    Source(stylegan1.is_tf_network, weight_maps.tf_v1_generator, weight_maps.tf_v1_discriminator,

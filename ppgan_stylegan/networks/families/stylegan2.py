@@ -21,6 +21,23 @@ def is_discriminator_state(state):
     return "final_linear.0.weight" in state and "convs.0.0.weight" in state
 
 
+def layer_resolution(key):
+    """The resolution a generator tensor works at (ppgan's names: ``conv1`` / ``to_rgb1`` / ``input`` / ``noise_0``
+    at 4 px, ``convs.{2i, 2i+1}`` / ``to_rgbs.i`` / ``noise_{2i+1, 2i+2}`` at 2^(i+3)), or None for the mapping and
+    what is not a layer (``style.*``, ``embed.*``, ``w_avg``)."""
+    parts = key.split(".")
+    if parts[0] in ("input", "conv1", "to_rgb1"):
+        return 4
+    if parts[0] == "convs":
+        return 2 ** (int(parts[1]) // 2 + 3)
+    if parts[0] == "to_rgbs":
+        return 2 ** (int(parts[1]) + 3)
+    if parts[0] == "noises":
+        index = int(parts[1].rsplit("_", 1)[1])
+        return 4 if index == 0 else 2 ** ((index - 1) // 2 + 3)
+    return None
+
+
 def generator_kwargs(state, path="weights"):
     """StyleGAN2Generator arguments from the tensor shapes of its state dict."""
     try:
