@@ -233,8 +233,13 @@ def test_each_task_trains_and_encode_runs_it(task, tmp_path):
     run = run_folders(tmp_path / "output")[0]
     weights = os.path.join(run, "iter_3_weight.pdparams")
     state = paddle.load(weights)
-    assert state["encoder"]["input_layer.0.weight"].shape[1] == (4 if task == "seg2face" else 3)
+    assert state["encoder"]["input_layer.0.weight"].shape[1] == {"seg2face": 4, "sketch2face": 1}.get(task, 3)
     images = labels if task == "seg2face" else faces
+    if task == "sketch2face":  # the user's sketches (here: XDoG drawings of the photos)
+        images = tmp_path / "sketches"
+        images.mkdir()
+        for name in os.listdir(faces):
+            Image.fromarray(xdog_sketch(np.asarray(Image.open(faces / name)))[..., 0]).save(images / name)
     enc = run_script("applications/encode.py", "--weights", weights, "--images", images, "--no-align",
                      "--latent-mask", "3-5", "--n-outputs", 2, *into(tmp_path / "enc"))
     assert enc.returncode == 0, enc.stderr[-2000:]

@@ -124,6 +124,8 @@ def encoder_from_state(state, path="weights", config=None):
     cfg.setdefault("n_styles", len({k.split(".")[1] for k in estate if k.startswith("styles.")}))
     if "styles.0.linear.weight" in estate:
         cfg.setdefault("style_dim", _shape(estate["styles.0.linear.weight"])[1])
+    if "input_layer.0.weight" in estate:  # (a training config leaves it to the task)
+        cfg.setdefault("input_nc", _shape(estate["input_layer.0.weight"])[1])
     encoder = cls(**cfg)
     load_into(encoder, estate, path, ignore=(), what="the pSp encoder")
     encoder.eval()
