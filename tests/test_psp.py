@@ -159,9 +159,14 @@ def test_encode_cli_errors_and_alignment(g16_weights, tmp_path):
     out = run_script("applications/encode.py", "--weights", g16_weights, "--images", folder, "--no-align",
                      *into(tmp_path / "o"))
     assert out.returncode == 2 and "no pSp encoder weights" in out.stderr and "Traceback" not in out.stderr
-    # alignment without landmarks: says what is needed
-    out = run_script("applications/encode.py", "--weights", g16_weights, "--images", folder, *into(tmp_path / "o"))
+    # alignment without landmarks: says what is needed (checked once the file says its task is a photo task)
+    g = StyleGAN2Generator(**G16)
+    enc = PSPEncoder(n_styles=g.n_latent, style_dim=32, **TINY_ENC)
+    psp = str(tmp_path / "psp.pdparams")
+    paddle.save({"gen": g.state_dict(), "encoder": enc.state_dict()}, psp)
+    out = run_script("applications/encode.py", "--weights", psp, "--images", folder, *into(tmp_path / "o"))
     assert out.returncode == 2 and "--no-align" in out.stderr and len(out.stderr.strip().splitlines()) == 1
+    assert not os.path.exists(tmp_path / "o")
 
 
 def test_face_quad_follows_the_face():
