@@ -40,8 +40,8 @@ def official_encoder(kind, rng, input_nc=3, n_styles=6, style_dim=32, widths=(8,
     def prelu(key, c):
         sd[f"{key}.weight"] = rng.uniform(0.1, 0.3, c).astype("float32")
 
-    def dense(key, o, i):  # EqualLinear / nn.Linear: [out, in]
-        sd[f"{key}.weight"] = rng.standard_normal([o, i]).astype("float32")
+    def dense(key, o, i, scale=1.0):  # [out, in]; EqualLinear's N(0, 1) (scaled at run time), nn.Linear's ~1/sqrt(in)
+        sd[f"{key}.weight"] = (scale * rng.standard_normal([o, i])).astype("float32")
         sd[f"{key}.bias"] = (0.1 * rng.standard_normal(o)).astype("float32")
 
     conv("input_layer.0", widths[0], input_nc, 3)
@@ -72,7 +72,7 @@ def official_encoder(kind, rng, input_nc=3, n_styles=6, style_dim=32, widths=(8,
         dense("linear", style_dim, top)
     else:
         bn("output_layer_2.0", top)
-        dense("output_layer_2.3", style_dim, top * 49)
+        dense("output_layer_2.3", style_dim, top * 49, scale=1 / np.sqrt(top * 49))
         dense("linear", style_dim * n_styles, style_dim)
     return sd
 

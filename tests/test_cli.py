@@ -11,7 +11,7 @@ from ppgan_stylegan import cli
 from ppgan_stylegan.data import prepare
 
 SUBCOMMANDS = ["train", "generate", "mix", "project", "edit", "encode", "convert", "export", "metrics", "prepare",
-               "demo", "benchmark", "doctor", "app"]
+               "demo", "benchmark", "doctor", "app", "blend"]
 
 
 @pytest.mark.slow

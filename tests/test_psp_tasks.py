@@ -240,11 +240,16 @@ def test_each_task_trains_and_encode_runs_it(task, tmp_path):
         images.mkdir()
         for name in os.listdir(faces):
             Image.fromarray(xdog_sketch(np.asarray(Image.open(faces / name)))[..., 0]).save(images / name)
+    targets = [] if images == faces else ["--targets", faces]  # sketches / label maps scored against the photos
     enc = run_script("applications/encode.py", "--weights", weights, "--images", images, "--no-align",
-                     "--latent-mask", "3-5", "--n-outputs", 2, *into(tmp_path / "enc"))
+                     "--latent-mask", "3-5", "--n-outputs", 2, *targets, *into(tmp_path / "enc"))
     assert enc.returncode == 0, enc.stderr[-2000:]
     summary = json.load(open(tmp_path / "enc" / "encode_summary.json"))
     assert summary["task"] == task and summary["count"] == 6
+    assert summary["baseline"] == ("bicubic" if task == "superres" else "latent_avg")
+    assert set(summary["mse"]) == {f"f{i}" for i in range(6)} and summary["mean_mse_baseline"] > 0
+    assert "mean mse" in enc.stdout
+    assert Image.open(tmp_path / "enc" / "encode_grid.png").size[1] > 3 * 16  # inputs / outputs / targets
     assert np.load(tmp_path / "enc" / "f0.npy").shape == (6, 32)
     assert os.path.isfile(tmp_path / "enc" / "f5_recon.png") and os.path.isfile(tmp_path / "enc" / "f5_multimodal.png")
     if task == "seg2face":  # a photo given to a label-map encoder: one line

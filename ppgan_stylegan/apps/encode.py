@@ -19,9 +19,11 @@ from ..core.errors import UserError
 from ..core.images import fit_image, grid, list_images, read_image, save_png, to_tensor_range, to_uint8
 from ..core.pickles import is_torch_legacy
 from ..core.state import load_state
-from ..data.tasks import RESIZE_FACTORS, TaskInputs, shown_input, task_named
+from ..data.tasks import RESIZE_FACTORS, TaskInputs, bicubic_upsampling, shown_input, task_named
+from ..losses.perceptual import IDLoss
 from ..networks.encoders import require_square_rgb
 from ..networks.loading import encoder_from_state, encoder_state
+from ..networks.perceptual import load_lpips
 from .align import LandmarkSource, align_face
 from .base import GeneratorPredictor
 from .convert import release_state
@@ -80,24 +82,36 @@ class ImageEncoder(GeneratorPredictor):
                                                           mode="bilinear", align_corners=False)
             return self.encoder(images)
 
-    def read_input(self, path, align=False, landmarks=None, seed=0):
-        """(encoder input ``[1, C, S, S]``, target photo ``[1, 3, H, W]`` at the generator's size or None) of one
-        file: one resize from the file to each (the official transforms)."""
+    def read_input(self, path, align=False, landmarks=None, seed=0, target_path=None):
+        """(encoder input ``[1, C, S, S]``, target photo ``[1, 3, H, W]`` at the generator's size or None, the task's
+        baseline image or None) of one file, one resize from the file to each (the official transforms). Photo
+        tasks' target is the photo; sketches' and label maps' is ``target_path`` when given."""
         rng = np.random.RandomState(seed)
+        shape = self.generator.image_shape
         if self.inputs.task.inputs != "photo":
             try:
                 with Image.open(path) as img:
                     img.load()
-                    return paddle.to_tensor(self.inputs.from_source(img, path, rng)[None]), None
+                    source = self.inputs.from_source(img, path, rng)
             except (OSError, ValueError) as e:
                 raise UserError(f"{path}: not a readable image ({type(e).__name__})")
+            target = target_path and to_tensor_range(fit_image(read_image(target_path, 3), shape))[None]
+            return paddle.to_tensor(source[None]), target if target is None else paddle.to_tensor(target), None
         rgb = read_image(path, 3)
         if align:
             rgb = align_face(rgb, landmarks(path, rgb), max(rgb.shape[:2]))
         square = fit_image(rgb, min(rgb.shape[:2]))  # the centred square, not resized
-        source = self.inputs.from_source(Image.fromarray(square), path, rng)
-        target = to_tensor_range(fit_image(square, self.generator.image_shape))[None]
-        return paddle.to_tensor(source[None]), paddle.to_tensor(target)
+        baseline = None
+        if self.inputs.task.name == "superres" and len(square) < self.inputs.size:  # the low-resolution photo itself
+            source, baseline, target = self.inputs.from_source(Image.fromarray(square), path, rng), \
+                bicubic_upsampling(square, shape), None
+        elif self.inputs.task.name == "superres":
+            source, baseline = self.inputs.with_baseline(square, rng, shape)
+            target = to_tensor_range(fit_image(square, shape))
+        else:
+            source = self.inputs.from_source(Image.fromarray(square), path, rng)
+            target = to_tensor_range(fit_image(square, shape))
+        return tuple(None if x is None else paddle.to_tensor(x[None]) for x in (source, target, baseline))
 
     def mixed(self, codes, latent_mask, n_outputs, mix_alpha=None, seed=0):
         """``n_outputs`` codes per code: the entries of ``latent_mask`` moved to the styles of z of
@@ -114,44 +128,96 @@ class ImageEncoder(GeneratorPredictor):
         return codes.unsqueeze(1) * (1 - mask) + injected.unsqueeze(0).unsqueeze(2) * mask
 
     def encode_folder(self, folder, align=False, landmarks=None, batch=16, latent_mask=None, n_outputs=5,
-                      mix_alpha=None, seed=0):
+                      mix_alpha=None, seed=0, targets=None, quality=None):
         """Encode every image under ``folder``; writes ``<name>.npy``, ``<name>_recon.png``, with ``latent_mask``
-        ``<name>_multimodal.png`` (input, then ``n_outputs`` outputs), a grid and ``encode_summary.json`` (the task,
-        the count, MSE to the photo for photo tasks). Returns (that summary, files written)."""
+        ``<name>_multimodal.png`` (input, then ``n_outputs`` outputs), a grid (inputs / outputs / targets) and
+        ``encode_summary.json`` (the task, the count, and where there are targets the ``Quality`` of the outputs and
+        of the task's baseline). ``targets``: a folder of photos named as the inputs (sketches, label maps).
+        Returns (that summary, files written)."""
         paths = list_images(folder) if os.path.isdir(folder) else [folder] if os.path.isfile(folder) else []
         if not paths:
             raise UserError(f"{folder}: no images (a folder of images or one image file)")
         source = (landmarks or LandmarkSource()) if align else None
-        shown, recons, summary = [], [], {}
+        quality, rows = quality or Quality(), {"inputs": [], "outputs": [], "targets": []}
         for i in tqdm(range(0, len(paths), batch), desc="encoding", unit="batch", disable=len(paths) <= batch):
             chunk = paths[i:i + batch]
-            pairs = [self.read_input(path, align, source, seed) for path in chunk]
-            inputs = paddle.concat([p[0] for p in pairs])
+            read = [self.read_input(path, align, source, seed, _target_of(path, targets)) for path in chunk]
+            inputs = paddle.concat([r[0] for r in read])
             codes = self.encode(inputs)
             images = self.synthesize(codes)
             for j, (path, code, image) in enumerate(zip(chunk, codes.numpy(), images)):
                 name = os.path.splitext(os.path.basename(path))[0]
                 np.save(self.path(f"{name}.npy"), code)
                 save_png(to_uint8(image)[0], self.path(f"{name}_recon.png"))
-                if pairs[j][1] is not None:
-                    summary[name] = float(((image - pairs[j][1][0]) ** 2).mean())
+                if read[j][1] is not None:
+                    quality.add(name, image[None], self._baseline(read[j][2]), read[j][1])
+                    rows["targets"].append(read[j][1].numpy())
                 if latent_mask:
                     self._multimodal(name, inputs[j:j + 1], codes[j:j + 1], latent_mask, n_outputs, mix_alpha, seed)
-            shown.append(shown_input(inputs.numpy(), self.inputs.task, self.generator.image_shape))
-            recons.append(images.numpy())
-        return self._write_overview(np.concatenate(shown), np.concatenate(recons), summary)
+            rows["inputs"].append(shown_input(inputs.numpy(), self.inputs.task, self.generator.image_shape))
+            rows["outputs"].append(images.numpy())
+        return self._write_overview({k: np.concatenate(v) for k, v in rows.items() if v}, quality)
+
+    def _baseline(self, image):
+        """The task's baseline image: its own (superres: bicubic upsampling), else the ``latent_avg`` image."""
+        if image is not None:
+            return image
+        avg = self.encoder.latent_avg.unsqueeze(0)
+        return self.synthesize(avg if self.encoder.start_from_latent_avg else paddle.zeros_like(avg))
 
     def _multimodal(self, name, source, code, latent_mask, n_outputs, mix_alpha, seed):
         outputs = self.synthesize(self.mixed(code, latent_mask, n_outputs, mix_alpha, seed)[0])
         row = np.concatenate([shown_input(source.numpy(), self.inputs.task, self.generator.image_shape), outputs.numpy()])
         save_png(grid(row, nrow=len(row)), self.path(f"{name}_multimodal.png"))
 
-    def _write_overview(self, shown, recons, summary):
-        n = min(len(shown), 16)
-        files = [save_png(grid(np.concatenate([shown[:n], recons[:n]]), nrow=n), self.path("encode_grid.png"))]
-        report = {"task": self.inputs.task.name, "count": len(shown), "mse": summary}
-        if summary:
-            report["mean_mse"] = float(np.mean(list(summary.values())))
+    def _write_overview(self, rows, quality):
+        n = min(len(rows["inputs"]), 16)
+        pictures = [rows[k][:n] for k in ("inputs", "outputs", "targets") if k in rows and len(rows[k]) >= n]
+        files = [save_png(grid(np.concatenate(pictures), nrow=n), self.path("encode_grid.png"))]
+        report = {"task": self.inputs.task.name, "count": len(rows["inputs"]),
+                  "baseline": "bicubic" if self.inputs.task.name == "superres" else "latent_avg"}
+        report.update(quality.summary())
         with open(self.path("encode_summary.json"), "w") as f:
             json.dump(report, f, indent=1)
         return report, files + [self.path("encode_summary.json")]
+
+
+def _target_of(path, targets):
+    """The photo in ``targets`` with ``path``'s file stem (any image extension), or None; a folder without it is a
+    one-line error."""
+    if not targets:
+        return None
+    stem = os.path.splitext(os.path.basename(path))[0]
+    found = [p for p in list_images(targets) if os.path.splitext(os.path.basename(p))[0] == stem]
+    if not found:
+        raise UserError(f"--targets {targets}: no photo named {stem}.* for {path}")
+    return found[0]
+
+
+class Quality:
+    """Per image, the outputs' and the task's baseline's distance to the targets: MSE on [-1, 1], and LPIPS and the
+    identity similarity (cosine of ArcFace IR-SE embeddings, pSp's ID measure) when their weights are given."""
+
+    def __init__(self, lpips_dir=None, id_weights=None):
+        self.lpips = load_lpips(lpips_dir) if lpips_dir else None
+        self.id = IDLoss(id_weights) if id_weights else None
+        self.rows = {}
+
+    def add(self, name, image, baseline, target):
+        row = {}
+        with paddle.no_grad():
+            for suffix, pred in (("", image), ("_baseline", baseline)):
+                row["mse" + suffix] = float(((pred - target) ** 2).mean())
+                if self.lpips is not None:
+                    row["lpips" + suffix] = float(self.lpips(pred, target).mean())
+                if self.id is not None:
+                    row["id_similarity" + suffix] = 1.0 - float(self.id(pred, target))
+        self.rows[name] = row
+
+    def summary(self):
+        """``mse`` per image, ``per_image`` rows and the ``mean_<measure>`` of every measure."""
+        if not self.rows:
+            return {"mse": {}}
+        keys = next(iter(self.rows.values()))
+        means = {f"mean_{k}": float(np.mean([r[k] for r in self.rows.values()])) for k in keys}
+        return {"mse": {n: r["mse"] for n, r in self.rows.items()}, "per_image": self.rows, **means}

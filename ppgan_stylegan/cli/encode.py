@@ -12,8 +12,9 @@ image is aligned FFHQ-style from 68 landmarks (a JSON file, or dlib's shape pred
 import os
 
 from ..apps.align import LandmarkSource
-from ..apps.encode import ImageEncoder
+from ..apps.encode import ImageEncoder, Quality
 from ..core.checks import check_int, check_number
+from ..core.errors import UserError
 from ..core.ranges import parse_ranges
 from ..data.tasks import TASKS
 from .common import add_generator_args, predictor_args
@@ -40,6 +41,10 @@ def add_arguments(p):
     p.add_argument("--n-outputs", type=int, default=5, help="multi-modal outputs per input")
     p.add_argument("--mix-alpha", type=float, help="multi-modal: a * injected + (1 - a) * code at the masked "
                                                    "entries (default: replaced)")
+    p.add_argument("--targets", help="a folder of the photos the inputs (sketches, label maps) show, named as them: "
+                                     "the summary then scores the outputs against them")
+    p.add_argument("--lpips-weights", help="LPIPS weights folder (PaddleGAN's vgg16 + lins files): LPIPS in the summary")
+    p.add_argument("--id-weights", help="ArcFace IR-SE-50 .pdparams: identity similarity in the summary")
     p.add_argument("--seed", type=int, default=0, help="seed of the injected styles and of random input choices")
 
 
@@ -52,11 +57,16 @@ def run(args):
     check_int("--n-outputs", args.n_outputs)
     if args.mix_alpha is not None:
         check_number("--mix-alpha", args.mix_alpha, 0.0, 1.0)
+    if args.targets and not os.path.isdir(args.targets):
+        raise UserError(f"--targets {args.targets}: not a folder")
+    quality = Quality(args.lpips_weights, args.id_weights)
     report, _ = app.encode_folder(args.images, align=align, landmarks=landmarks, latent_mask=mask,
-                                  n_outputs=args.n_outputs, mix_alpha=args.mix_alpha, seed=args.seed)
-    done = f"encoded {report['count']} image(s) (task {report['task']})"
-    if "mean_mse" in report:
-        done += f"; mean reconstruction MSE {report['mean_mse']:.4f}"
-    print(done)
+                                  n_outputs=args.n_outputs, mix_alpha=args.mix_alpha, seed=args.seed,
+                                  targets=args.targets, quality=quality)
+    print(f"encoded {report['count']} image(s) (task {report['task']})")
+    for measure in ("mse", "lpips", "id_similarity"):
+        if f"mean_{measure}" in report:
+            print(f"mean {measure}: {report[f'mean_{measure}']:.4f} (baseline, {report['baseline']}: "
+                  f"{report[f'mean_{measure}_baseline']:.4f})")
     print(f"output: {app.output_dir}")
     return 0

@@ -181,12 +181,16 @@ class PSPTaskDataset(StyleGANImageFolder):
     maps, photos) with the targets' file names (extensions may differ). A target without its source, a source
     of another size than its target, a sketch with colour or a label value >= ``label_nc`` is a one-line error.
     Random choices (flips, super-resolution factors) are a function of (seed, epoch, index), as the flips.
+    ``holdout: N`` with ``split: train`` leaves out the last N images (by name), ``split: test`` keeps only them.
+    Super-resolution items from targets also carry ``'baseline'``: the low-resolution input bicubic-upsampled to the
+    target's size (what validation compares the encoder with).
     """
 
     def __init__(self, dataroot, task="encode", input_size=256, source_root=None, label_nc=0,
-                 resize_factors=RESIZE_FACTORS, sketch_sigma=None, hflip=False, **kwargs):
+                 resize_factors=RESIZE_FACTORS, sketch_sigma=None, hflip=False, holdout=0, split="all", **kwargs):
         super().__init__(dataroot, hflip=hflip, **kwargs)
         self.inputs = TaskInputs(task, input_size, label_nc, resize_factors, sketch_sigma)
+        self.items = self._split(check_choice("dataset.split", split, ("all", "train", "test")), int(holdout))
         self.sources = None
         if source_root:
             self.sources = self._pair(open_source(source_root), source_root)
@@ -206,19 +210,34 @@ class PSPTaskDataset(StyleGANImageFolder):
             pairs[index] = stems[stem]
         return source, pairs
 
+    def _split(self, split, holdout):
+        n = len(self.paths)
+        if split != "all" and not 0 < holdout < n:
+            raise ConfigError(f"dataset.holdout: expected 1-{n - 1} images held out for split {split}, got {holdout}")
+        return list(range(n - holdout)) if split == "train" else list(range(n - holdout, n)) \
+            if split == "test" else list(range(n))
+
+    def __len__(self):
+        return len(self.items)
+
     def _rng(self, idx):
         return np.random.RandomState(zlib.crc32(f"{self.flip_seed}:{self.epoch}:{idx}:task".encode()))
 
     def __getitem__(self, idx):
+        idx = self.items[idx]
         path, target, index = self._read(idx)
         rng, flip = self._rng(idx), self.flipped(idx)
         if flip:
             target = target[:, ::-1]
+        baseline = None
         if self.sources is None:
-            source = self.inputs.from_target(np.ascontiguousarray(target), rng)
+            source, baseline = self.inputs.with_baseline(np.ascontiguousarray(target), rng)
         else:
             source = self._paired_input(index, target.shape[:2], rng, flip)
-        return {"A": to_chw_uint8(target), "source": source, "A_path": path}
+        item = {"A": to_chw_uint8(target), "source": source, "A_path": path}
+        if baseline is not None:
+            item["baseline"] = baseline
+        return item
 
     def _paired_input(self, index, shape, rng, flip):
         src, pairs = self.sources

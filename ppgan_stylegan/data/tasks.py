@@ -71,9 +71,16 @@ def low_resolution(arr, factor):
     return (small * 255.0).astype(np.uint8)
 
 
-def superres_input(target, size, rng, factors=RESIZE_FACTORS):
-    factor = int(rng.choice(factors))
-    return normalised(resized(low_resolution(resized(target, size), factor), size))
+def superres_pair(target, size, rng, factors=RESIZE_FACTORS):
+    """(the encoder's input float32 ``[C, S, S]``, the uint8 low-resolution image) of a target photo."""
+    small = low_resolution(resized(target, size), int(rng.choice(factors)))
+    return normalised(resized(small, size)), small
+
+
+def bicubic_upsampling(small, shape):
+    """The super-resolution baseline: the low-resolution uint8 ``[h, w, C]`` image bicubic-upsampled to ``shape``
+    ``(H, W)`` (PIL), float32 ``[C, H, W]`` in [-1, 1]."""
+    return normalised(np.asarray(Image.fromarray(small).resize((shape[1], shape[0]), Image.BICUBIC)))
 
 
 # ----------------------------------------------------------------------------------------------- sketches
@@ -218,12 +225,22 @@ class TaskInputs:
 
     def from_target(self, target, rng):
         """uint8 ``[H, W, C]`` target photo -> float32 input."""
+        return self.with_baseline(target, rng)[0]
+
+    def with_baseline(self, target, rng, shape=None):
+        """(input, the task's own baseline image or None) from a target photo: for superres the low-resolution
+        image bicubic-upsampled to ``shape`` (default: the target's); other tasks' baseline (``latent_avg``) is the
+        model's."""
+        if self.task.name == "superres":
+            source, small = superres_pair(target, self.size, rng, self.factors)
+            return source, bicubic_upsampling(small, shape or target.shape[:2])
+        return self._input_of(target, rng), None
+
+    def _input_of(self, target, rng):
         name = self.task.name
         if name == "seg2face":
             raise UserError("task seg2face: label maps cannot be made from photos; give a paired folder of "
                             "class-index maps (dataset source_root / encode --images of label maps)")
-        if name == "superres":
-            return superres_input(target, self.size, rng, self.factors)
         if name == "sketch2face":
             return sketch_input(xdog_sketch(target, self.sketch_sigma), self.size)
         if self.task.flip_source and rng.rand() < 0.5:

@@ -14,7 +14,8 @@ class EncoderError(paddle.metric.Metric):
     """Mean squared error over all elements of the pairs the model passes for ``kind``:
 
     ``image``: reconstruction vs target image; ``latent``: predicted vs true W+ (generator samples only);
-    ``*_baseline``: the same with ``latent_avg`` as the prediction for every image.
+    ``*_baseline``: the same with ``latent_avg`` as the prediction for every image (``image_baseline`` of a
+    super-resolution dataset: its low-resolution inputs bicubic-upsampled, the task's own baseline).
     """
 
     def __init__(self, kind="image"):

@@ -140,6 +140,7 @@ class PSPModel(NonFiniteGuard, BaseModel):
             if self.target.shape[2] != gen.size:
                 self.target = resize_batch(self.target, gen.size)
         self.source = paddle.to_tensor(input["source"]) if "source" in input else None
+        self.baseline = resize_batch(paddle.to_tensor(input["baseline"]), gen.size) if "baseline" in input else None
         self.image_paths = input.get("A_path", [])
 
     def encode(self, images):
@@ -205,7 +206,8 @@ class PSPModel(NonFiniteGuard, BaseModel):
             avg = self.encoder.latent_avg.unsqueeze(0).tile([self.target.shape[0], 1, 1])
             pairs = {"image": (self.recon, self.target), "latent": (self.codes, self.w_true)}
             if any(m.kind.endswith("baseline") for m in (metrics or {}).values() if hasattr(m, "kind")):
-                pairs["image_baseline"] = (self.reconstruct(avg), self.target)
+                baseline = self.reconstruct(avg) if self.baseline is None else self.baseline  # superres: bicubic
+                pairs["image_baseline"] = (baseline, self.target)
                 pairs["latent_baseline"] = (avg, self.w_true)
         for metric in (metrics or {}).values():
             pred, truth = pairs[metric.kind if getattr(metric, "kind", None) in KINDS else "image"]
