@@ -135,10 +135,19 @@ def test_encode_equals_the_encode_command(weights, psp, tmp_path):
     face, _ = studio.generate("2", 1.0, 0, "const", 0, single=True)
     (tmp_path / "faces").mkdir()
     shutil.copy(face, tmp_path / "faces" / "face.png")
-    recon, latent = studio.encode(str(tmp_path / "faces" / "face.png"))
+    recon, latent, none = studio.encode(str(tmp_path / "faces" / "face.png"))
     cli("encode", "--weights", psp, "--images", str(tmp_path / "faces"), "--no-align", *into(str(tmp_path / "e")))
     assert np.array_equal(pixels(recon), pixels(str(tmp_path / "e" / "face_recon.png")))
-    assert np.allclose(np.load(latent), np.load(tmp_path / "e" / "face.npy"), atol=1e-6)
+    assert np.allclose(np.load(latent), np.load(tmp_path / "e" / "face.npy"), atol=1e-6) and none is None
+    # a task and the multi-modal grid: the encode command's, with the same flags
+    assert studio.encoder.fitting_tasks()[0] == "encode" and "superres" in studio.encoder.fitting_tasks()
+    recon, _, grid_file = studio.encode(str(tmp_path / "faces" / "face.png"), "superres", "3-5", 3)
+    cli("encode", "--weights", psp, "--images", str(tmp_path / "faces"), "--no-align", "--task", "superres",
+        "--latent-mask", "3-5", "--n-outputs", "3", *into(str(tmp_path / "e2")))
+    assert np.array_equal(pixels(recon), pixels(str(tmp_path / "e2" / "face_recon.png")))
+    assert np.array_equal(pixels(grid_file), pixels(str(tmp_path / "e2" / "face_multimodal.png")))
+    with pytest.raises(UserError, match="task sketch2face gives 1"):
+        studio.encode(str(tmp_path / "faces" / "face.png"), "sketch2face")
     with pytest.raises(UserError, match="--psp"):
         Studio(weights, output_dir=str(tmp_path / "plain")).encode(face)
 
@@ -375,10 +384,15 @@ def test_every_tab_in_a_real_browser(server, browser, page_weights, psp, tmp_pat
     # Encode: the encode command's reconstruction
     page.tab("Encode (pSp)")
     page.upload("enc-image", str(tmp_path / "g" / "seed0003.png"))
+    page.type("enc-mask", "3-5")
+    page.type("enc-n", "3")
     page.click("enc-run")
     recon = fetch(page.image("enc-result"))
-    cli("encode", "--weights", psp, "--images", str(tmp_path / "g"), "--no-align", *into(str(tmp_path / "e")))
+    cli("encode", "--weights", psp, "--images", str(tmp_path / "g"), "--no-align", "--latent-mask", "3-5",
+        "--n-outputs", "3", *into(str(tmp_path / "e")))
     assert np.array_equal(pixels(recon), pixels(str(tmp_path / "e" / "seed0003_recon.png")))
+    assert np.array_equal(pixels(fetch(page.image("enc-multimodal"))),
+                          pixels(str(tmp_path / "e" / "seed0003_multimodal.png")))
     page.shot("encode")
     page.tab("Model card")
     page.wait.until(lambda d: "training images seen" in d.find_element("css selector", "#card").text)

@@ -19,7 +19,7 @@ from ..core.errors import UserError
 from ..core.images import fit_image, grid, list_images, read_image, save_png, to_tensor_range, to_uint8
 from ..core.pickles import is_torch_legacy
 from ..core.state import load_state
-from ..data.tasks import RESIZE_FACTORS, TaskInputs, bicubic_upsampling, shown_input, task_named
+from ..data.tasks import RESIZE_FACTORS, TASKS, TaskInputs, bicubic_upsampling, shown_input, task_named
 from ..losses.perceptual import IDLoss
 from ..networks.encoders import require_square_rgb
 from ..networks.loading import encoder_from_state, encoder_state
@@ -57,10 +57,13 @@ class ImageEncoder(GeneratorPredictor):
         if (self.encoder.n_styles, self.encoder.style_dim) != (self.n_latent, self.style_dim):
             raise UserError(f"{self.weights_path}: encoder gives {self.encoder.n_styles} x {self.encoder.style_dim} "
                             f"codes, the generator takes {self.n_latent} x {self.style_dim}")
-        self.inputs = self._task_inputs(_saved_model_config(state))
+        self.saved_model = _saved_model_config(state)
+        self.inputs = self.task_inputs(*self.task_options)
 
-    def _task_inputs(self, saved):
-        task, factors, label_nc = self.task_options
+    def task_inputs(self, task=None, factors=None, label_nc=None):
+        """``TaskInputs`` of ``task`` (default: the file's own, else ``encode``) for this encoder; a task whose
+        inputs have other channels than the encoder takes is a one-line error."""
+        saved = self.saved_model
         task = task_named(task or saved.get("task") or "encode")
         label_nc = label_nc or saved.get("label_nc") or (self.encoder.input_nc if task.inputs == "labels" else 0)
         inputs = TaskInputs(task, self.encoder.input_size, label_nc, factors or saved.get("resize_factors")
@@ -70,6 +73,18 @@ class ImageEncoder(GeneratorPredictor):
             raise UserError(f"{self.weights_path}: the encoder takes {self.encoder.input_nc} input channel(s); task "
                             f"{task.name} gives {wanted} (--task, or --label-nc for label maps)")
         return inputs
+
+    def fitting_tasks(self):
+        """The tasks whose inputs this encoder takes (its own first)."""
+        own = self.inputs.task.name
+        fits = []
+        for name in TASKS:
+            try:
+                self.task_inputs(name)
+                fits.append(name)
+            except UserError:
+                pass
+        return [own] + [n for n in fits if n != own]
 
     def check_state(self, state):
         encoder_state(state, self.weights_path)

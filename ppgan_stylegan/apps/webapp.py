@@ -15,6 +15,7 @@ from ..core.checks import check_int
 from ..core.errors import UserError
 from ..core.extras import require_extra
 from ..core.images import read_image, save_grid, save_png, to_uint8
+from ..core.ranges import parse_ranges
 from .align import LandmarkSource, align_face
 from .base import parse_seeds
 from .edit import LatentEditor
@@ -132,16 +133,22 @@ class Studio:
         npz, png = app.save(stem, target, wplus, noise, image)
         return png, npz
 
-    def encode(self, image_file):
+    def encode(self, image_file, task=None, latent_mask="", n_outputs=5):
         """pSp inversion of an uploaded image in one pass, by the ``encode`` command's own code (its files:
-        ``<name>_recon.png``, ``<name>.npy``): (reconstruction PNG, W+ ``.npy``)."""
+        ``<name>_recon.png``, ``<name>.npy``, with ``latent_mask`` ``<name>_multimodal.png``): (reconstruction PNG,
+        W+ ``.npy``, the multi-modal grid or None). ``task``: what the upload is (a photo, a sketch, a label map, a
+        low-resolution photo; default: the encoder's own task)."""
         if self.encoder is None:
             raise UserError("no pSp checkpoint was given (ppgan-stylegan app --psp FILE)")
         if not image_file:
             raise UserError("upload an image first")
-        self.encoder.encode_folder(image_file)
+        self.encoder.inputs = self.encoder.task_inputs(task or None)
+        mask = parse_ranges(latent_mask, "latent mask") if latent_mask and str(latent_mask).strip() else None
+        n_outputs = check_int("outputs", n_outputs, 1)
+        self.encoder.encode_folder(image_file, latent_mask=mask, n_outputs=n_outputs)
         stem = os.path.splitext(os.path.basename(image_file))[0]
-        return self.encoder.path(f"{stem}_recon.png"), self.encoder.path(f"{stem}.npy")
+        grid_file = self.encoder.path(f"{stem}_multimodal.png") if mask else None
+        return self.encoder.path(f"{stem}_recon.png"), self.encoder.path(f"{stem}.npy"), grid_file
 
     def card(self):
         """The model card (Markdown): shape, spaces, classes, training, where the weights came from."""

@@ -163,11 +163,21 @@ def project_tab(gr, studio, label, tabs, edit_latent):
 
 def encode_tab(gr, studio):
     with gr.Tab("Encode (pSp)", id="encode"):
-        upload = gr.File(label="image to invert", file_types=IMAGE_FILES, height=UPLOAD_HEIGHT, elem_id="enc-image")
+        with gr.Row():
+            upload = gr.File(label="image to invert (a photo, a sketch, a label map, a small photo: as the task)",
+                             file_types=IMAGE_FILES, height=UPLOAD_HEIGHT, elem_id="enc-image")
+            tasks = studio.encoder.fitting_tasks()
+            task = gr.Dropdown(tasks, value=tasks[0], label="task", elem_id="enc-task")
+        with gr.Row():
+            mask = gr.Textbox("", label="multi-modal: W+ entries that take random styles (e.g. 8-17; empty: none)",
+                              elem_id="enc-mask")
+            outputs = gr.Number(5, precision=0, minimum=1, label="multi-modal outputs", elem_id="enc-n")
         run = gr.Button("Encode", variant="primary", elem_id="enc-run")
-        image = output_image(gr, "reconstruction", "enc-result")
+        with gr.Row():
+            image = output_image(gr, "reconstruction", "enc-result")
+            multimodal = output_image(gr, "multi-modal outputs (input, then one per style)", "enc-multimodal")
         latent = gr.File(label="W+ latent (.npy)", interactive=False, elem_id="enc-latent")
-        run.click(shown(gr, studio.encode), [upload], [image, latent], **MODEL)
+        run.click(shown(gr, studio.encode), [upload, task, mask, outputs], [image, latent, multimodal], **MODEL)
 
 
 def build_page(studio):
