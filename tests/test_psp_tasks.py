@@ -252,6 +252,12 @@ def test_each_task_trains_and_encode_runs_it(task, tmp_path):
     assert Image.open(tmp_path / "enc" / "encode_grid.png").size[1] > 3 * 16  # inputs / outputs / targets
     assert np.load(tmp_path / "enc" / "f0.npy").shape == (6, 32)
     assert os.path.isfile(tmp_path / "enc" / "f5_recon.png") and os.path.isfile(tmp_path / "enc" / "f5_multimodal.png")
+    if task == "sketch2face":  # --from-photos: the photos' sketches drawn as above, scored against the photos
+        own = run_script("applications/encode.py", "--weights", weights, "--images", faces, "--no-align",
+                         "--from-photos", *into(tmp_path / "e3"))
+        assert own.returncode == 0, own.stderr[-2000:]
+        assert json.load(open(tmp_path / "e3" / "encode_summary.json"))["per_image"] == summary["per_image"]
+        assert np.array_equal(np.load(tmp_path / "e3" / "f2.npy"), np.load(tmp_path / "enc" / "f2.npy"))
     if task == "seg2face":  # a photo given to a label-map encoder: one line
         bad = run_script("applications/encode.py", "--weights", weights, "--images", faces, *into(tmp_path / "e2"))
         assert bad.returncode == 2 and "a label map must be a single-channel" in bad.stderr

@@ -17,6 +17,7 @@ from ..core import quick, runtime
 from ..core.config import load_config
 from ..core.extras import have_extra
 from ..core.device import use_device
+from ..core.errors import UserError
 from ..core.files import atomic_write, write_json
 from ..core.runs import new_run_folder, point_latest
 from ..core.checks import IMAGE_CHANNELS
@@ -26,6 +27,7 @@ from ..data.prepare import DEMO_CLASSES, DEMO_FACES, DEMO_SIZE, prepare_demo
 from ..engine import ResumableTrainer, seed_everything
 from ..metrics import swd
 from ..networks.families import family_of_class
+from .psp_demo import run_psp_demo
 
 
 def load_reals(folder, channels=3):
@@ -156,10 +158,17 @@ def report(summary, folder):
     print(f"checkpoint: {summary['checkpoint']}")
 
 
-def run_demo(config, data, out, iters=None, seed=0, name=None, overwrite=False):
+def run_demo(config, data, out, iters=None, seed=0, name=None, overwrite=False, generator=None):
     """Train the demo config on the demo faces (prepared in ``data`` if missing); results in a run folder
-    ``<out>/demo-<date-time>`` (or ``<out>/<name>``; ``core.runs``). Returns the summary dict (also written as summary.json)."""
-    data, channels = demo_data(data, load_config(config))
+    ``<out>/demo-<date-time>`` (or ``<out>/<name>``; ``core.runs``). Returns the summary dict (also written as
+    summary.json). An encoder config (``configs/psp_*_demo.yaml``) is a pSp demo (``apps.psp_demo``) against
+    ``generator`` (default: ``<out>/demo-latest``)."""
+    first = load_config(config)
+    data, channels = demo_data(data, first)
+    if first.model.get("name") == "PSPModel":
+        return run_psp_demo(config, data, out, iters, seed, name, overwrite, generator)
+    if generator:
+        raise UserError(f"--generator {generator}: only the pSp demos (configs/psp_*_demo.yaml) invert a generator")
     overrides = [f"dataset.train.dataroot={data}", f"dataset.test.dataroot={data}"]
     cfg = load_config(config, overrides)
     iters = quick.cap(iters or cfg.total_iters, "iters")  # PPGAN_STYLEGAN_QUICK=1: a few iterations

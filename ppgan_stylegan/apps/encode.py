@@ -97,13 +97,14 @@ class ImageEncoder(GeneratorPredictor):
                                                           mode="bilinear", align_corners=False)
             return self.encoder(images)
 
-    def read_input(self, path, align=False, landmarks=None, seed=0, target_path=None):
+    def read_input(self, path, align=False, landmarks=None, seed=0, target_path=None, from_photos=False):
         """(encoder input ``[1, C, S, S]``, target photo ``[1, 3, H, W]`` at the generator's size or None, the task's
         baseline image or None) of one file, one resize from the file to each (the official transforms). Photo
-        tasks' target is the photo; sketches' and label maps' is ``target_path`` when given."""
+        tasks' target is the photo; sketches' and label maps' is ``target_path`` when given. ``from_photos``: the
+        file is a photo and the input is made from it as in training (sketches drawn by XDoG)."""
         rng = np.random.RandomState(seed)
         shape = self.generator.image_shape
-        if self.inputs.task.inputs != "photo":
+        if self.inputs.task.inputs != "photo" and not from_photos:
             try:
                 with Image.open(path) as img:
                     img.load()
@@ -124,7 +125,8 @@ class ImageEncoder(GeneratorPredictor):
             source, baseline = self.inputs.with_baseline(square, rng, shape)
             target = to_tensor_range(fit_image(square, shape))
         else:
-            source = self.inputs.from_source(Image.fromarray(square), path, rng)
+            source = self.inputs.from_target(square, rng) if from_photos else \
+                self.inputs.from_source(Image.fromarray(square), path, rng)
             target = to_tensor_range(fit_image(square, shape))
         return tuple(None if x is None else paddle.to_tensor(x[None]) for x in (source, target, baseline))
 
@@ -143,12 +145,13 @@ class ImageEncoder(GeneratorPredictor):
         return codes.unsqueeze(1) * (1 - mask) + injected.unsqueeze(0).unsqueeze(2) * mask
 
     def encode_folder(self, folder, align=False, landmarks=None, batch=16, latent_mask=None, n_outputs=5,
-                      mix_alpha=None, seed=0, targets=None, quality=None):
+                      mix_alpha=None, seed=0, targets=None, quality=None, from_photos=False):
         """Encode every image under ``folder``; writes ``<name>.npy``, ``<name>_recon.png``, with ``latent_mask``
         ``<name>_multimodal.png`` (input, then ``n_outputs`` outputs), a grid (inputs / outputs / targets) and
         ``encode_summary.json`` (the task, the count, and where there are targets the ``Quality`` of the outputs and
-        of the task's baseline). ``targets``: a folder of photos named as the inputs (sketches, label maps).
-        Returns (that summary, files written)."""
+        of the task's baseline). ``targets``: a folder of photos named as the inputs (sketches, label maps);
+        ``from_photos``: the images are photos, the inputs are made from them (``read_input``). Returns (that
+        summary, files written)."""
         paths = list_images(folder) if os.path.isdir(folder) else [folder] if os.path.isfile(folder) else []
         if not paths:
             raise UserError(f"{folder}: no images (a folder of images or one image file)")
@@ -156,7 +159,8 @@ class ImageEncoder(GeneratorPredictor):
         quality, rows = quality or Quality(), {"inputs": [], "outputs": [], "targets": []}
         for i in tqdm(range(0, len(paths), batch), desc="encoding", unit="batch", disable=len(paths) <= batch):
             chunk = paths[i:i + batch]
-            read = [self.read_input(path, align, source, seed, _target_of(path, targets)) for path in chunk]
+            read = [self.read_input(path, align, source, seed, _target_of(path, targets), from_photos)
+                    for path in chunk]
             inputs = paddle.concat([r[0] for r in read])
             codes = self.encode(inputs)
             images = self.synthesize(codes)

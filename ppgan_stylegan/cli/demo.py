@@ -3,10 +3,13 @@
     ppgan-stylegan demo                 # what `make demo` runs (or: python tools/demo.py)
     ppgan-stylegan demo --iters 200     # shorter
     ppgan-stylegan demo --config configs/stylegan_v1_demo.yaml     # StyleGAN (v1), growing 8 -> 32 px
+    ppgan-stylegan demo --config configs/psp_superres_demo.yaml    # pSp x4 / x8 against output/demo-latest
 
 Prepares data/demo if missing, measures SWD of gen_ema against the real faces before and after training,
 and writes sample grids (PNG), a loss / SWD plot (PNG), latent walks (PNG, GIF), summary.json and the
-checkpoint into output/demo-<date-time> (output/demo-latest links to the newest).
+checkpoint into output/demo-<date-time> (output/demo-latest links to the newest). A pSp demo config trains its
+encoder against the demo generator and scores the faces it held out against the task's baseline (summary.json,
+grids) in output/<config name>-<date-time>.
 """
 import os
 
@@ -24,9 +27,10 @@ def add_arguments(p):
     p.add_argument("--data", default=os.path.join("data", "demo"),
                    help="the demo faces (written there when missing)")
     p.add_argument("--seed", type=int, default=0, help="seed of the run")
+    p.add_argument("--generator", help="pSp demos: the generator to invert (default: <outdir>/demo-latest)")
     add_output_args(p)
 
 
 def run(args):
-    run_demo(args.config, args.data, args.outdir, args.iters, args.seed, args.name, args.overwrite)
+    run_demo(args.config, args.data, args.outdir, args.iters, args.seed, args.name, args.overwrite, args.generator)
     return 0

@@ -43,6 +43,8 @@ def add_arguments(p):
                                                    "entries (default: replaced)")
     p.add_argument("--targets", help="a folder of the photos the inputs (sketches, label maps) show, named as them: "
                                      "the summary then scores the outputs against them")
+    p.add_argument("--from-photos", action="store_true", help="sketch2face: the images are photos; their sketches "
+                   "are drawn as in training (XDoG) and the outputs scored against the photos")
     p.add_argument("--lpips-weights", help="LPIPS weights folder (PaddleGAN's vgg16 + lins files): LPIPS in the summary")
     p.add_argument("--id-weights", help="ArcFace IR-SE-50 .pdparams: identity similarity in the summary")
     p.add_argument("--seed", type=int, default=0, help="seed of the injected styles and of random input choices")
@@ -51,18 +53,20 @@ def add_arguments(p):
 def run(args):
     factors = parse_ranges(args.resize_factor, "--resize-factor") if args.resize_factor else None
     app = ImageEncoder(**predictor_args(args), task=args.task, label_nc=args.label_nc, resize_factors=factors)
-    align = app.inputs.task.inputs == "photo" and not args.no_align  # (sketches and label maps are not aligned)
+    align = (app.inputs.task.inputs == "photo" or args.from_photos) and not args.no_align  # (not sketch files)
     landmarks = LandmarkSource(args.landmarks, args.landmarks_model) if align else None
     mask = parse_ranges(args.latent_mask, "--latent-mask") if args.latent_mask else None
     check_int("--n-outputs", args.n_outputs)
     if args.mix_alpha is not None:
         check_number("--mix-alpha", args.mix_alpha, 0.0, 1.0)
+    if args.from_photos and args.targets:
+        raise UserError("--from-photos takes no --targets: the photos themselves are the targets")
     if args.targets and not os.path.isdir(args.targets):
         raise UserError(f"--targets {args.targets}: not a folder")
     quality = Quality(args.lpips_weights, args.id_weights)
     report, _ = app.encode_folder(args.images, align=align, landmarks=landmarks, latent_mask=mask,
                                   n_outputs=args.n_outputs, mix_alpha=args.mix_alpha, seed=args.seed,
-                                  targets=args.targets, quality=quality)
+                                  targets=args.targets, quality=quality, from_photos=args.from_photos)
     print(f"encoded {report['count']} image(s) (task {report['task']})")
     for measure in ("mse", "lpips", "id_similarity"):
         if f"mean_{measure}" in report:
