@@ -2,6 +2,7 @@
 blending, and each task trained a few iterations then run by `encode --task`."""
 import json
 import os
+import zipfile
 
 import numpy as np
 import paddle
@@ -9,11 +10,12 @@ import pytest
 from PIL import Image
 from skimage import data as skdata
 
-from conftest import ROOT, into, randomize, run_folders, run_script
+from conftest import DEMO, ROOT, into, randomize, run_folders, run_script, tiny
 from ppgan_stylegan import PSPEncoder, StyleGAN2Generator
 from ppgan_stylegan.apps.blend import blend_files
 from ppgan_stylegan.apps.encode import ImageEncoder
 from ppgan_stylegan.core.errors import ConfigError, UserError
+from ppgan_stylegan.core.images import to_uint8
 from ppgan_stylegan.data.datasets import PSPTaskDataset
 from ppgan_stylegan.data.tasks import TASKS, TaskInputs, bicubic_downsample, one_hot_labels, xdog_sketch
 from ppgan_stylegan.networks.families.stylegan2 import layer_resolution
@@ -123,6 +125,12 @@ def test_paired_folders_and_their_errors(tmp_path):
     item = ds[2]
     assert item["A"].shape == (3, 16, 16) and item["A"].dtype == np.uint8
     assert item["source"].shape == (4, 16, 16) and np.array_equal(item["source"].sum(0), np.ones([16, 16]))
+    with zipfile.ZipFile(tmp_path / "labels.zip", "w") as z:  # the pairs in an NVlabs-style zip: the same items
+        for name in sorted(os.listdir(labels)):
+            z.write(labels / name, name)
+    zipped = PSPTaskDataset(str(faces), task="seg2face", input_size=16, source_root=str(tmp_path / "labels.zip"),
+                            label_nc=4)
+    assert all(np.array_equal(zipped[i]["source"], ds[i]["source"]) for i in range(len(ds)))
     with pytest.raises(ConfigError, match="dataset.source_root: task seg2face needs a paired folder"):
         PSPTaskDataset(str(faces), task="seg2face", input_size=16, label_nc=4)
     kept = (labels / "f3.png").read_bytes()
@@ -261,3 +269,44 @@ def test_each_task_trains_and_encode_runs_it(task, tmp_path):
     if task == "seg2face":  # a photo given to a label-map encoder: one line
         bad = run_script("applications/encode.py", "--weights", weights, "--images", faces, *into(tmp_path / "e2"))
         assert bad.returncode == 2 and "a label map must be a single-channel" in bad.stderr
+
+
+@pytest.mark.slow
+def test_toonify_pipeline_end_to_end(tmp_path):
+    """Toonify as a user runs it: a base generator trained on photos, fine-tuned (--load) on a second domain
+    (posterized photos), blended at 8 px, pSp trained against the blend (configs/psp_toonify.yaml), and `encode
+    --task toonify` of a photo: its output is the blended generator's image of its codes."""
+    faces, labels = paired_folders(tmp_path)
+    toons = tmp_path / "toons"
+    toons.mkdir()
+    for name in os.listdir(faces):
+        Image.fromarray(np.asarray(Image.open(faces / name)) // 64 * 64).save(toons / name)
+    arch = tiny({"model.generator.size": 16, "model.discriminator.size": 16, **{
+        f"model.generator.{k}": v for k, v in G16.items() if k != "size"}})
+
+    def train(data, out, *extra):
+        proc = run_script("tools/main.py", "-c", DEMO, "-o", *arch, f"dataset.train.dataroot={data}",
+                          f"dataset.test.dataroot={data}", "total_iters=2", f"output_dir={out}", *extra, cwd=tmp_path)
+        assert proc.returncode == 0, proc.stderr[-3000:]
+        return run_folders(out)[0]
+    base = train(faces, tmp_path / "base")
+    tuned = train(toons, tmp_path / "tuned", "--load", os.path.join(base, "iter_2_checkpoint.pdparams"))
+    blended = str(tmp_path / "blended.pdparams")
+    proc = run_script("applications/blend.py", "--base", base, "--tuned", tuned, "--swap-res", 8, "--dst", blended)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    out = run_script("tools/main.py", "-c", os.path.join(ROOT, "configs", "psp_toonify.yaml"), "-o",
+                     *_task_overrides("toonify", faces, labels, blended), "output_dir=psp", cwd=tmp_path)
+    assert out.returncode == 0, out.stderr[-3000:]
+    psp = os.path.join(run_folders(tmp_path / "psp")[0], "iter_3_weight.pdparams")
+    blend_state = paddle.load(blended)["gen_ema"]
+    assert all(np.array_equal(v.numpy(), blend_state[k].numpy()) for k, v in paddle.load(psp)["gen"].items())
+    enc = run_script("applications/encode.py", "--weights", psp, "--images", faces / "f1.png", "--no-align",
+                     "--task", "toonify", *into(tmp_path / "enc"))
+    assert enc.returncode == 0, enc.stderr[-2000:]
+    gen = StyleGAN2Generator(**G16)
+    gen.set_state_dict(blend_state)
+    codes = paddle.to_tensor(np.load(tmp_path / "enc" / "f1.npy")[None])
+    with paddle.no_grad():
+        image, _ = gen([codes], input_is_latent=True, noise="const")
+    pixels = np.asarray(Image.open(tmp_path / "enc" / "f1_recon.png"))
+    assert np.array_equal(pixels, to_uint8(image)[0])

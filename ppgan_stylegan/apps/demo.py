@@ -169,6 +169,11 @@ def run_demo(config, data, out, iters=None, seed=0, name=None, overwrite=False, 
         return run_psp_demo(config, data, out, iters, seed, name, overwrite, generator)
     if generator:
         raise UserError(f"--generator {generator}: only the pSp demos (configs/psp_*_demo.yaml) invert a generator")
+    return run_gan_demo(config, data, channels, out, iters, seed, name, overwrite)
+
+
+def run_gan_demo(config, data, channels, out, iters, seed, name, overwrite):
+    """``run_demo`` of a generator config: trained, measured by SWD before and after, pictures."""
     overrides = [f"dataset.train.dataroot={data}", f"dataset.test.dataroot={data}"]
     cfg = load_config(config, overrides)
     iters = quick.cap(iters or cfg.total_iters, "iters")  # PPGAN_STYLEGAN_QUICK=1: a few iterations
