@@ -199,3 +199,17 @@ def autocast_on_cpu(monkeypatch):
     monkeypatch.setattr(AUTO_CAST, "_dygraph_tracer", lambda: _TracerOnAGPU(tracer))
     monkeypatch.setattr(AUTO_CAST, "_is_gpu_float16_supported", lambda: True)
     return tracer
+
+
+@pytest.fixture(scope="session")
+def lpips_dir(tmp_path_factory):
+    """Random LPIPS weights in PaddleGAN's two files (VGG16 features + non-negative linear heads)."""
+    folder = tmp_path_factory.mktemp("lpips")
+    paddle.seed(0)
+    vgg = paddle.vision.models.vgg16()
+    paddle.save({k: v for k, v in vgg.state_dict().items() if k.startswith("features.")},
+                str(folder / "vgg16_official.pdparams"))
+    from ppgan.metrics.lpips import NetLinLayer
+    lins = paddle.nn.LayerList([NetLinLayer(c, use_dropout=True) for c in [64, 128, 256, 512, 512]])
+    paddle.save({k: v.abs() for k, v in lins.state_dict().items()}, str(folder / "lins_0.1_vgg.pdparams"))
+    return str(folder)

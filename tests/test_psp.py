@@ -6,7 +6,6 @@ import pathlib
 import numpy as np
 import paddle
 import pytest
-from ppgan.metrics.lpips import NetLinLayer
 from ppgan.models.generators.generator_pixel2style2pixel import GradualStyleEncoder as PPGANEncoder
 
 from conftest import ROOT, into, max_diff, randomize, run_folders, run_script
@@ -182,19 +181,6 @@ def test_face_quad_follows_the_face():
     theta = np.deg2rad(30)
     rot = np.array([[np.cos(theta), -np.sin(theta)], [np.sin(theta), np.cos(theta)]])
     assert np.allclose(face_quad(lm @ rot.T), quad @ rot.T)
-
-
-@pytest.fixture(scope="module")
-def lpips_dir(tmp_path_factory):
-    """Random LPIPS weights in PaddleGAN's two files (VGG16 features + non-negative linear heads)."""
-    folder = tmp_path_factory.mktemp("lpips")
-    paddle.seed(0)
-    vgg = paddle.vision.models.vgg16()
-    paddle.save({k: v for k, v in vgg.state_dict().items() if k.startswith("features.")},
-                str(folder / "vgg16_official.pdparams"))
-    lins = paddle.nn.LayerList([NetLinLayer(c, use_dropout=True) for c in [64, 128, 256, 512, 512]])
-    paddle.save({k: v.abs() for k, v in lins.state_dict().items()}, str(folder / "lins_0.1_vgg.pdparams"))
-    return str(folder)
 
 
 def test_lpips_loads_offline_and_is_a_distance(lpips_dir, tmp_path):

@@ -13,7 +13,9 @@ from skimage import data as skdata
 from conftest import DEMO, ROOT, into, randomize, run_folders, run_script, tiny
 from ppgan_stylegan import PSPEncoder, StyleGAN2Generator
 from ppgan_stylegan.apps.blend import blend_files
-from ppgan_stylegan.apps.encode import ImageEncoder
+from ppgan_stylegan.apps.encode import ImageEncoder, Quality
+from ppgan_stylegan.losses.perceptual import IDLoss
+from ppgan_stylegan.networks.perceptual import ArcFaceBackbone
 from ppgan_stylegan.core.errors import ConfigError, UserError
 from ppgan_stylegan.core.images import to_uint8
 from ppgan_stylegan.data.datasets import PSPTaskDataset
@@ -310,3 +312,33 @@ def test_toonify_pipeline_end_to_end(tmp_path):
         image, _ = gen([codes], input_is_latent=True, noise="const")
     pixels = np.asarray(Image.open(tmp_path / "enc" / "f1_recon.png"))
     assert np.array_equal(pixels, to_uint8(image)[0])
+
+
+@pytest.mark.slow
+def test_encode_scores_lpips_and_identity_of_outputs_and_baseline(psp16, lpips_dir, tmp_path):
+    """encode --lpips-weights: LPIPS of the outputs and of the bicubic baseline per image and their means, the
+    numbers the same in process; with an ArcFace the identity similarity too (1 for an output equal to its target,
+    LPIPS 0)."""
+    faces, _ = paired_folders(tmp_path)
+    enc = run_script("applications/encode.py", "--weights", psp16, "--images", faces, "--no-align", "--task",
+                     "superres", "--resize-factor", 4, "--lpips-weights", lpips_dir, *into(tmp_path / "e"))
+    assert enc.returncode == 0, enc.stderr[-2000:]
+    summary = json.load(open(tmp_path / "e" / "encode_summary.json"))
+    rows = summary["per_image"]
+    assert set(rows["f0"]) == {"mse", "mse_baseline", "lpips", "lpips_baseline"} and "mean lpips:" in enc.stdout
+    assert all(r["lpips"] > 0 and r["lpips_baseline"] > 0 and r["lpips"] != r["lpips_baseline"] for r in rows.values())
+    assert np.isclose(summary["mean_lpips"], np.mean([r["lpips"] for r in rows.values()]))
+    arc_kw = dict(input_size=32, units=[1, 1, 1, 1], widths=[8, 16, 16, 32], embed_dim=16)
+    paddle.seed(2)
+    arc_path = str(tmp_path / "arcface.pdparams")
+    paddle.save(randomize(ArcFaceBackbone(**arc_kw), 2).state_dict(), arc_path)
+    quality = Quality(lpips_dir)
+    quality.id = IDLoss(arc_path, **arc_kw)  # (a small ArcFace; the command line takes the IR-SE-50 file)
+    app = ImageEncoder(psp16, output_dir=str(tmp_path / "in"), task="superres", resize_factors=(4,))
+    report, _ = app.encode_folder(str(faces), quality=quality)
+    assert all(np.isclose(report["per_image"][n]["lpips"], rows[n]["lpips"], rtol=1e-4) for n in rows)
+    assert all(-1 <= r["id_similarity"] <= 1 and "id_similarity_baseline" in r for r in report["per_image"].values())
+    target = paddle.rand([1, 3, 16, 16]) * 2 - 1
+    quality.add("same", target, target * 0, target)
+    same = quality.rows["same"]
+    assert same["lpips"] < 1e-6 and abs(same["id_similarity"] - 1) < 1e-5 and same["lpips_baseline"] > 0

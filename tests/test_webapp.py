@@ -222,21 +222,27 @@ def page_weights(weights):
     return APP_WEIGHTS or weights
 
 
+SERVER_CONSOLE = []  # the console log file of the running app (server fixture)
+
+
 @pytest.fixture(scope="module")
 def server(page_weights, psp, tmp_path_factory):
     """``applications/app.py`` on a free localhost port, as a user starts it: (URL, its run folder)."""
     out = tmp_path_factory.mktemp("app")
     port = free_port()
+    console = out / "console.log"  # what the server prints (the tests read it)
     proc = subprocess.Popen([sys.executable, "applications/app.py", "--weights", page_weights, "--port", str(port),
-                             "--psp", psp, "--outdir", str(out), "--name", "run"], cwd=ROOT, stdout=subprocess.PIPE,
-                            stderr=subprocess.STDOUT, text=True, env=dict(os.environ, PYTHONPATH=ROOT))
-    line, start = "", time.time()
-    while "ppgan-stylegan app:" not in line:
-        line = proc.stdout.readline()
-        assert line or proc.poll() is None, "the app exited before it listened"
+                             "--psp", psp, "--outdir", str(out), "--name", "run"], cwd=ROOT, stdout=open(console, "w"),
+                            stderr=subprocess.STDOUT, text=True, env=dict(os.environ, PYTHONPATH=ROOT,
+                                                                          PYTHONUNBUFFERED="1"))
+    found, start = None, time.time()
+    while found is None:
+        found = re.search(r"ppgan-stylegan app: .*?(http://\S+?)/? ", console.read_text())
+        assert found or proc.poll() is None, "the app exited before it listened"
         assert time.time() - start < 240, "the app did not start within 4 minutes"
-    url = re.search(r"(http://\S+?)/? ", line).group(1)
-    yield url, str(out / "run")
+        time.sleep(0.1)
+    SERVER_CONSOLE.append(console)
+    yield found.group(1), str(out / "run")
     proc.terminate()
     proc.wait(timeout=30)
 
@@ -409,9 +415,11 @@ def _project_in_browser(page, tmp_path, weights, run):
     bad.write_text("these are notes, not an image")
     page.upload("proj-image", str(bad))
     page.click("proj-run")
-    page.wait.until(lambda d: d.find_elements("css selector", "[data-testid=toast-body]"))
-    said = page.find("[data-testid=toast-body]").text
+    page.wait.until(lambda d: any(t.text.strip() for t in d.find_elements("css selector", "[data-testid=toast-body]")))
+    said = page.find("[data-testid=toast-body]").text  # (waited for its text: the toast is drawn before it)
     assert "notes.png: not a readable image" in said and "/gradio/" not in said and "Traceback" not in said
+    console = SERVER_CONSOLE[-1].read_text()  # the server's console: one line, no traceback
+    assert "user error: " in console and "notes.png: not a readable image" in console and "Traceback" not in console
     page.close_messages()
     target = tmp_path / "g" / "seed0003.png"
     page.upload("proj-image", str(target))

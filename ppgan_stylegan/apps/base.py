@@ -9,6 +9,7 @@ import numpy as np
 import paddle
 
 from ..core.device import use_device
+from ..core.checks import SEED_MAX, check_finite
 from ..core.errors import UserError
 from ..core.images import center_crop_resize, read_image, save_animation, to_tensor_range, to_uint8
 from ..core.ranges import parse_ranges
@@ -19,8 +20,12 @@ from ..networks.loading import load_generator
 
 
 def parse_seeds(text, option="--seeds"):
-    """'0-3,7,10-11' -> [0, 1, 2, 3, 7, 10, 11]."""
-    return parse_ranges(text, option)
+    """'0-3,7,10-11' -> [0, 1, 2, 3, 7, 10, 11]; seeds are 0 .. 2^32 - 1 (NumPy's RandomState)."""
+    seeds = parse_ranges(text, option)
+    big = [s for s in seeds if s > SEED_MAX]
+    if big:
+        raise UserError(f"{option} {big[0]}: seeds are 0..{SEED_MAX}")
+    return seeds
 
 
 def weights_facts(state):
@@ -183,9 +188,11 @@ class GeneratorPredictor:
         if arr.ndim != 2 or arr.shape[-1] != self.style_dim or arr.shape[0] not in (1, self.n_latent):
             raise UserError(f"{path}: latent of shape {list(arr.shape)}, expected [{self.style_dim}] or "
                             f"[{self.n_latent}, {self.style_dim}] for this generator")
+        check_finite(path, arr)
         if arr.shape[0] == 1:
             arr = np.repeat(arr, self.n_latent, axis=0)
         if noise is not None:
+            check_finite(f"{path} (noise maps)", np.concatenate([n.ravel() for n in noise]))
             expected = [list(s) for s in self.generator.noise_shapes(1)]
             if [list(n.shape) for n in noise] != expected:
                 raise UserError(f"{path}: noise maps of shapes {[list(n.shape) for n in noise]}, expected "

@@ -4,6 +4,7 @@ import os
 import numpy as np
 import paddle
 
+from ..core.checks import check_finite
 from ..core.errors import UserError
 from ..core.images import save_grid
 from ..core.state import load_state
@@ -56,6 +57,7 @@ class LatentEditor(GeneratorPredictor):
         if arr.shape[-1] != self.style_dim or arr.shape[0] not in (1, self.n_latent):
             raise UserError(f"{path}: direction of shape {list(arr.shape)}, expected [{self.style_dim}] or "
                             f"[{self.n_latent}, {self.style_dim}]")
+        check_finite(path, arr)
         return np.broadcast_to(arr, [self.n_latent, self.style_dim]).copy()
 
     def direction(self, spec, sefa_layers=None):

@@ -11,6 +11,7 @@ import os
 import numpy as np
 import paddle
 
+from ..core.errors import UserError
 from ..core.images import grid, save_png
 from ..networks.deploy import run_inference, run_onnx, save_static
 from .base import GeneratorPredictor
@@ -38,10 +39,19 @@ class Exporter(GeneratorPredictor):
         arrays = [t.numpy() for t in inputs]
         deployed = run_inference(prefix, *arrays)
         path = save_png(grid(np.concatenate([dynamic, deployed]), nrow=len(seeds)), f"{prefix}_check.png")
-        diffs = {"inference": float(np.abs(dynamic - deployed).max()),
-                 "jit.load": float(np.abs(dynamic - reloaded).max())}
+        diffs = {"inference": _max_difference(dynamic, deployed, prefix),
+                 "jit.load": _max_difference(dynamic, reloaded, prefix)}
         if os.path.isfile(prefix + ".onnx"):
-            diffs["onnx"] = float(np.abs(dynamic - run_onnx(prefix + ".onnx", *arrays)).max())
+            diffs["onnx"] = _max_difference(dynamic, run_onnx(prefix + ".onnx", *arrays), prefix)
         return diffs, path
+
+
+def _max_difference(reference, other, prefix):
+    """max |reference - other|, where both are finite: NaN images compare as NaN, and an equality check on them
+    would pass (NaN > tolerance is false)."""
+    if not (np.all(np.isfinite(reference)) and np.all(np.isfinite(other))):
+        raise UserError(f"{prefix}: the check images are not finite (NaN or infinity in the generator's output "
+                        "or the export's); nothing to compare")
+    return float(np.abs(reference - other).max())
 
 

@@ -112,7 +112,8 @@ def train(config_file, overrides=(), resume=None, load=None, evaluate_only=False
             print(f"error: {e}", file=sys.stderr)
             return EXIT_NONFINITE if isinstance(e, NonFiniteLossError) else EXIT_RANK_LOST
         if trainer.stopped_by:
+            written = trainer.checkpoint_path(trainer.current_iter)
             print(f"stopped by {trainer.stopped_by} after iteration {trainer.current_iter}; checkpoint: "
-                  f"{trainer.checkpoint_path(trainer.current_iter)}")
+                  + (written if os.path.isfile(written) else "none written (no iteration of this run completed)"))
     print(f"output: {cfg.output_dir}")
     return 0

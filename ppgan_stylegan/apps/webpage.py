@@ -6,6 +6,7 @@ errors (a bad upload, a seed list that does not parse) show as one message in th
 """
 import functools
 import inspect
+import sys
 import os
 import re
 
@@ -28,14 +29,19 @@ def message(error):
 
 
 def shown(gr, fn):
-    """``fn`` (a function or a generator function) whose ``UserError``s become one message in the page."""
+    """``fn`` (a function or a generator function) whose ``UserError``s become one message in the page and one
+    line on the server's console (no traceback: Gradio prints one for other errors, the real bugs)."""
+    def page_error(e):
+        print(f"user error: {message(e)}", file=sys.stderr, flush=True)
+        return gr.Error(message(e), print_exception=False)
+
     if inspect.isgeneratorfunction(fn):
         @functools.wraps(fn)
         def steps(*args):
             try:
                 yield from fn(*args)
             except UserError as e:
-                raise gr.Error(message(e))
+                raise page_error(e) from None
         return steps
 
     @functools.wraps(fn)
@@ -43,7 +49,7 @@ def shown(gr, fn):
         try:
             return fn(*args)
         except UserError as e:
-            raise gr.Error(message(e))
+            raise page_error(e) from None
     return run
 
 

@@ -12,6 +12,7 @@ from ..apps.webapp import Studio
 from ..apps.webpage import serve
 from ..core.errors import UserError
 from ..core.runs import resolve_weights
+from ..core.checks import arg_float, arg_int
 from .common import add_generator_args, run_folder
 
 HELP = "a web app (Gradio) to generate, mix, edit, project and encode in the browser (applications/app.py)"
@@ -26,9 +27,9 @@ def add_arguments(p):
     align.add_argument("--landmarks-model", metavar="FILE",
                        help="dlib's shape_predictor_68_face_landmarks.dat: Project aligns uploaded faces first")
     p.add_argument("--host", default="127.0.0.1", help="address to listen on (0.0.0.0: every network interface)")
-    p.add_argument("--port", type=int, default=7860, help="port to listen on")
+    p.add_argument("--port", type=arg_int(1, 65535), default=7860, help="port to listen on")
     p.add_argument("--share", action="store_true", help="also make a public gradio.live link (off by default)")
-    p.add_argument("--max-upload-mb", type=float, default=10, help="largest upload accepted, in MB")
+    p.add_argument("--max-upload-mb", type=arg_float(above=0), default=10, help="largest upload accepted, in MB")
 
 
 def run(args):

@@ -8,9 +8,9 @@ the base, so an encoder of the base (encode --task toonify with a pSp file of th
 import os
 
 from ..apps.blend import blend_files
-from ..core.checks import check_int
+from ..core.checks import arg_int, check_int
 from ..core.errors import UserError
-from ..core.runs import resolve_weights
+from ..core.runs import output_file, resolve_weights
 
 HELP = "network blending by layer swapping: base below --swap-res, tuned above (toonify)"
 
@@ -18,13 +18,14 @@ HELP = "network blending by layer swapping: base below --swap-res, tuned above (
 def add_arguments(p):
     p.add_argument("--base", required=True, help="generator weight file or run folder (its layers below --swap-res)")
     p.add_argument("--tuned", required=True, help="the base fine-tuned on another domain (layers from --swap-res up)")
-    p.add_argument("--swap-res", type=int, default=16, help="first resolution taken from --tuned (4, 8, ..., size)")
+    p.add_argument("--swap-res", type=arg_int(4), default=16, help="first resolution taken from --tuned (4, 8, ..., size)")
     p.add_argument("--dst", required=True, help="output .pdparams")
     p.add_argument("--overwrite", action="store_true", help="replace --dst when it exists")
 
 
 def run(args):
     check_int("--swap-res", args.swap_res, 4)
+    output_file(args.dst)
     if os.path.exists(args.dst) and not args.overwrite:
         raise UserError(f"--dst {args.dst}: exists (choose another path, or --overwrite)")
     print(blend_files(resolve_weights(args.base), resolve_weights(args.tuned), args.swap_res, args.dst))

@@ -3,6 +3,7 @@ import argparse
 import os
 
 from ..apps.base import CENTRES
+from ..core.checks import arg_float, arg_int
 from ..core.runs import new_run_folder, point_latest, resolve_weights
 
 OUTPUT_ROOT = "output"
@@ -58,8 +59,8 @@ def discard_empty_run(args):
 
 
 def add_truncation(p):
-    p.add_argument("--trunc", type=float, default=1.0, help="truncation psi (1 = none), towards the tracked w_avg")
-    p.add_argument("--trunc-cutoff", type=int, default=None, help="truncate only W+ layers < k (default: all)")
+    p.add_argument("--trunc", type=arg_float(), default=1.0, help="truncation psi (1 = none), towards the tracked w_avg")
+    p.add_argument("--trunc-cutoff", type=arg_int(1), default=None, help="truncate only W+ layers < k (default: all)")
     add_noise_mode(p)
     add_class(p)
     p.add_argument("--trunc-centre", choices=CENTRES, default="global",
@@ -67,7 +68,7 @@ def add_truncation(p):
 
 
 def add_class(p):
-    p.add_argument("--class", dest="label", type=int, default=None, metavar="K",
+    p.add_argument("--class", dest="label", type=arg_int(0), default=None, metavar="K",
                    help="the class to generate (class-conditional generators: required)")
 
 
@@ -75,7 +76,7 @@ def add_video(p, what, fps):
     """``--video`` (an H.264 mp4 of ``what``; a GIF without the video extra) and ``--fps``."""
     p.add_argument("--video", action="store_true",
                    help=f"also write {what} as an mp4 (H.264; pip install -e .[video], else a GIF)")
-    p.add_argument("--fps", type=int, default=fps, help="frames per second of --video")
+    p.add_argument("--fps", type=arg_int(1), default=fps, help="frames per second of --video")
 
 
 def add_noise_mode(p):

@@ -12,6 +12,7 @@ import os
 
 from ..apps.convert import convert_file
 from ..core.errors import UserError
+from ..core.runs import output_file
 
 HELP = "import weights: NVIDIA .pkl (TF, ada-pytorch), rosinality .pt, PaddleGAN (tools/convert_weights.py)"
 
@@ -24,6 +25,7 @@ def add_arguments(p):
 
 
 def run(args):
+    output_file(args.dst)
     same = os.path.exists(args.src) and os.path.realpath(args.src) == os.path.realpath(args.dst)
     if os.path.exists(args.dst) and not args.overwrite and not same:  # (the same file: convert_file says so)
         raise UserError(f"--dst {args.dst}: exists (choose another path, or --overwrite)")

@@ -14,6 +14,7 @@ grids) in output/<config name>-<date-time>.
 import os
 
 from ..apps.demo import run_demo
+from ..core.checks import arg_int, arg_seed
 from .common import add_output_args
 
 HELP = "the embedded demo: train on 100 faces on the CPU (tools/demo.py)"
@@ -23,10 +24,10 @@ REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 def add_arguments(p):
     p.add_argument("--config", default=os.path.join(REPO, "configs", "stylegan_v2_demo.yaml"),
                    help="training config")
-    p.add_argument("--iters", type=int, default=None, help="training iterations (default: the config's)")
+    p.add_argument("--iters", type=arg_int(1), default=None, help="training iterations (default: the config's)")
     p.add_argument("--data", default=os.path.join("data", "demo"),
                    help="the demo faces (written there when missing)")
-    p.add_argument("--seed", type=int, default=0, help="seed of the run")
+    p.add_argument("--seed", type=arg_seed, default=0, help="seed of the run")
     p.add_argument("--generator", help="pSp demos: the generator to invert (default: <outdir>/demo-latest)")
     add_output_args(p)
 

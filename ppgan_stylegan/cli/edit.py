@@ -17,6 +17,7 @@ import numpy as np
 from ..apps import parse_styles
 from ..apps.edit import LatentEditor
 from ..core.errors import UserError
+from ..core.checks import arg_float, arg_int, arg_seed
 from .common import add_generator_args, add_truncation, add_video, predictor_args
 
 
@@ -26,18 +27,18 @@ HELP = "move a latent along weighted directions, SeFa or an S-space channel (app
 def add_arguments(p):
     add_generator_args(p)
     src = p.add_mutually_exclusive_group(required=True)
-    src.add_argument("--seed", type=int, help="start from this seed's latent")
+    src.add_argument("--seed", type=arg_seed, help="start from this seed's latent")
     src.add_argument("--latent", help="start from a saved latent (.npy W / W+, or a project .npz with noise maps)")
     p.add_argument("--direction", action="append", default=[], metavar="SPEC[=WEIGHT]",
                    help="repeatable: sefa:K, file.npy ([D] or [n_latent, D]) or a PaddleGAN directions "
                         "file.pdparams:NAME, each with an optional weight")
-    p.add_argument("--sefa", type=int, metavar="K", help="shorthand for --direction sefa:K")
-    p.add_argument("--layer", type=int, help="S-space edit: index of the modulated layer (with --channel)")
-    p.add_argument("--channel", type=int, help="S-space edit: the channel of --layer to shift")
+    p.add_argument("--sefa", type=arg_int(0), metavar="K", help="shorthand for --direction sefa:K")
+    p.add_argument("--layer", type=arg_int(0), help="S-space edit: index of the modulated layer (with --channel)")
+    p.add_argument("--channel", type=arg_int(0), help="S-space edit: the channel of --layer to shift")
     p.add_argument("--layers", default=None,
                    help="W+ layers to move (e.g. 0-3 or coarse; SeFa directions are computed from them); default all")
-    p.add_argument("--strength", type=float, default=3.0, help="largest strength; the strip spans -s..s")
-    p.add_argument("--steps", type=int, default=7, help="images in the strip")
+    p.add_argument("--strength", type=arg_float(), default=3.0, help="largest strength; the strip spans -s..s")
+    p.add_argument("--steps", type=arg_int(1), default=7, help="images in the strip")
     add_video(p, "the strip, there and back (edit.mp4)", fps=8)
     add_truncation(p)
 

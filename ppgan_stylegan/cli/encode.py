@@ -13,7 +13,7 @@ import os
 
 from ..apps.align import LandmarkSource
 from ..apps.encode import ImageEncoder, Quality
-from ..core.checks import check_int, check_number
+from ..core.checks import arg_float, arg_int, arg_seed, check_int, check_number
 from ..core.errors import UserError
 from ..core.ranges import parse_ranges
 from ..data.tasks import TASKS
@@ -33,13 +33,13 @@ def add_arguments(p):
                                                        "superres (low-resolution photos, or full-size ones to "
                                                        "downsample), sketch2face (line drawings), seg2face "
                                                        "(class-index label maps); default: the file's own task")
-    p.add_argument("--label-nc", type=int, help="classes of the label maps (seg2face; default: the file's)")
+    p.add_argument("--label-nc", type=arg_int(1), help="classes of the label maps (seg2face; default: the file's)")
     p.add_argument("--resize-factor", help="superres: the downsampling factor(s) for full-size photos, e.g. 8 "
                                            "(default: the file's, else 1,2,4,8,16,32)")
     p.add_argument("--latent-mask", help="multi-modal outputs: W+ entries that take random styles, e.g. 8-17 "
                                          "(writes <name>_multimodal.png per input)")
-    p.add_argument("--n-outputs", type=int, default=5, help="multi-modal outputs per input")
-    p.add_argument("--mix-alpha", type=float, help="multi-modal: a * injected + (1 - a) * code at the masked "
+    p.add_argument("--n-outputs", type=arg_int(1), default=5, help="multi-modal outputs per input")
+    p.add_argument("--mix-alpha", type=arg_float(0, 1), help="multi-modal: a * injected + (1 - a) * code at the masked "
                                                    "entries (default: replaced)")
     p.add_argument("--targets", help="a folder of the photos the inputs (sketches, label maps) show, named as them: "
                                      "the summary then scores the outputs against them")
@@ -47,7 +47,7 @@ def add_arguments(p):
                    "are drawn as in training (XDoG) and the outputs scored against the photos")
     p.add_argument("--lpips-weights", help="LPIPS weights folder (PaddleGAN's vgg16 + lins files): LPIPS in the summary")
     p.add_argument("--id-weights", help="ArcFace IR-SE-50 .pdparams: identity similarity in the summary")
-    p.add_argument("--seed", type=int, default=0, help="seed of the injected styles and of random input choices")
+    p.add_argument("--seed", type=arg_seed, default=0, help="seed of the injected styles and of random input choices")
 
 
 def run(args):

@@ -13,6 +13,7 @@ import os
 from ..apps import parse_seeds
 from ..apps.export import Exporter
 from ..networks.deploy import ONNX_TOLERANCE, export_onnx
+from ..core.checks import arg_float
 from .common import add_generator_args, predictor_args
 
 HELP = "save gen_ema for Paddle Inference and check it (tools/export.py)"
@@ -22,7 +23,7 @@ PREFIX = "generator"
 def add_arguments(p):
     add_generator_args(p)
     p.add_argument("--check-seeds", default="0-7", help="seeds run through both models for generator_check.png")
-    p.add_argument("--check-trunc", "--check-psi", type=float, default=0.7,
+    p.add_argument("--check-trunc", "--check-psi", type=arg_float(), default=0.7,
                    help="truncation psi of the check (--check-psi: its former name)")
     p.add_argument("--onnx", action="store_true",
                    help="also write generator.onnx (needs the onnx extra) and check it in ONNX Runtime")

@@ -6,6 +6,7 @@
     ppgan-stylegan generate --weights output/demo-latest --seeds 0-5 --video --frames 30   # walk.mp4
 """
 from ..apps import ImageGenerator, parse_seeds
+from ..core.checks import arg_int
 from .common import add_generator_args, add_truncation, add_video, predictor_args
 
 HELP = "images (and W+ latents) from seeds or saved latents (applications/generate.py)"
@@ -21,7 +22,7 @@ def add_arguments(p):
     p.add_argument("--per-seed", action="store_true", help="one PNG per seed (or latent file) instead of a grid")
     p.add_argument("--no-latents", action="store_true", help="do not save the seeds' W+ latents (seedNNNN.npy)")
     add_video(p, "a walk through the seeds' W (walk.mp4)", fps=24)
-    p.add_argument("--frames", type=int, default=24, help="--video: frames from each seed to the next")
+    p.add_argument("--frames", type=arg_int(1), default=24, help="--video: frames from each seed to the next")
 
 
 def run(args):

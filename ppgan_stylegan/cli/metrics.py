@@ -15,6 +15,7 @@ for one class, else classes drawn from --real's labels, and --per-class for each
 """
 from ..apps.metrics import KNOWN, MetricsRunner, default_metrics
 from ..core import quick
+from ..core.checks import arg_float, arg_int
 from .common import add_class, add_generator_args, predictor_args
 
 HELP = "FID, KID, PPL, SWD of a generator (tools/metrics.py)"
@@ -25,14 +26,14 @@ def add_arguments(p):
     p.add_argument("--real", help="folder of real images (FID, KID, SWD)")
     p.add_argument("--metrics", default=None,
                    help=f"comma-separated, of {', '.join(KNOWN)} (default: those the given files allow, see above)")
-    p.add_argument("--num", type=int, default=10000, help="generated images (and at most this many reals)")
-    p.add_argument("--trunc", type=float, default=1.0, help="truncation psi of the generated images")
+    p.add_argument("--num", type=arg_int(1), default=10000, help="generated images (and at most this many reals)")
+    p.add_argument("--trunc", type=arg_float(), default=1.0, help="truncation psi of the generated images")
     p.add_argument("--inception-weights", help="ppgan's InceptionV3.pdparams (FID / KID)")
-    p.add_argument("--dims", type=int, default=2048, help="Inception feature layer: 64, 192, 768 or 2048")
-    p.add_argument("--input-size", type=int, default=299, help="Inception input resolution")
+    p.add_argument("--dims", type=arg_int(1), default=2048, help="Inception feature layer: 64, 192, 768 or 2048")
+    p.add_argument("--input-size", type=arg_int(8), default=299, help="Inception input resolution")
     p.add_argument("--cache", help=".npz for the real set's Inception features")
     p.add_argument("--lpips-weights", help="LPIPS folder for PPL (else pixel MSE)")
-    p.add_argument("--ppl-num", type=int, default=1000, help="latent pairs for PPL")
+    p.add_argument("--ppl-num", type=arg_int(1), default=1000, help="latent pairs for PPL")
     add_class(p)
     p.add_argument("--per-class", action="store_true",
                    help="class-conditional: also each class against its own reals (<metric>_class<K>)")

@@ -15,6 +15,7 @@ zip as stylegan2-ada-pytorch's ``dataset_tool.py`` writes it (with ``dataset.jso
 import os
 
 from ..core.errors import UserError
+from ..core.checks import arg_int
 from ..data.prepare import CHANNEL_CHOICES, DEMO_SIZE, FITS, prepare_demo, prepare_folder
 
 DEMO_FOLDER = os.path.join("data", "demo")
@@ -24,7 +25,7 @@ HELP = "images -> power-of-two PNGs (square or H x W; 1, 3 or 4 channels), or th
 def add_arguments(p):
     p.add_argument("--src", help="folder of input images (searched recursively)")
     p.add_argument("--dst", default=None, help="output folder (default with --demo: data/demo)")
-    p.add_argument("--size", type=int, nargs="+", default=None, metavar="S",
+    p.add_argument("--size", type=arg_int(1), nargs="+", default=None, metavar="S",
                    help=f"output size: S (square) or H W, powers of two (default 256; demo {DEMO_SIZE})")
     p.add_argument("--fit", choices=FITS, default="crop",
                    help="crop: the centred region of the size's aspect; pad: the whole image between black bars")

@@ -12,6 +12,7 @@ from ..apps.project import Projector
 from ..core import quick
 from ..core.errors import UserError
 from ..networks.perceptual import load_lpips
+from ..core.checks import arg_float, arg_int, arg_seed
 from .common import add_class, add_generator_args, add_video, predictor_args
 
 HELP = "fit a W / W+ latent to an image (applications/project.py)"
@@ -21,16 +22,16 @@ def add_arguments(p):
     add_generator_args(p)
     add_class(p)
     p.add_argument("--target", required=True, help="image to project (any size; center-cropped and resized)")
-    p.add_argument("--steps", type=int, default=500, help="optimisation steps")
+    p.add_argument("--steps", type=arg_int(1), default=500, help="optimisation steps")
     p.add_argument("--space", choices=["w", "w+"], default="w+", help="fit one W for all layers, or W+")
-    p.add_argument("--lr", type=float, default=0.1, help="peak Adam learning rate")
-    p.add_argument("--noise-reg", type=float, default=1e5, help="weight of the noise autocorrelation penalty")
+    p.add_argument("--lr", type=arg_float(above=0), default=0.1, help="peak Adam learning rate")
+    p.add_argument("--noise-reg", type=arg_float(0), default=1e5, help="weight of the noise autocorrelation penalty")
     p.add_argument("--fixed-noise", action="store_true", help="keep the generator's stored noise maps")
-    p.add_argument("--progress", type=int, default=0, metavar="N", help="write a strip with N snapshots")
-    p.add_argument("--seed", type=int, default=0, help="seed of the noise maps' start and of the noise on w")
+    p.add_argument("--progress", type=arg_int(0), default=0, metavar="N", help="write a strip with N snapshots")
+    p.add_argument("--seed", type=arg_seed, default=0, help="seed of the noise maps' start and of the noise on w")
     p.add_argument("--lpips-weights", metavar="DIR",
                    help="add ppgan's LPIPS to the loss; DIR holds vgg16_official.pdparams and lins_0.1_vgg.pdparams")
-    p.add_argument("--lpips-weight", type=float, default=1.0, help="weight of the LPIPS term")
+    p.add_argument("--lpips-weight", type=arg_float(0), default=1.0, help="weight of the LPIPS term")
     add_video(p, "the optimisation, the target beside each step's image (<target name>_proj.mp4, as NVlabs' "
                  "proj.mp4)", fps=10)
 

@@ -1,4 +1,9 @@
-"""Value checks with one message style: ``<where>: expected <what>, got <value>`` (raises ConfigError)."""
+"""Value checks with one message style: ``<where>: expected <what>, got <value>`` (raises ConfigError).
+
+``arg_int`` / ``arg_float`` / ``arg_seed`` are the same checks as command-line types (argparse ``type=``): a
+count, size, rate or seed out of its range, a NaN or an infinity is refused where it enters, in one line.
+"""
+import argparse
 import math
 
 from .errors import ConfigError
@@ -24,8 +29,8 @@ def check_int(where, value, minimum=1, allow=()):
 
 
 def check_number(where, value, low=0.0, high=None):
-    """A real number in ``[low, high]`` (``high=None``: no upper bound)."""
-    ok = isinstance(value, (int, float)) and not isinstance(value, bool) and value >= low
+    """A finite real number in ``[low, high]`` (``high=None``: no upper bound)."""
+    ok = isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value) and value >= low
     ok = ok and (high is None or value <= high)
     what = f"a number >= {low:g}" if high is None else f"a number in [{low:g}, {high:g}]"
     require(ok, f"{where}: expected {what}, got {value!r}")
@@ -37,6 +42,14 @@ def check_probability(where, value):
     ok = isinstance(value, (int, float)) and not isinstance(value, bool) and 0 <= value <= 1
     require(ok, f"{where}: expected a probability in [0, 1], got {value!r}")
     return value
+
+
+def check_finite(where, array):
+    """An array without NaN or infinity (a latent, a direction, noise maps read from a file)."""
+    import numpy as np
+    bad = int(np.size(array) - np.count_nonzero(np.isfinite(array)))
+    require(bad == 0, f"{where}: {bad} of {np.size(array)} values are NaN or infinite; expected finite numbers")
+    return array
 
 
 def check_bool(where, value):
@@ -78,3 +91,43 @@ def check_image_shape(size, where="size", low=8, high=1024, max_aspect=4):
             f"{where}: expected a power of two between {low} and {high}, or [H, W] of such with an aspect ratio "
             f"from 1:{max_aspect} to {max_aspect}:1, got {size!r}")
     return int(size[0]), int(size[1])
+
+
+SEED_MAX = 2 ** 32 - 1  # NumPy's RandomState (NVlabs' seed convention) takes seeds 0 .. 2^32 - 1
+
+
+def arg_int(minimum=1, maximum=None):
+    """An argparse type: an integer in ``[minimum, maximum]``."""
+    def parse(text):
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}")
+        if value < minimum or (maximum is not None and value > maximum):
+            span = f">= {minimum}" if maximum is None else f"in {minimum}..{maximum}"
+            raise argparse.ArgumentTypeError(f"expected an integer {span}, got {value}")
+        return value
+    parse.__name__ = "integer"
+    return parse
+
+
+def arg_float(low=None, high=None, above=None):
+    """An argparse type: a finite number in ``[low, high]`` (``above``: strictly greater than it)."""
+    def parse(text):
+        try:
+            value = float(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected a number, got {text!r}")
+        bad = not math.isfinite(value) or (low is not None and value < low) or (
+            high is not None and value > high) or (above is not None and value <= above)
+        if bad:
+            span = [f">= {low:g}" if low is not None else "", f"<= {high:g}" if high is not None else "",
+                    f"> {above:g}" if above is not None else ""]
+            what = " ".join(["a finite number"] + [" and ".join(x for x in span if x)]).strip()
+            raise argparse.ArgumentTypeError(f"expected {what}, got {text!r}")
+        return value
+    parse.__name__ = "number"
+    return parse
+
+
+arg_seed = arg_int(0, SEED_MAX)

@@ -37,6 +37,13 @@ def writable_folder(root, option="--outdir"):
     return root
 
 
+def output_file(path, option="--dst"):
+    """A file the command will write: a path that is a folder is a one-line error before any work."""
+    if path and os.path.isdir(path):
+        raise UserError(f"{option} {path}: is a folder; expected the path of a file to write")
+    return path
+
+
 def free_name(root, prefix):
     """``<prefix>-<date-time>``, or with ``-2``, ``-3`` ... when that folder exists (several runs in a second)."""
     base = f"{prefix}-{stamp()}"

@@ -45,14 +45,18 @@ def paddle_load_is_ours():
         setattr(paddle, "load", original)
 
 
-def check_fit(net, state, path="weights", ignore=("w_avg",), what="the generator"):
-    """Raise a UserError listing the first mismatching keys/shapes when ``state`` does not fit ``net``."""
+def check_fit(net, state, path="weights", ignore=("w_avg",), what="the generator", strict=False):
+    """Raise a UserError listing the first mismatching keys/shapes when ``state`` does not fit ``net``; with
+    ``strict`` also tensors of the file that ``net`` has no place for (a larger network's layers, which loading
+    would drop)."""
     expected = {k: list(v.shape) for k, v in net.state_dict().items()}
     bad = [(k, list(v.shape), expected.get(k)) for k, v in state.items()
            if hasattr(v, "shape") and expected.get(k) is not None and list(v.shape) != expected[k]]
     missing = [k for k in expected if k not in state and not k.startswith(tuple(ignore))]
-    if bad or missing:
-        detail = "; ".join(f"{k}: file {s} vs model {e}" for k, s, e in bad[:3]) or f"missing {missing[:3]}"
+    extra = [k for k in state if strict and k not in expected and not k.startswith(tuple(ignore))]
+    if bad or missing or extra:
+        detail = "; ".join(f"{k}: file {s} vs model {e}" for k, s, e in bad[:3]) or (
+            f"missing {missing[:3]}" if missing else f"{len(extra)} tensors of the file have no place, e.g. {extra[:3]}")
         raise UserError(f"{path}: weights do not fit {what} ({detail})")
 
 
@@ -66,8 +70,8 @@ def settable(state):
     return {k: v if isinstance(v, (paddle.Tensor, np.ndarray)) else np.asarray(v) for k, v in state.items()}
 
 
-def load_into(net, state, path="weights", ignore=("w_avg",), what="the generator"):
+def load_into(net, state, path="weights", ignore=("w_avg",), what="the generator", strict=False):
     """``check_fit`` then ``set_state_dict``: the one way a file's weights enter a network."""
-    check_fit(net, state, path, ignore, what)
+    check_fit(net, state, path, ignore, what, strict)
     net.set_state_dict(settable(state))
     return net

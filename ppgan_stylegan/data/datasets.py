@@ -9,8 +9,11 @@ Channels (``channels``): ``auto`` (default) takes the data's own: 1 when every i
 NVlabs). 1, 3 or 4 convert every image to grayscale (luma), RGB or RGBA. The training command checks the result
 against the networks' ``img_channels`` (``model_channels``).
 """
+import itertools
 import logging
 import os
+import signal
+import threading
 import zlib
 from collections import Counter
 
@@ -19,6 +22,7 @@ from paddle.io import Dataset
 from PIL import Image
 from ppgan.datasets.builder import DATASETS
 
+from ..core.archives import image_bound
 from ..core.checks import IMAGE_CHANNELS, check_choice
 from ..core.errors import ConfigError
 from ..core.images import array_of, channels_of, common_channels, image_shape, to_chw_uint8
@@ -26,6 +30,29 @@ from .sources import describe_labels, open_source, read_labels
 from .tasks import RESIZE_FACTORS, TaskInputs
 
 logger = logging.getLogger(__name__)
+STUCK_ENV = "PPGAN_STYLEGAN_FAULT_STUCK_LOADER"  # tests: the N-th image read of a process never returns
+_reads = itertools.count(1)
+
+
+def _fault_stuck():
+    """With ``PPGAN_STYLEGAN_FAULT_STUCK_LOADER=N``, the N-th image read of this process (and every later one)
+    blocks for good: a stuck network file system, for the tests of stopping a run whose loader hangs."""
+    at = os.environ.get(STUCK_ENV)
+    if at and next(_reads) >= int(at):
+        threading.Event().wait()
+
+
+_OWNER_PID = os.getpid()
+
+
+def _ignore_ctrl_c_in_workers():
+    """A loader worker process ignores SIGINT (Ctrl-C reaches the whole process group): the main process decides
+    when to stop and ends its workers, instead of Paddle reporting a killed worker in the middle of an iteration.
+    SIGTERM keeps its default: ``multiprocessing`` ends workers with it at exit."""
+    global _OWNER_PID
+    if os.getpid() != _OWNER_PID and threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        _OWNER_PID = os.getpid()
 
 
 def z_from_seed(seed, style_dim):
@@ -51,7 +78,8 @@ class StyleGANImageFolder(Dataset):
         self.size = None if size is None else image_shape(size)  # (H, W)
         self.channels = check_choice("dataset.channels", channels, ("auto",) + tuple(IMAGE_CHANNELS))
         square = self.size and self.size[0] == self.size[1]
-        self.source = open_source(dataroot, self.size[0] if square else None)  # (rosinality's LMDB: square)
+        self.source = open_source(dataroot, self.size[0] if square else None,  # (rosinality's LMDB: square)
+                                  image_bound(self.size))
         self.paths = [self.source.where(name) for name in self.source.names]  # (where each image is, for logs)
         self.labels, self.class_names = read_labels(self.source, labels, dataroot)
         self.skipped, self.image_size, self.data_channels = set(), None, None
@@ -68,22 +96,24 @@ class StyleGANImageFolder(Dataset):
                     f"{describe_labels(self.labels)}")
 
     def verify(self):
-        """Read the headers before training (every file of a folder; the first image of a zip or LMDB, as NVlabs):
-        unreadable files are skipped (logged); no readable image, or images of different sizes / not ``size``, is an
-        error naming an offending file. Sets ``data_channels`` (see the module's doc)."""
+        """Read the headers before training (every file of a folder; of a zip or LMDB the first readable image, as
+        NVlabs the first): unreadable files are skipped (logged with the reason); no readable image, or images of
+        different sizes / not ``size``, is an error naming an offending file. Sets ``data_channels`` (see the
+        module's doc)."""
         sizes, channels = {}, set()
-        checked = self.paths if self.source.kind == "folder" else self.paths[:1]
-        for name, path in zip(self.source.names, checked):
+        for name, path in zip(self.source.names, self.paths):
             try:
                 with self.source.open_image(name) as img:
                     sizes[path] = img.size
                     channels.add(channels_of(img))
             except Exception as e:
                 self.skipped.add(path)
-                logger.warning(f"skipping unreadable image {path} ({type(e).__name__})")
+                logger.warning(f"skipping unreadable image {path} ({type(e).__name__}: {str(e)[:160]})")
+            if sizes and self.source.kind != "folder":
+                break
         if not sizes:
             raise ConfigError(f"dataset.dataroot: none of the {len(self.paths)} images in {self.dataroot!r} is "
-                              f"readable (e.g. {self.paths[0]})")
+                              f"readable (e.g. {self.paths[0]}: {len(self.skipped)} skipped)")
         self.data_channels = common_channels(channels)
         counts = Counter(sizes.values())
         (w, h), _ = counts.most_common(1)[0]
@@ -127,20 +157,28 @@ class StyleGANImageFolder(Dataset):
             path = self.paths[index]
             if path in self.skipped:
                 continue
+            _ignore_ctrl_c_in_workers()
+            _fault_stuck()
             try:
                 with self.source.open_image(self.source.names[index]) as img:
+                    self._check_size(img.size, path)  # (from the header: before decoding the pixels)
                     return path, array_of(img, self.channels), index
-            except Exception as e:  # corrupt / truncated / not an image
+            except ConfigError:
+                raise
+            except Exception as e:  # corrupt / truncated / not an image / a zip bomb
                 self.skipped.add(path)
-                logger.warning(f"skipping unreadable image {path} ({type(e).__name__}: {str(e)[:80]}); "
+                logger.warning(f"skipping unreadable image {path} ({type(e).__name__}: {str(e)[:200]}); "
                                f"{len(self.skipped)} skipped so far")
         raise RuntimeError(f"dataset.dataroot: none of the {len(self.paths)} images in {self.dataroot!r} is readable")
 
+    def _check_size(self, size, path):
+        """An image of another size than the config's (``size``: PIL's width, height) ends the run."""
+        if self.size is not None and (size[1], size[0]) != self.size:
+            raise ConfigError(f"{path}: image is {size[0]}x{size[1]}, the config needs "
+                              f"{self.size[1]}x{self.size[0]} (width x height; run tools/prepare_dataset.py)")
+
     def __getitem__(self, idx):
         path, rgb, index = self._read(idx)
-        if self.size is not None and rgb.shape[:2] != self.size:
-            raise ConfigError(f"{path}: image is {rgb.shape[1]}x{rgb.shape[0]}, the config needs "
-                              f"{self.size[1]}x{self.size[0]} (width x height; run tools/prepare_dataset.py)")
         if self.flipped(idx):
             rgb = rgb[:, ::-1]
         item = {"A": to_chw_uint8(rgb), "A_path": path}  # uint8: scaled on the device (core.images.reals_on_device)

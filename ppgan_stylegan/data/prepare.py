@@ -52,15 +52,43 @@ def source_labels(src, paths, labels):
     return _csv_labels(labels, relative)
 
 
+def _csv_rows(path):
+    """``[(line number, [fields])]`` of a label CSV as spreadsheets write it (UTF-8 with or without a byte-order
+    mark, CRLF or LF, quoted fields); blank lines and ``#`` comments left out; undecodable files one line."""
+    try:
+        with open(path, newline="", encoding="utf-8-sig") as f:
+            reader = csv.reader(f)
+            return [(reader.line_num, [c.strip() for c in row]) for row in reader
+                    if any(c.strip() for c in row) and not row[0].lstrip().startswith("#")]
+    except UnicodeDecodeError as e:
+        raise UserError(f"--labels {path}: not a UTF-8 text file (byte {e.start}: {e.reason}); expected CSV rows "
+                        "name,label")
+    except csv.Error as e:
+        raise UserError(f"--labels {path}: not a CSV file ({e})")
+
+
 def _csv_labels(path, relative):
+    """``{path: label}`` from a CSV of ``name,label`` rows (an optional header row ``name,label``): labels are
+    non-negative integers; a row naming no image, a name given two labels, or an image without a row is an error
+    naming the line."""
     if not os.path.isfile(path):
         raise UserError(f"--labels {path!r}: expected 'folders', 'none' or a CSV file of name,label rows")
-    with open(path, newline="", encoding="utf-8") as f:
-        rows = [row for row in csv.reader(f) if row and not row[0].startswith("#")]
-    try:
-        by_name = {name.strip().replace("\\", "/"): int(label) for name, label in rows}
-    except ValueError as e:
-        raise UserError(f"--labels {path}: rows must be name,integer label ({e})")
+    rows = _csv_rows(path)
+    if rows and len(rows[0][1]) == 2 and not rows[0][1][1].lstrip("-").isdigit():
+        rows = rows[1:]  # a header row
+    images = set(relative.values())
+    by_name, line_of = {}, {}
+    for line, row in rows:
+        if len(row) != 2 or not row[1].isdigit():
+            raise UserError(f"--labels {path}: line {line} is {','.join(row)!r}; expected name,label with a "
+                            "non-negative integer label")
+        name, label = row[0].replace("\\", "/"), int(row[1])
+        if name not in images:
+            raise UserError(f"--labels {path}: line {line} names {name!r}, which is not an image of --src")
+        if name in by_name and by_name[name] != label:
+            raise UserError(f"--labels {path}: line {line} gives {name!r} label {label}, line {line_of[name]} "
+                            f"gave {by_name[name]}")
+        by_name[name], line_of[name] = label, line_of.get(name, line)
     missing = [r for r in relative.values() if r not in by_name]
     if missing:
         raise UserError(f"--labels {path}: {len(missing)} image(s) have no row, e.g. {missing[0]!r}")

@@ -21,6 +21,7 @@ from collections import Counter
 import numpy as np
 from PIL import Image
 
+from ..core.archives import CEILING, read_member
 from ..core.errors import ConfigError
 from ..core.extras import require_extra
 from ..core.images import IMAGE_EXTENSIONS, list_images
@@ -58,11 +59,13 @@ class FolderSource:
 
 
 class ZipSource:
-    """A zip read in place; the handle is per process (a forked loader worker opens its own)."""
+    """A zip read in place; the handle is per process (a forked loader worker opens its own). Each member is
+    read with a bound (``core.archives``): ``member_limit`` bytes for images (set by the dataset from the image
+    size its config allows), the ceiling for text."""
     kind = "zip"
 
-    def __init__(self, path):
-        self.path, self._handle, self._pid = path, None, None
+    def __init__(self, path, member_limit=CEILING):
+        self.path, self._handle, self._pid, self.member_limit = path, None, None, member_limit
         try:
             with zipfile.ZipFile(path) as z:
                 self.members = set(z.namelist())
@@ -76,13 +79,15 @@ class ZipSource:
         return self._handle
 
     def open_image(self, name):
-        return Image.open(io.BytesIO(self._zip().read(name)))
+        return Image.open(io.BytesIO(read_member(self._zip(), name, self.member_limit, self.where(name))))
 
     def where(self, name):
         return f"{self.path}:{name}"
 
     def read_text(self, name):
-        return self._zip().read(name).decode("utf-8") if name in self.members else None
+        if name not in self.members:
+            return None
+        return read_member(self._zip(), name, CEILING, self.where(name)).decode("utf-8")
 
     def __getstate__(self):  # (pickled into spawned workers: without the open handle)
         return dict(self.__dict__, _handle=None, _pid=None)
@@ -134,10 +139,11 @@ class LmdbSource:
         return _text_file(os.path.join(self.root, name))
 
 
-def open_source(dataroot, resolution=None):
-    """The source behind ``dataroot``: an LMDB folder (``data.mdb``), a ``.zip`` file, or an image folder."""
+def open_source(dataroot, resolution=None, member_limit=CEILING):
+    """The source behind ``dataroot``: an LMDB folder (``data.mdb``), a ``.zip`` file (images read with at most
+    ``member_limit`` bytes each), or an image folder."""
     if os.path.isfile(dataroot) and zipfile.is_zipfile(dataroot):
-        source = ZipSource(dataroot)
+        source = ZipSource(dataroot, member_limit)
     elif os.path.isdir(dataroot) and os.path.isfile(os.path.join(dataroot, "data.mdb")):
         source = LmdbSource(dataroot, resolution)
     elif os.path.isdir(dataroot):

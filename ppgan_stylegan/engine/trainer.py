@@ -37,11 +37,12 @@ from tqdm import tqdm
 
 from ..core.distributed import (all_mean, broadcast_state, digest, draws_replicated, gather_strings, lost_peer,
                                 other_ranks, placement)
-from ..core.errors import ConfigError, NonFiniteLossError, RankLostError, last_line, storage_error
+from ..core.errors import NonFiniteLossError, RankLostError, last_line, storage_error
 from ..core.files import write_json
 from ..core.images import save_png
 from ..core.runs import newest_iteration_file
 from . import checkpoint
+from .loader import LoaderStopped, ResumableLoader, ThreadFailures
 
 logger = logging.getLogger("ppgan_stylegan")
 
@@ -56,41 +57,6 @@ def seed_everything(seed, iteration=0, rank=0):
     return value
 
 
-class ResumableLoader:
-    """Infinite iterator over a DataLoader that can start at any global iteration.
-
-    Epoch ``e`` uses ``batch_sampler.set_epoch(e)`` (a new shuffle every epoch, reproducible); starting
-    at iteration ``i`` (1-based) skips the batches of the current epoch already consumed.
-    """
-
-    def __init__(self, dataloader, start_iter=1, seed=0):
-        self.dataloader, self.seed = dataloader, seed
-        self.per_epoch = len(dataloader)
-        if self.per_epoch == 0:
-            raise ConfigError("dataset: fewer images than one batch (batch_size too large for the dataset)")
-        self.epoch = (start_iter - 1) // self.per_epoch
-        self._start(skip=(start_iter - 1) % self.per_epoch)
-
-    def _start(self, skip=0):
-        sampler = getattr(self.dataloader, "batch_sampler", None)
-        if hasattr(sampler, "set_epoch"):
-            sampler.set_epoch(self.epoch)
-        dataset = getattr(self.dataloader, "dataset", None)
-        if hasattr(dataset, "set_epoch"):  # epoch-dependent augmentation (our dataset's flips)
-            dataset.set_epoch(self.epoch, self.seed)
-        self.iterator = iter(self.dataloader)
-        for _ in range(skip):
-            next(self.iterator)
-
-    def __next__(self):
-        try:
-            return next(self.iterator)
-        except StopIteration:
-            self.epoch += 1
-            self._start()
-            return next(self.iterator)
-
-
 class ResumableTrainer(Trainer):
     """ppgan's Trainer (same config schema, logging and outputs) with exact, crash-safe resume, for any model."""
 
@@ -98,7 +64,7 @@ class ResumableTrainer(Trainer):
         self.seed, self.replica_interval, self.progress = seed, replica_interval, progress
         self.stopped_by = None
         self.rollbacks, self.lr_scale = 0, 1.0  # divergence rollbacks so far; the factor on the configured rates
-        self._signal = None
+        self._signal, self._batches = None, None
         self.history = []  # [{'iter': i, 'losses': {...}} | {'iter': i, 'metrics': {...}}]
         super().__init__(cfg)
         loader = getattr(self, "train_dataloader", None)
@@ -192,7 +158,12 @@ class ResumableTrainer(Trainer):
         try:
             with tqdm(total=self.total_iters, initial=self.current_iter - 1, unit="it", desc="training",
                       disable=not self.progress or self.local_rank != 0, mininterval=1.0) as self.bar:
-                self._train_loop()
+                with ThreadFailures() as self._thread_failures:
+                    try:
+                        self._train_loop()
+                    finally:  # worker processes ended on every way out, not at exit
+                        if self._batches is not None:
+                            self._batches.close()
         except OSError as e:  # a full disk, a quota, a vanished folder ...: one line, the last checkpoint intact
             failure = storage_error(e, f"training, iteration {self.current_iter}")
             if failure is None:
@@ -229,7 +200,8 @@ class ResumableTrainer(Trainer):
         if self.local_rank == 0:
             checkpoint.remove_stale_temporaries(self.output_dir)
         reader_cost, batch_cost = TimeAverager(), TimeAverager()
-        loader = ResumableLoader(self.train_dataloader, self.current_iter, self.seed)
+        self.start_iter = self.current_iter
+        loader = self._loader()
         self.model.setup_train_mode(is_train=True)
         batch_size = self.cfg["dataset"]["train"].get("batch_size", 1)
         logger.info(f"training iterations {self.current_iter}..{self.total_iters}, batch {batch_size} per rank x "
@@ -240,14 +212,18 @@ class ResumableTrainer(Trainer):
             self.current_epoch = loader.epoch + 1
             self.inner_iter = self.current_iter % self.iters_per_epoch
             start = time.time()
-            data = next(loader)
+            try:
+                data = next(loader)
+            except LoaderStopped:
+                return self._stop_waiting_for_data(loader)
             reader_cost.record(time.time() - start)
             self.model.setup_input(data)
             try:
                 self.model.train_iter(self.optimizers)
             except NonFiniteLossError as error:
                 self.roll_back(error)  # or re-raised: no rollback left
-                loader = ResumableLoader(self.train_dataloader, self.current_iter, self.seed)
+                loader.close()
+                loader = self._loader()
                 self.bar.n = self.current_iter - 1
                 continue
             batch_cost.record(time.time() - start, num_samples=batch_size)
@@ -275,8 +251,29 @@ class ResumableTrainer(Trainer):
                 self.stopped_by = signal.Signals(self._signal).name if self._signal else "a signal to another rank"
                 logger.info(f"stopped by {self.stopped_by} after iteration {self.current_iter}; continue with "
                             f"--resume {self.checkpoint_path(self.current_iter)}")
-                return
+                return loader.close()
             self.current_iter += 1
+        loader.close()
+
+    def _loader(self):
+        """The training batches from ``current_iter`` on; a loader thread's error or a stop signal while a batch
+        is late reaches this loop (``engine.loader``)."""
+        self._batches = ResumableLoader(self.train_dataloader, self.current_iter, self.seed, self._thread_failures,
+                                        should_stop=lambda: self._signal is not None)
+        return self._batches
+
+    def _stop_waiting_for_data(self, loader):
+        """A signal while no batch came (a stuck loader): iteration ``current_iter - 1`` is complete; its
+        checkpoint is written (unless this run completed none) and the loop ends."""
+        loader.close()
+        self.current_iter -= 1
+        self.stopped_by = signal.Signals(self._signal).name
+        done = self.current_iter >= self.start_iter
+        if done and not os.path.isfile(self.checkpoint_path(self.current_iter)):
+            self.save(self.current_iter, "weight")
+            self.save(self.current_iter, keep=self.keep_checkpoints)
+        logger.warning(f"stopped by {self.stopped_by} while waiting for data after iteration {self.current_iter}"
+                       + ("" if done else " (no iteration of this run completed; nothing written)"))
 
     # ------------------------------------------------------------------ checkpoints
     def checkpoint_path(self, iteration, name="checkpoint"):

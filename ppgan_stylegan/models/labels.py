@@ -25,8 +25,10 @@ def as_c(labels, c_dim, where):
 class TrainingLabels:
     """The reals' ``c`` and the draw of generated images' labels; inactive (every ``c`` None) when ``c_dim`` is 0."""
 
-    def __init__(self, c_dim):
-        self.c_dim, self.pool = int(c_dim), None
+    def __init__(self, c_dim, allow_unused=False):
+        """``allow_unused`` (``model.allow_unused_classes``): a ``c_dim`` above the data's class count is meant
+        (classes added later); else it is refused."""
+        self.c_dim, self.pool, self.allow_unused = int(c_dim), None, bool(allow_unused)
 
     def set_pool(self, labels, where="dataset"):
         """The training set's labels, which generated labels are drawn from."""
@@ -39,6 +41,10 @@ class TrainingLabels:
         if labels.ndim == 1 and (labels.min() < 0 or labels.max() >= self.c_dim):
             raise ConfigError(f"{where}: classes {int(labels.min())}..{int(labels.max())} do not fit "
                               f"model.generator.c_dim {self.c_dim}")
+        if labels.ndim == 1 and labels.max() + 1 < self.c_dim and not self.allow_unused:
+            raise ConfigError(f"model.generator.c_dim is {self.c_dim} but {where} has {int(labels.max()) + 1} classes "
+                              f"(0..{int(labels.max())}): set c_dim (and the discriminator's) to "
+                              f"{int(labels.max()) + 1}, or model.allow_unused_classes: true to keep the unused ones")
         self.pool = as_c(labels, self.c_dim, where)
 
     def of_batch(self, labels):

@@ -119,7 +119,7 @@ class StyleGANModel(NonFiniteGuard, BaseModel):
                  w_avg_beta=0.995, visual_num=16, visual_seed=0, max_nonfinite=10, params=None,
                  max_eval_steps=None, augment=None, amp=False, amp_resolutions=4, conv_clamp=None, freeze_d=0,
                  start_kimg=0, lazy_regularization=True, progressive=None, max_rollbacks=3, rollback_lr_factor=0.5,
-                 batch_gpu=None, replicate_draws=False):
+                 batch_gpu=None, replicate_draws=False, allow_unused_classes=False):
         super().__init__(params)
         check_arguments(locals())
         self.max_nonfinite = max_nonfinite
@@ -145,7 +145,8 @@ class StyleGANModel(NonFiniteGuard, BaseModel):
         self.augment = AdaptiveAugment(**check_kwargs("model.augment", augment, AdaptiveAugment)) if augment else None
 
         self._build_nets(generator, discriminator, w_avg_beta, freeze_d)
-        self.labels, self.real_c = TrainingLabels(getattr(self.nets["gen"], "c_dim", 0)), None
+        self.labels, self.real_c = TrainingLabels(getattr(self.nets["gen"], "c_dim", 0),
+                                                      allow_unused_classes), None
         if self.amp:
             self._configure_precision(amp_resolutions, 256 if conv_clamp is None else conv_clamp)
 

@@ -44,9 +44,23 @@ def generator_from_state(gstate, gcfg=None, path="weights"):
     gcfg = dict(gcfg or family.generator_kwargs(gstate, path))
     gcfg.pop("name", None)
     gen = family.generator(**gcfg)
-    load_into(gen, gstate, path)
+    try:
+        load_into(gen, gstate, path, strict=True)
+    except UserError as e:
+        raise UserError(f"{e} {_what_the_file_is(family, gstate, gcfg, path)}") from None
     gen.eval()
     return gen
+
+
+def _what_the_file_is(family, gstate, gcfg, path):
+    """For a mismatch: the file's generator as its shapes tell it, beside the config's (size, channels, c_dim)."""
+    try:
+        found = family.generator_kwargs(gstate, path)
+    except UserError:
+        return ""
+    keys = [k for k in ("size", family.generator.channels_key, "c_dim", "style_dim") if k in found and k in gcfg]
+    differ = [f"{k} {found[k]} (the config: {gcfg[k]})" for k in keys if found[k] != gcfg[k]]
+    return f"- the file's generator has {', '.join(differ)}" if differ else ""
 
 
 def _saved_generator_config(state, family):
