@@ -68,6 +68,17 @@ def test_a_bad_image_inside_a_zip_ends_the_run_in_one_line(tmp_path, workers):
     assert sha256(data) == before
 
 
+def test_a_bad_image_in_the_validation_set_ends_the_run_in_one_line(tmp_path):
+    """The same bad member in dataset.test, met by ppgan's validation loop (Trainer.test): one line, exit 2."""
+    from conftest import noise_images
+    good, bad = noise_images(tmp_path / "good", n=8), dataset_zip(tmp_path / "mixed.zip", odd=13)
+    cmd = train(good, tmp_path / "out", "total_iters=4", "validate.interval=2")
+    cmd[cmd.index(f"dataset.test.dataroot={good}")] = f"dataset.test.dataroot={bad}"
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=240)
+    assert proc.returncode == 2, proc.stderr[-3000:]
+    assert "img00000013.png: image is 4x4, the config needs 8x8" in proc.stderr and "Traceback" not in proc.stderr
+
+
 @pytest.mark.parametrize("workers", [0, 1])
 def test_sigterm_stops_a_run_whose_loader_is_stuck(tmp_path, workers):
     """The 40th image read never returns (PPGAN_STYLEGAN_FAULT_STUCK_LOADER): SIGTERM then ends the run within
@@ -266,3 +277,46 @@ def test_an_equality_check_never_passes_on_non_finite_images():
     assert _max_difference(same, same + 0.5, "x") == 0.5
     with pytest.raises(UserError, match="not finite"):
         _max_difference(same * np.nan, same * np.nan, "x")  # (NaN > tolerance is false: it would pass)
+
+
+def test_a_torch_zip_whose_member_inflates_past_the_archive_is_refused(tmp_path):
+    """PyTorch stores checkpoint members uncompressed: a data.pkl that inflates to 256 MiB from a small zip is
+    refused before it is inflated, by name, on every reader of .pt files (convert, encode, the safe reader)."""
+    from ppgan_stylegan.core.errors import UserError
+    from ppgan_stylegan.core.pickles import read_torch
+    path = tmp_path / "bomb.pt"
+    with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED) as z:
+        with z.open("archive/data.pkl", "w", force_zip64=True) as member:
+            for _ in range(16):
+                member.write(bytes(1 << 24))
+    assert os.path.getsize(path) < (1 << 20)
+    with pytest.raises(UserError, match=r"bomb.pt:archive/data.pkl: declares 268,435,456 bytes inflated"):
+        read_torch(str(path))
+    import sys
+    from conftest import ROOT
+    proc = subprocess.run([sys.executable, "-m", "ppgan_stylegan.cli", "convert", "--src", str(path), "--dst",
+                           str(tmp_path / "x.pdparams")], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 2 and "declares 268,435,456 bytes" in proc.stderr and "Traceback" not in proc.stderr
+    assert not os.path.exists(tmp_path / "x.pdparams")
+
+
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
+def test_a_stop_signal_to_the_whole_process_group_with_loader_workers(tmp_path, signum):
+    """Ctrl-C in a terminal (SIGINT) or `kill -- -PGID` (SIGTERM) reach the loader worker too: the run still
+    finishes its iteration, writes the checkpoint and exits 0 (Paddle's report of the killed worker spared)."""
+    from conftest import noise_images
+    data = noise_images(tmp_path / "faces", n=100)
+    proc = subprocess.Popen(train(data, tmp_path / "out", "total_iters=100000", workers=1), stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, start_new_session=True)
+    deadline = time.time() + 180
+    while time.time() < deadline and not (run_folders(tmp_path / "out") and _iterations(tmp_path / "out") >= 3):
+        assert proc.poll() is None, proc.communicate()[1][-3000:]
+        time.sleep(0.2)
+    os.killpg(proc.pid, signum)
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 0 and "Traceback" not in err, err[-3000:]
+    name = signal.Signals(signum).name
+    stopped = [line for line in out.splitlines() if line.startswith(f"stopped by {name} after iteration")]
+    assert stopped, out[-2000:]
+    checkpoint = stopped[0].split("checkpoint: ")[1]
+    assert int(load_state(checkpoint)["epoch"]) == int(stopped[0].split("iteration ")[1].split(";")[0])

@@ -21,6 +21,7 @@ onto the plain stand-ins below and refuses every other with one line naming it. 
 pickles embed is kept as text and never run.
 """
 import io
+import os
 import pickle
 import struct
 import zipfile
@@ -28,6 +29,7 @@ from collections import OrderedDict
 
 import numpy as np
 
+from .archives import METADATA, read_member
 from .errors import UserError
 
 try:  # numpy 2 moved the pickling helpers; numpy 1 has them here
@@ -341,21 +343,25 @@ def _read_legacy(f, path):
 
 
 def _read_zip(path):
+    """A ``torch.save`` zip; its members are read with a bound (``core.archives``): PyTorch stores them
+    uncompressed, so none inflates past the archive's own size (a member that does is a zip bomb)."""
+    limit = os.path.getsize(path) + METADATA
     with zipfile.ZipFile(path) as zf:
         names = set(zf.namelist())
         pkl = sorted(n for n in names if n.endswith("data.pkl"))
         if not pkl:
             raise UserError(f"{path}: a zip file without data.pkl is not a PyTorch checkpoint")
         prefix = pkl[0][:-len("data.pkl")]
-        if prefix + "byteorder" in names and zf.read(prefix + "byteorder").strip() != b"little":
+        if prefix + "byteorder" in names and read_member(zf, prefix + "byteorder", limit).strip() != b"little":
             raise UserError(f"{path}: big-endian PyTorch checkpoints are not supported")
 
         def storage_bytes(key):
             name = f"{prefix}data/{key}"
             if name not in names:
                 raise UserError(f"{path}: storage {name} is missing")
-            return zf.read(name)
-        return _resolve(SafeUnpickler(io.BytesIO(zf.read(pkl[0])), path, storage_bytes).load())
+            return read_member(zf, name, limit, f"{path}:{name}")
+        pickle_bytes = read_member(zf, pkl[0], limit, f"{path}:{pkl[0]}")
+        return _resolve(SafeUnpickler(io.BytesIO(pickle_bytes), path, storage_bytes).load())
 
 
 def is_torch_legacy(path):

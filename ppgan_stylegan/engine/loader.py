@@ -59,6 +59,16 @@ def worker_error(error):
     return type(error)(last.split(": ", 1)[1] if f"{type(error).__name__}: " in last else last)
 
 
+def _thread_failure(failures, grace=0.0):
+    """The first error recorded in a loader thread, waiting up to ``grace`` seconds for one (Paddle kills its
+    queue before the thread's exception reaches the hook), as the one-line error it was."""
+    for _ in range(int(grace / POLL_SECONDS) + 1):
+        if failures is not None and failures.errors:
+            return worker_error(failures.errors[0])
+        time.sleep(POLL_SECONDS if grace else 0)
+    return None
+
+
 class _Fetcher:
     """``next`` of a Paddle iterator, called in a daemon thread on request; results (or exceptions) on a queue."""
 
@@ -75,6 +85,31 @@ class _Fetcher:
                 self.results.put((True, next(self.iterator)))
             except BaseException as e:  # StopIteration (the epoch's end) included
                 self.results.put((False, e))
+
+    def next_batch(self, failures=None, should_stop=None):
+        """The iterator's next batch (StopIteration at its end), waited for in steps of ``POLL_SECONDS``: an error
+        of a loader thread (``failures``) or worker is raised as the one-line error it was; ``should_stop()``
+        true while the batch is late raises ``LoaderStopped``."""
+        self.requests.put(True)
+        while True:
+            try:
+                ok, value = self.results.get(timeout=POLL_SECONDS)
+                break
+            except queue.Empty:
+                failure = _thread_failure(failures)
+                if failure is not None:
+                    self.abandon()
+                    raise failure
+                if should_stop is not None and should_stop():
+                    self.abandon()
+                    raise LoaderStopped()
+        if ok:
+            return value
+        if isinstance(value, StopIteration):
+            raise value
+        failure = _thread_failure(failures, grace=1.0) or worker_error(value)
+        self.abandon()
+        raise failure
 
     def close(self):
         """End the thread and shut the iterator down now (worker processes included), not at exit."""
@@ -139,36 +174,7 @@ class ResumableLoader:
             self._fetch()
 
     def _fetch(self):
-        """The next batch of this epoch, or StopIteration; waits in steps of ``POLL_SECONDS``."""
-        self.fetcher.requests.put(True)
-        while True:
-            try:
-                ok, value = self.fetcher.results.get(timeout=POLL_SECONDS)
-                break
-            except queue.Empty:
-                failure = self._thread_failure()
-                if failure is not None:
-                    self.fetcher.abandon()
-                    raise failure
-                if self.should_stop is not None and self.should_stop():
-                    self.fetcher.abandon()
-                    raise LoaderStopped()
-        if ok:
-            return value
-        if isinstance(value, StopIteration):
-            raise value
-        failure = self._thread_failure(grace=1.0) or worker_error(value)
-        self.fetcher.abandon()
-        raise failure
-
-    def _thread_failure(self, grace=0.0):
-        """The first error recorded in a loader thread, waiting up to ``grace`` seconds for one (Paddle kills its
-        queue before the thread's exception reaches the hook), as the one-line error it was."""
-        for _ in range(int(grace / POLL_SECONDS) + 1):
-            if self.failures is not None and self.failures.errors:
-                return worker_error(self.failures.errors[0])
-            time.sleep(POLL_SECONDS if grace else 0)
-        return None
+        return self.fetcher.next_batch(self.failures, self.should_stop)
 
     def __next__(self):
         try:
@@ -182,3 +188,28 @@ class ResumableLoader:
         if self.fetcher is not None:
             self.fetcher.close()
             self.fetcher = None
+
+
+class GuardedLoader:
+    """A DataLoader whose iterators wait as ``ResumableLoader`` does (a loader thread's error reaches the caller in
+    one line), for loops that iterate a loader themselves: ppgan's ``Trainer.test``."""
+
+    def __init__(self, dataloader, failures=None):
+        self.dataloader, self.failures = dataloader, failures
+
+    def __len__(self):
+        return len(self.dataloader)
+
+    def __iter__(self):
+        return _GuardedIterator(_Fetcher(iter(self.dataloader)), self.failures)
+
+
+class _GuardedIterator:
+    def __init__(self, fetcher, failures):
+        self.fetcher, self.failures = fetcher, failures
+
+    def __next__(self):
+        return self.fetcher.next_batch(self.failures)
+
+    def __del__(self):  # (ppgan's loop drops its iterator unfinished: the fetch thread and Paddle's end here)
+        self.fetcher.close()

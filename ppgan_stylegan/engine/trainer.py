@@ -30,6 +30,7 @@ import time
 
 import numpy as np
 import paddle
+from ppgan.datasets.builder import build_dataloader
 from ppgan.engine.trainer import Trainer
 from ppgan.utils.timer import TimeAverager
 from ppgan.utils.visual import tensor2img
@@ -42,7 +43,7 @@ from ..core.files import write_json
 from ..core.images import save_png
 from ..core.runs import newest_iteration_file
 from . import checkpoint
-from .loader import LoaderStopped, ResumableLoader, ThreadFailures
+from .loader import GuardedLoader, LoaderStopped, ResumableLoader, ThreadFailures
 
 logger = logging.getLogger("ppgan_stylegan")
 
@@ -97,7 +98,13 @@ class ResumableTrainer(Trainer):
         self._to_visualdl(dict(scalars, images_per_second=ips))
 
     def test(self):
-        super().test()
+        if not hasattr(self, "test_dataloader"):  # (as ppgan's test builds it), its iterators guarded
+            self.test_dataloader = build_dataloader(self.cfg.dataset.test, is_train=False)
+        with ThreadFailures() as failures:
+            if not isinstance(self.test_dataloader, GuardedLoader):
+                self.test_dataloader = GuardedLoader(self.test_dataloader, failures)
+            self.test_dataloader.failures = failures
+            super().test()
         values = {name: m.last for name, m in (self.metrics or {}).items() if getattr(m, "last", None) is not None}
         if values:
             self._record({"iter": self.current_iter, "metrics": values})

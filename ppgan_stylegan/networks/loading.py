@@ -56,7 +56,7 @@ def _what_the_file_is(family, gstate, gcfg, path):
     """For a mismatch: the file's generator as its shapes tell it, beside the config's (size, channels, c_dim)."""
     try:
         found = family.generator_kwargs(gstate, path)
-    except UserError:
+    except Exception:  # (a file of another family: its shapes do not read as this one's; the keys said enough)
         return ""
     keys = [k for k in ("size", family.generator.channels_key, "c_dim", "style_dim") if k in found and k in gcfg]
     differ = [f"{k} {found[k]} (the config: {gcfg[k]})" for k in keys if found[k] != gcfg[k]]
