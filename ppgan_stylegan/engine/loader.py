@@ -29,14 +29,17 @@ class LoaderStopped(Exception):
 
 
 class ThreadFailures:
-    """Exceptions that end threads other than the main one, while installed (a context manager). User errors
-    (a bad image in the data) are recorded without the traceback; real bugs keep theirs."""
+    """Exceptions that end data-loading threads, while installed (a context manager): user errors (a bad image in
+    the data) from any thread, recorded without their traceback, and every exception of a thread running
+    Paddle's ``_thread_loop`` (Python >= 3.10 names threads after their target), which keeps its traceback.
+    Other threads' errors are only printed, as before."""
 
     def __init__(self):
         self.errors, self._previous = [], None
 
     def _hook(self, args):
-        if args.exc_type is not SystemExit:
+        loader = args.thread is not None and "_thread_loop" in args.thread.name
+        if isinstance(args.exc_value, UserError) or (loader and args.exc_type is not SystemExit):
             self.errors.append(args.exc_value)
         if not isinstance(args.exc_value, UserError):
             self._previous(args)
@@ -96,13 +99,13 @@ class _Fetcher:
                 ok, value = self.results.get(timeout=POLL_SECONDS)
                 break
             except queue.Empty:
+                if should_stop is not None and should_stop():  # (first: a worker killed by the same signal)
+                    self.abandon()
+                    raise LoaderStopped()
                 failure = _thread_failure(failures)
                 if failure is not None:
                     self.abandon()
                     raise failure
-                if should_stop is not None and should_stop():
-                    self.abandon()
-                    raise LoaderStopped()
         if ok:
             return value
         if isinstance(value, StopIteration):
@@ -199,6 +202,11 @@ class GuardedLoader:
 
     def __len__(self):
         return len(self.dataloader)
+
+    def __getattr__(self, name):  # (dataset, batch_sampler, ...: the DataLoader's own)
+        if name == "dataloader":
+            raise AttributeError(name)
+        return getattr(self.dataloader, name)
 
     def __iter__(self):
         return _GuardedIterator(_Fetcher(iter(self.dataloader)), self.failures)

@@ -65,7 +65,7 @@ class ResumableTrainer(Trainer):
         self.seed, self.replica_interval, self.progress = seed, replica_interval, progress
         self.stopped_by = None
         self.rollbacks, self.lr_scale = 0, 1.0  # divergence rollbacks so far; the factor on the configured rates
-        self._signal, self._batches = None, None
+        self._signal, self._batches, self._previous_sigchld = None, None, None
         self.history = []  # [{'iter': i, 'losses': {...}} | {'iter': i, 'metrics': {...}}]
         super().__init__(cfg)
         loader = getattr(self, "train_dataloader", None)
@@ -171,6 +171,9 @@ class ResumableTrainer(Trainer):
                     finally:  # worker processes ended on every way out, not at exit
                         if self._batches is not None:
                             self._batches.close()
+                        if self._previous_sigchld is not None:
+                            signal.signal(signal.SIGCHLD, self._previous_sigchld)
+                            self._previous_sigchld = None
         except OSError as e:  # a full disk, a quota, a vanished folder ...: one line, the last checkpoint intact
             failure = storage_error(e, f"training, iteration {self.current_iter}")
             if failure is None:
@@ -267,7 +270,23 @@ class ResumableTrainer(Trainer):
         is late reaches this loop (``engine.loader``)."""
         self._batches = ResumableLoader(self.train_dataloader, self.current_iter, self.seed, self._thread_failures,
                                         should_stop=lambda: self._signal is not None)
+        self._spare_stopped_workers()
         return self._batches
+
+    def _spare_stopped_workers(self):
+        """Paddle's SIGCHLD handler (set once loader workers start) raises wherever the main thread is when a
+        worker dies; a worker ended by the stop signal itself (a SIGTERM to the whole process group) must not
+        interrupt the iteration the run finishes before it stops. Restored when ``train`` returns."""
+        current = signal.getsignal(signal.SIGCHLD)
+        if not callable(current) or getattr(current, "spares_stopped_workers", False):
+            return
+
+        def on_child(signum, frame):
+            if self._signal is None:
+                current(signum, frame)
+        on_child.spares_stopped_workers = True
+        self._previous_sigchld = self._previous_sigchld or current
+        signal.signal(signal.SIGCHLD, on_child)
 
     def _stop_waiting_for_data(self, loader):
         """A signal while no batch came (a stuck loader): iteration ``current_iter - 1`` is complete; its
