@@ -255,8 +255,7 @@ class ResumableTrainer(Trainer):
                 self.test()
             stop = self._stop_agreed()
             if self.current_iter % self.weight_interval == 0 or self.current_iter == self.total_iters or stop:
-                self.save(self.current_iter, "weight")
-                self.save(self.current_iter, keep=self.keep_checkpoints)
+                self.save_snapshot(self.current_iter)
             if stop:
                 self.stopped_by = signal.Signals(self._signal).name if self._signal else "a signal to another rank"
                 logger.info(f"stopped by {self.stopped_by} after iteration {self.current_iter}; continue with "
@@ -296,8 +295,7 @@ class ResumableTrainer(Trainer):
         self.stopped_by = signal.Signals(self._signal).name
         done = self.current_iter >= self.start_iter
         if done and not os.path.isfile(self.checkpoint_path(self.current_iter)):
-            self.save(self.current_iter, "weight")
-            self.save(self.current_iter, keep=self.keep_checkpoints)
+            self.save_snapshot(self.current_iter)
         logger.warning(f"stopped by {self.stopped_by} while waiting for data after iteration {self.current_iter}"
                        + ("" if done else " (no iteration of this run completed; nothing written)"))
 
@@ -309,6 +307,11 @@ class ResumableTrainer(Trainer):
     def keep_checkpoints(self):
         """``snapshot_config.keep``: how many checkpoints stay on disk (the newest ones; default 1)."""
         return int((self.cfg.get("snapshot_config") or {}).get("keep", 1))
+
+    def save_snapshot(self, iteration):
+        """The weight file and the checkpoint of ``iteration`` (the ``keep`` newest checkpoints stay)."""
+        self.save(iteration, "weight")
+        self.save(iteration, keep=self.keep_checkpoints)
 
     def save(self, iteration, name="checkpoint", keep=0):
         """Write the checkpoint (``name='checkpoint'``; then only the ``keep`` newest stay, 0: all) or the
